@@ -1,0 +1,237 @@
+"""Verification protocol: accuracy, k-fold accuracy, ROC, AUC, EER and TAR@FAR.
+
+Every function takes ``scores`` with a ``higher_is_more_similar`` flag: ``False``
+for distances (a pair is predicted "same" when ``score <= threshold``), ``True``
+for similarities (``score >= threshold``). Internally scores become similarities
+``s = score`` or ``s = -score`` so one code path serves both; thresholds are
+always reported back in the original score units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+EXTREME_MARGIN = 1.0
+"""How far below the lowest and above the highest score the extreme candidate thresholds lie."""
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """K-fold verification accuracy: per-fold thresholds (original units) and accuracies."""
+
+    accuracy_mean: float
+    accuracy_std: float
+    thresholds: list[float]
+    fold_accuracies: list[float]
+
+
+def _similarities(scores: ArrayLike, higher_is_more_similar: bool) -> np.ndarray:
+    """Validated 1-D float scores, sign-flipped into similarities."""
+    s = np.asarray(scores, dtype=float)
+    if s.ndim != 1:
+        raise ValueError(f"scores must be 1-D, got shape {s.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("scores contain NaN or infinite values")
+    return s if higher_is_more_similar else -s
+
+
+def _labels(same: ArrayLike, n: int) -> np.ndarray:
+    """Validated 1-D boolean labels of length ``n``."""
+    y = np.asarray(same)
+    if y.ndim != 1:
+        raise ValueError(f"same must be 1-D, got shape {y.shape}")
+    if len(y) != n:
+        raise ValueError(f"scores and same differ in length: {n} != {len(y)}")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError("same must hold only booleans or 0/1")
+    return y.astype(bool)
+
+
+def _prepare(
+    scores: ArrayLike, same: ArrayLike, higher_is_more_similar: bool, both_classes: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Similarities and labels, checked; ``both_classes`` demands same and different pairs."""
+    s = _similarities(scores, higher_is_more_similar)
+    y = _labels(same, len(s))
+    if len(s) == 0:
+        raise ValueError("no pairs given")
+    if both_classes and not y.any():
+        raise ValueError("no same (genuine) pairs given")
+    if both_classes and y.all():
+        raise ValueError("no different (impostor) pairs given")
+    return s, y
+
+
+def _original(threshold: float, higher_is_more_similar: bool) -> float:
+    """A similarity-space threshold in the original score units (negation is its own inverse)."""
+    return float(threshold if higher_is_more_similar else -threshold)
+
+
+def accuracy_at(
+    scores: ArrayLike, same: ArrayLike, threshold: float, higher_is_more_similar: bool
+) -> float:
+    """Fraction of pairs classified correctly at ``threshold`` (original units).
+
+    Unlike the other functions, it accepts pairs of a single class (a k-fold test fold may be).
+    """
+    s, y = _prepare(scores, same, higher_is_more_similar, both_classes=False)
+    t = _original(threshold, higher_is_more_similar)
+    return float(np.mean((s >= t) == y))
+
+
+def best_threshold(
+    scores: ArrayLike, same: ArrayLike, higher_is_more_similar: bool
+) -> tuple[float, float]:
+    """(threshold, accuracy) maximizing accuracy on these very pairs (an optimistic figure).
+
+    Candidates are the midpoints between sorted distinct scores plus one threshold
+    ``EXTREME_MARGIN`` beyond each end; among equally accurate ones the strictest wins.
+    """
+    s, y = _prepare(scores, same, higher_is_more_similar)
+    order = np.argsort(s, kind="stable")
+    s, y = s[order], y[order]
+    distinct, starts = np.unique(s, return_index=True)
+    # Candidate j predicts "different" for the j lowest distinct values: split at index bounds[j].
+    bounds = np.append(starts, len(s))
+    diff_below = np.concatenate(([0], np.cumsum(~y)))[bounds]
+    same_above = y.sum() - np.concatenate(([0], np.cumsum(y)))[bounds]
+    accuracies = (diff_below + same_above) / len(s)
+    candidates = np.concatenate(
+        (
+            [distinct[0] - EXTREME_MARGIN],
+            (distinct[:-1] + distinct[1:]) / 2,
+            [distinct[-1] + EXTREME_MARGIN],
+        )
+    )
+    best = len(accuracies) - 1 - int(np.argmax(accuracies[::-1]))  # last maximum: strictest
+    return _original(candidates[best], higher_is_more_similar), float(accuracies[best])
+
+
+def kfold_accuracy(
+    scores: ArrayLike, same: ArrayLike, folds: ArrayLike, higher_is_more_similar: bool
+) -> FoldResult:
+    """Per fold: best threshold on the other folds, accuracy on this one; mean and std (ddof=0)."""
+    s, y = _prepare(scores, same, higher_is_more_similar)
+    folds = np.asarray(folds)
+    if folds.shape != s.shape:
+        raise ValueError(f"folds must have shape {s.shape}, got {folds.shape}")
+    fold_ids = np.unique(folds)
+    if len(fold_ids) < 2:
+        raise ValueError("k-fold accuracy needs at least 2 folds")
+    thresholds, accuracies = [], []
+    for k in fold_ids:
+        test = folds == k
+        threshold, _ = best_threshold(s[~test], y[~test], True)
+        thresholds.append(_original(threshold, higher_is_more_similar))
+        accuracies.append(accuracy_at(s[test], y[test], threshold, True))
+    return FoldResult(float(np.mean(accuracies)), float(np.std(accuracies)), thresholds, accuracies)
+
+
+def make_folds(
+    n_pairs: int, k: int = 10, seed: int = 0, same: ArrayLike | None = None
+) -> np.ndarray:
+    """Fold id (0..k-1) per pair, deterministic for ``seed``; stratified by ``same`` when given.
+
+    Fold sizes differ by at most one, and so do each class's counts across folds when stratified.
+    """
+    if not 2 <= k <= n_pairs:
+        raise ValueError(f"need 2 <= k <= n_pairs, got k={k}, n_pairs={n_pairs}")
+    rng = np.random.default_rng(seed)
+    y = np.zeros(n_pairs, bool) if same is None else _labels(same, n_pairs)
+    # Shuffle within each class, then deal fold ids round-robin, continuing across classes.
+    dealing_order = np.concatenate([rng.permutation(np.flatnonzero(y == c)) for c in (True, False)])
+    folds = np.empty(n_pairs, dtype=int)
+    folds[dealing_order] = np.arange(n_pairs) % k
+    return folds
+
+
+def roc(
+    scores: ArrayLike, same: ArrayLike, higher_is_more_similar: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fpr, tpr, thresholds) at every distinct score, as sklearn's ``roc_curve`` with
+    ``drop_intermediate=False`` on the similarities; the first threshold is +inf for
+    similarities and -inf for distances (nothing accepted)."""
+    s, y = _prepare(scores, same, higher_is_more_similar)
+    order = np.argsort(-s, kind="stable")
+    s, y = s[order], y[order]
+    last_of_group = np.append(np.flatnonzero(np.diff(s)), len(s) - 1)
+    tps = np.concatenate(([0], np.cumsum(y)[last_of_group]))
+    fps = np.concatenate(([0], last_of_group + 1 - tps[1:]))
+    thresholds = np.concatenate(([np.inf], s[last_of_group]))
+    if not higher_is_more_similar:
+        thresholds = -thresholds
+    return fps / fps[-1], tps / tps[-1], thresholds
+
+
+def roc_auc(scores: ArrayLike, same: ArrayLike, higher_is_more_similar: bool) -> float:
+    """Trapezoid-rule area under the ROC; ties count half, as in sklearn's ``roc_auc_score``."""
+    fpr, tpr, _ = roc(scores, same, higher_is_more_similar)
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def eer(scores: ArrayLike, same: ArrayLike, higher_is_more_similar: bool) -> tuple[float, float]:
+    """(equal error rate, threshold), linearly interpolated where FPR crosses FNR on the ROC.
+
+    The ROC's infinite first threshold is replaced by the first finite one for interpolation.
+    """
+    fpr, tpr, thresholds = roc(scores, same, higher_is_more_similar)
+    gap = fpr - (1 - tpr)  # rises from -1 to 1
+    i = int(np.argmax(gap >= 0))  # first ROC point on or past the crossing; i >= 1
+    w = -gap[i - 1] / (gap[i] - gap[i - 1])
+    rate = fpr[i - 1] + w * (fpr[i] - fpr[i - 1])
+    previous = thresholds[max(i - 1, 1)]
+    return float(rate), float(previous + w * (thresholds[i] - previous))
+
+
+def tar_at_far(
+    scores: ArrayLike, same: ArrayLike, far: float, higher_is_more_similar: bool
+) -> float | None:
+    """True accept rate at the most permissive threshold whose false accept rate is <= ``far``.
+
+    None when there are fewer than ``1 / far`` different pairs: too few to measure that FAR.
+    """
+    if not 0 < far <= 1:
+        raise ValueError(f"far must be in (0, 1], got {far}")
+    _, y = _prepare(scores, same, higher_is_more_similar)
+    if np.sum(~y) < 1 / far:
+        return None
+    fpr, tpr, _ = roc(scores, same, higher_is_more_similar)
+    return float(tpr[np.searchsorted(fpr, far, side="right") - 1])
+
+
+def summarize(
+    scores: ArrayLike,
+    same: ArrayLike,
+    higher_is_more_similar: bool,
+    folds: ArrayLike | None = None,
+    default_threshold: float | None = None,
+    fars: Sequence[float] = (1e-1, 1e-2, 1e-3),
+) -> dict[str, float | None]:
+    """Every protocol figure in one flat dict; folds default to ``make_folds(n, 10, 0, same)``."""
+    _, y = _prepare(scores, same, higher_is_more_similar)
+    if folds is None:
+        folds = make_folds(len(y), 10, 0, y)
+    kfold = kfold_accuracy(scores, y, folds, higher_is_more_similar)
+    threshold, best_accuracy = best_threshold(scores, y, higher_is_more_similar)
+    error_rate, error_threshold = eer(scores, y, higher_is_more_similar)
+    summary: dict[str, float | None] = {
+        "acc_kfold_mean": kfold.accuracy_mean,
+        "acc_kfold_std": kfold.accuracy_std,
+        "n_folds": len(kfold.fold_accuracies),
+        "acc_best_same_pairs": best_accuracy,
+        "best_threshold": threshold,
+        "acc_at_default": None
+        if default_threshold is None
+        else accuracy_at(scores, y, default_threshold, higher_is_more_similar),
+        "auc": roc_auc(scores, y, higher_is_more_similar),
+        "eer": error_rate,
+        "eer_threshold": error_threshold,
+    }
+    for far in fars:
+        summary[f"tar_at_far_{far:.0e}"] = tar_at_far(scores, y, far, higher_is_more_similar)
+    summary.update(n_pairs=len(y), n_same=int(y.sum()), n_diff=int((~y).sum()))
+    return summary

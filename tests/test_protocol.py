@@ -1,0 +1,201 @@
+"""Checks of bench.protocol against scikit-learn, brute force and hand-worked cases."""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, roc_auc_score, roc_curve
+
+from bench import protocol as P
+
+
+def make_pairs(
+    kind: str, higher: bool, n: int = 400, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (similarities, or distances ``1 - sim``) and labels; "ties" has ~7 distinct values."""
+    rng = np.random.default_rng(seed)
+    same = rng.random(n) < 0.4
+    sim = rng.normal(same.astype(float), 1.0)
+    if kind == "ties":
+        sim = np.round(sim)
+    return (sim if higher else 1 - sim), same
+
+
+@pytest.fixture(params=[(k, h) for k in ("random", "ties") for h in (True, False)], ids=str)
+def pairs(request: pytest.FixtureRequest) -> tuple[np.ndarray, np.ndarray, bool]:
+    kind, higher = request.param
+    return (*make_pairs(kind, higher), higher)
+
+
+def as_similarity(scores: np.ndarray, higher: bool) -> np.ndarray:
+    return scores if higher else -scores
+
+
+def predict_same(scores: np.ndarray, threshold: float, higher: bool) -> np.ndarray:
+    return scores >= threshold if higher else scores <= threshold
+
+
+def test_roc_matches_sklearn(pairs):
+    scores, same, higher = pairs
+    fpr, tpr, thresholds = P.roc(scores, same, higher)
+    s = as_similarity(scores, higher)
+    sk_fpr, sk_tpr, sk_thresholds = roc_curve(same, s, drop_intermediate=False)
+    np.testing.assert_allclose(fpr, sk_fpr)
+    np.testing.assert_allclose(tpr, sk_tpr)
+    np.testing.assert_array_equal(thresholds, as_similarity(sk_thresholds, higher))
+
+
+def test_roc_auc_matches_sklearn(pairs):
+    scores, same, higher = pairs
+    expected = roc_auc_score(same, as_similarity(scores, higher))
+    assert P.roc_auc(scores, same, higher) == pytest.approx(expected, abs=1e-12)
+
+
+def test_accuracy_at_matches_sklearn(pairs):
+    scores, same, higher = pairs
+    # Thresholds equal to scores exercise the tie (<= / >=) rule.
+    for threshold in [*np.quantile(scores, [0.1, 0.5, 0.9]), *scores[:5]]:
+        expected = accuracy_score(same, predict_same(scores, threshold, higher))
+        assert P.accuracy_at(scores, same, threshold, higher) == pytest.approx(expected)
+
+
+def test_best_threshold_is_brute_force_maximum(pairs):
+    scores, same, higher = pairs
+    threshold, accuracy = P.best_threshold(scores, same, higher)
+    scan = [*np.unique(scores), scores.min() - 1, scores.max() + 1]
+    brute = max(np.mean(predict_same(scores, t, higher) == same) for t in scan)
+    assert accuracy == pytest.approx(brute)
+    assert P.accuracy_at(scores, same, threshold, higher) == pytest.approx(accuracy)
+
+
+def brute_kfold(scores, same, folds, higher) -> tuple[float, float, list[float], list[float]]:
+    """Independent k-fold: candidates in original units, strictest threshold among ties."""
+    thresholds, accuracies = [], []
+    for k in sorted(set(folds.tolist())):
+        train, test = folds != k, folds == k
+        values = sorted(set(scores[train].tolist()))
+        midpoints = [(a + b) / 2 for a, b in zip(values, values[1:])]
+        candidates = [values[0] - 1, *midpoints, values[-1] + 1]
+        predictions = [predict_same(scores[train], t, higher) for t in candidates]
+        train_acc = [np.mean(p == same[train]) for p in predictions]
+        tied = [t for t, a in zip(candidates, train_acc) if a == max(train_acc)]
+        best = max(tied) if higher else min(tied)
+        thresholds.append(best)
+        accuracies.append(float(np.mean(predict_same(scores[test], best, higher) == same[test])))
+    return statistics.fmean(accuracies), statistics.pstdev(accuracies), thresholds, accuracies
+
+
+def test_kfold_matches_brute_force(pairs):
+    scores, same, higher = pairs
+    folds = np.repeat([3, 0, 2, 1], [100, 50, 150, 100])  # uneven, hand-made, ids out of order
+    result = P.kfold_accuracy(scores, same, folds, higher)
+    mean, std, thresholds, accuracies = brute_kfold(scores, same, folds, higher)
+    assert result.accuracy_mean == pytest.approx(mean)
+    assert result.accuracy_std == pytest.approx(std)
+    np.testing.assert_allclose(result.thresholds, thresholds)
+    np.testing.assert_allclose(result.fold_accuracies, accuracies)
+
+
+@pytest.mark.parametrize("higher", [True, False])
+def test_eer_known_answers(higher):
+    to_scores = (lambda sim: np.asarray(sim)) if higher else (lambda sim: 1 - np.asarray(sim))
+    # Crossing between ROC points (FPR 1/3 -> 1/3, FNR 1/2 -> 0): meet at 1/3, a third of the way.
+    same = np.array([1, 0, 1, 0, 0])
+    rate, threshold = P.eer(to_scores([0.9, 0.7, 0.5, 0.3, 0.2]), same, higher)
+    assert rate == pytest.approx(1 / 3)
+    assert threshold == pytest.approx(float(to_scores(0.7 - (0.7 - 0.5) / 3)))
+    # Crossing exactly on a ROC point: at 0.6, FPR = FNR = 1/4.
+    same = np.array([1, 1, 1, 0, 1, 0, 0, 0])
+    rate, threshold = P.eer(to_scores([0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.1]), same, higher)
+    assert (rate, threshold) == pytest.approx((0.25, float(to_scores(0.6))))
+    # Separable: no errors.
+    assert P.eer(to_scores([0.9, 0.8, 0.2, 0.1]), np.array([1, 1, 0, 0]), higher)[0] == 0
+    # All tied: halfway along the one ROC segment; the threshold stays finite (not the ROC's inf).
+    rate, threshold = P.eer(to_scores([0.4] * 4), np.array([1, 0, 1, 0]), higher)
+    assert (rate, threshold) == pytest.approx((0.5, float(to_scores(0.4))))
+
+
+def test_tar_at_far_none_when_too_few_different_pairs():
+    rng = np.random.default_rng(1)
+    scores, same = rng.random(199), np.arange(199) < 100  # 99 different pairs
+    assert P.tar_at_far(scores, same, 1e-2, True) is None
+    assert P.tar_at_far(scores, same, 1e-1, True) is not None
+    assert P.tar_at_far(np.append(scores, 0.5), np.append(same, False), 1e-2, True) is not None
+
+
+def test_tar_at_far_hand_case_and_sklearn(pairs):
+    diff = np.arange(10) / 10  # 0.0 .. 0.9
+    sims = np.concatenate([diff, [0.95, 0.85, 0.5]])
+    same = np.arange(13) >= 10
+    assert P.tar_at_far(sims, same, 0.1, True) == pytest.approx(2 / 3)  # accepts 0.9 (FAR 1/10)
+    assert P.tar_at_far(1 - sims, same, 0.1, False) == pytest.approx(2 / 3)
+    scores, same, higher = pairs
+    fpr, tpr, _ = roc_curve(same, as_similarity(scores, higher), drop_intermediate=False)
+    assert P.tar_at_far(scores, same, 0.1, higher) == pytest.approx(tpr[fpr <= 0.1].max())
+
+
+def test_flipping_sign_and_flag_changes_nothing(pairs):
+    scores, same, higher = pairs
+    flipped = (-scores, same, not higher)
+    threshold = float(np.median(scores))
+    a = P.summarize(scores, same, higher, default_threshold=threshold)
+    b = P.summarize(*flipped, default_threshold=-threshold)
+    for key in ("best_threshold", "eer_threshold"):
+        assert a.pop(key) == pytest.approx(-b.pop(key))
+    assert a == pytest.approx(b)
+    np.testing.assert_array_equal(P.roc(scores, same, higher)[2], -P.roc(*flipped)[2])
+
+
+def test_wrong_flag_inverts_auc():
+    distances, same = make_pairs("random", higher=False)
+    auc = P.roc_auc(distances, same, False)
+    assert auc > 0.7
+    assert P.roc_auc(distances, same, True) == pytest.approx(1 - auc)
+    separable = np.array([0.1, 0.2, 0.8, 0.9])
+    assert P.roc_auc(separable, np.array([1, 1, 0, 0]), False) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("scores", "same", "message"),
+    [
+        ([0.1, 0.2], [1, 1], "no different"),
+        ([0.1, 0.2], [0, 0], "no same"),
+        ([0.1, 0.2, 0.3], [1, 0], "differ in length"),
+        ([0.1, np.nan], [1, 0], "NaN"),
+    ],
+)
+def test_invalid_input_raises(scores, same, message):
+    for call in (
+        lambda: P.roc(scores, same, True),
+        lambda: P.best_threshold(scores, same, False),
+        lambda: P.summarize(scores, same, True),
+    ):
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+def test_accuracy_at_accepts_one_class():  # a k-fold test fold may hold a single class
+    assert P.accuracy_at([0.2, 0.6, 0.9], [1, 1, 1], 0.5, False) == pytest.approx(1 / 3)
+
+
+def test_make_folds_stratified_and_deterministic():
+    same = np.arange(103) < 41
+    folds = P.make_folds(103, 10, seed=3, same=same)
+    np.testing.assert_array_equal(folds, P.make_folds(103, 10, seed=3, same=same))
+    assert not np.array_equal(folds, P.make_folds(103, 10, seed=4, same=same))
+    for subset in (np.ones_like(same), same, ~same):
+        counts = np.bincount(folds[subset], minlength=10)
+        assert counts.max() - counts.min() <= 1
+    assert sorted(np.unique(P.make_folds(20, 4))) == [0, 1, 2, 3]
+
+
+def test_summarize_keys():
+    scores, same = make_pairs("random", higher=True, n=300)
+    summary = P.summarize(scores, same, True)
+    assert summary["n_folds"] == 10 and summary["acc_at_default"] is None
+    counts = (summary["n_pairs"], summary["n_same"], summary["n_diff"])
+    assert counts == (300, same.sum(), (~same).sum())
+    assert summary["tar_at_far_1e-01"] is not None and summary["tar_at_far_1e-03"] is None
+    assert summary["acc_best_same_pairs"] >= summary["acc_kfold_mean"] - 0.05
