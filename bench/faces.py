@@ -34,9 +34,9 @@ class Face:
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict (the detection cache stores these)."""
         return {
-            "box": [self.x, self.y, self.w, self.h],
-            "confidence": self.confidence,
-            "landmarks": {k: list(v) for k, v in self.landmarks.items()},
+            "box": [float(v) for v in (self.x, self.y, self.w, self.h)],
+            "confidence": float(self.confidence),
+            "landmarks": {k: [float(v[0]), float(v[1])] for k, v in self.landmarks.items()},
             "whole_image": self.whole_image,
         }
 
@@ -48,9 +48,8 @@ class Face:
         return cls(x, y, w, h, float(data["confidence"]), marks, bool(data["whole_image"]))
 
     @classmethod
-    def whole(cls, image: np.ndarray) -> Face:
+    def whole(cls, height: int, width: int) -> Face:
         """The whole image as one face (no detection)."""
-        height, width = image.shape[:2]
         return cls(0, 0, width, height, 0.0, {}, True)
 
 

@@ -1,0 +1,51 @@
+"""Verification accuracy of one combination on a pair list: every metric from the cached vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bench import protocol
+from bench.datasets import Pairs
+from bench.distances import pair_distances
+from bench.sweep import Combination
+
+
+def scored_pairs(combo: Combination, pairs: Pairs) -> np.ndarray:
+    """Mask of the pairs whose two images both have an embedding."""
+    ok = ~np.isnan(combo.vectors).any(axis=1)
+    return ok[pairs.left] & ok[pairs.right]
+
+
+def evaluate(combo: Combination, pairs: Pairs, metrics: list[str]) -> tuple[list[dict[str, object]], pd.DataFrame]:
+    """One summary row per metric, and the per-pair distances they were computed from."""
+    valid = scored_pairs(combo, pairs)
+    used = np.unique(np.concatenate([pairs.left, pairs.right]))
+    no_face = sum(combo.detections[i].status == "no_face" for i in used)
+    base = {
+        "dataset": combo.dataset.name,
+        "model": combo.model.name,
+        "detector": combo.detector.name,
+        "n_pairs_listed": len(pairs),
+        "n_pairs_scored": int(valid.sum()),
+        "n_pairs_dropped": int((~valid).sum()),
+        "failure_to_detect_rate": no_face / len(used),
+        "folds": "given by pair list" if pairs.folds is not None else "10 stratified, seed 0",
+    }
+    rows, frames = [], []
+    folds = pairs.folds[valid] if pairs.folds is not None else None
+    for metric in metrics:
+        dist = pair_distances(combo.vectors, pairs.left[valid], pairs.right[valid], metric)
+        summary = protocol.summarize(
+            dist, pairs.same[valid], False, folds=folds, default_threshold=combo.model.thresholds.get(metric)
+        )
+        rows.append({**base, "metric": metric, "default_threshold": combo.model.thresholds.get(metric), **summary})
+        frames.append(
+            pd.DataFrame(
+                {
+                    "dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name,
+                    "metric": metric, "pair": np.flatnonzero(valid), "same": pairs.same[valid], "distance": dist,
+                }
+            )
+        )
+    return rows, pd.concat(frames, ignore_index=True)

@@ -1,0 +1,181 @@
+"""The ``bench`` command line: parses options and calls the core; no logic of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bench import __version__
+
+ENV_DATASETS = "BENCH_DATASETS"
+
+
+def _expected_errors() -> tuple[type[Exception], ...]:
+    from bench.datasets import DatasetError
+    from bench.pipeline import NoFaceError
+    from bench.plugins import PluginError
+    from bench.registry import DuplicateName, UnknownName
+    from bench.runs import RunExists
+    from bench.weights import MissingWeights
+
+    return (DatasetError, NoFaceError, PluginError, DuplicateName, UnknownName, RunExists, MissingWeights)
+
+
+class BenchGroup(click.Group):
+    """Turns expected failures into one-line errors with exit code 1 (no traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _expected_errors() as err:
+            raise click.ClickException(str(err)) from err
+
+
+@dataclass
+class Settings:
+    """Options shared by every command."""
+
+    plugins_dirs: tuple[Path, ...]
+    weights_dir: Path
+    cache_dir: Path
+    datasets_file: Path
+    quiet: bool
+
+    def plugins(self):  # type: ignore[no-untyped-def]
+        """Load the plugins (cheap: no framework is imported)."""
+        from bench import plugins
+
+        return plugins.load(self.plugins_dirs)
+
+
+def _default_datasets_file() -> Path:
+    if os.environ.get(ENV_DATASETS):
+        return Path(os.environ[ENV_DATASETS])
+    local = Path("datasets.yaml")
+    return local if local.is_file() else Path(__file__).resolve().parent.parent / "datasets.yaml"
+
+
+@click.group(cls=BenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="facebench")
+@click.option("--plugins-dir", multiple=True, type=click.Path(path_type=Path),
+              help="Also register every *.py plugin in DIR (repeatable; env BENCH_PLUGINS_DIR).")
+@click.option("--weights-dir", type=click.Path(path_type=Path), envvar="BENCH_WEIGHTS_DIR",
+              help="Folder of model weight files [default: $DEEPFACE_HOME/.deepface/weights].")
+@click.option("--cache-dir", type=click.Path(path_type=Path), envvar="BENCH_CACHE_DIR",
+              help="Detection/embedding cache [default: ~/.cache/facebench].")
+@click.option("--datasets", "datasets_file", type=click.Path(path_type=Path),
+              help="datasets.yaml to read [default: ./datasets.yaml, else the one shipped with facebench].")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@click.pass_context
+def main(ctx: click.Context, plugins_dir: tuple[Path, ...], weights_dir: Path | None, cache_dir: Path | None,
+         datasets_file: Path | None, quiet: bool) -> None:
+    """facebench: benchmark face recognizers x detectors x distance metrics on your data.
+
+    \b
+    Quick start:
+      bench similarity --i datasets/sample
+      bench accuracy --i datasets/sample --model Dlib --backend opencv
+      bench accuracy --dataset lfw --model Dlib,SFace --backend opencv,yunet --metric all
+
+    Results go to results/<run-id>/ (CSV, PNG, manifest.json). Detections and embeddings are cached,
+    so a repeated run does no inference.
+    """
+    from bench.store import default_cache_dir
+    from bench.weights import default_weights_dir
+
+    ctx.obj = Settings(tuple(plugins_dir), weights_dir or default_weights_dir(),
+                       cache_dir or default_cache_dir(), datasets_file or _default_datasets_file(), quiet)
+
+
+@main.command("plugins")
+@click.pass_obj
+def plugins_cmd(settings: Settings) -> None:
+    """List loaded plugins and what each registers, as JSON."""
+    from bench.plugins import describe
+
+    click.echo(json.dumps(describe(settings.plugins()), indent=2))
+
+
+def _status(spec: Any, weights_dir: Path) -> str:
+    reason = spec.unavailable_reason(weights_dir)
+    return "ok" if reason is None else f"unavailable: {reason}"
+
+
+@main.command("models")
+@click.pass_obj
+def models_cmd(settings: Settings) -> None:
+    """List registered recognizers, their metadata and whether they can run here."""
+    for spec in settings.plugins().recognizers:
+        size = "x".join(map(str, spec.input_size))
+        click.echo(f"{spec.name:<14} dim={spec.dim:<5} input={size:<8} {_status(spec, settings.weights_dir)}")
+
+
+@main.command("detectors")
+@click.pass_obj
+def detectors_cmd(settings: Settings) -> None:
+    """List registered detectors and whether they can run here."""
+    for spec in settings.plugins().detectors:
+        click.echo(f"{spec.name:<16} {_status(spec, settings.weights_dir)}  — {spec.description}")
+
+
+@main.command("datasets")
+@click.pass_obj
+def datasets_cmd(settings: Settings) -> None:
+    """List the datasets named in datasets.yaml and whether their files are present."""
+    from bench.datasets import load_catalog
+
+    for entry in load_catalog(settings.datasets_file).values():
+        state = "present" if entry.present() else "missing"
+        click.echo(f"{entry.name:<12} {state:<8} {entry.root}  {entry.description}")
+
+
+def sweep_options(func: Any) -> Any:
+    """Options shared by ``similarity`` and ``accuracy``."""
+    options = [
+        click.option("--i", "--input", "input_dir", type=click.Path(path_type=Path),
+                     help="Dataset folder laid out <identity>/<image>."),
+        click.option("--dataset", help="A dataset named in datasets.yaml (instead of --i)."),
+        click.option("--o", "--output", "output", type=click.Path(path_type=Path), default=Path("results"),
+                     show_default=True, help="Results root; each run gets its own sub-folder."),
+        click.option("--model", default="Dlib", show_default=True, help="Recognizer(s): NAME, A,B or all."),
+        click.option("--backend", default="opencv", show_default=True, help="Detector(s): NAME, A,B or all."),
+        click.option("--n", type=int, help="Pairs cap (similarity: per identity cell; accuracy: pairs to sample)."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed for any sampling."),
+        click.option("--on-no-face", type=click.Choice(["whole", "skip", "error"]), default="whole", show_default=True,
+                     help="Image without a face: embed the whole image (DeepFace's enforce_detection=False), "
+                          "drop its pairs, or stop."),
+        click.option("--run-id", help="Name of the run folder [default: timestamp-command]."),
+        click.option("--overwrite", is_flag=True, help="Allow writing into an existing run folder."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@main.command("similarity")
+@sweep_options
+@click.option("--metric", default="cosine", show_default=True, help="cosine, euclidean, euclidean_l2, angular, or all.")
+@click.pass_obj
+def similarity_cmd(settings: Settings, **options: Any) -> None:
+    """Identity x identity mean-distance matrices (CSV + heatmap) per model/detector/metric."""
+    from bench.commands import run_similarity
+
+    click.echo(run_similarity(settings, options))
+
+
+@main.command("accuracy")
+@sweep_options
+@click.option("--pairs", type=click.Path(path_type=Path),
+              help="Pairs file (LFW pairs.txt format or CSV file_x,file_y,same) [default: the dataset's].")
+@click.option("--metric", default="all", show_default=True, help="cosine, euclidean, euclidean_l2, angular, or all.")
+@click.pass_obj
+def accuracy_cmd(settings: Settings, **options: Any) -> None:
+    """Verification accuracy (10-fold, mean ± std), AUC, EER, TAR@FAR per model/detector/metric."""
+    from bench.commands import run_accuracy
+
+    click.echo(run_accuracy(settings, options))

@@ -1,0 +1,232 @@
+"""Datasets: identity-per-folder images, pair lists, and the named entries of datasets.yaml."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import random
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".pgm", ".ppm", ".tif", ".tiff", ".gif"}
+
+
+class DatasetError(Exception):
+    """A dataset, pairs file or datasets.yaml entry that cannot be used as given."""
+
+
+@dataclass(frozen=True)
+class Image:
+    """One image of a dataset."""
+
+    rel: str  # path relative to the dataset root, with forward slashes
+    identity: str
+    path: Path
+
+
+@dataclass
+class Pairs:
+    """Verification pairs as index arrays into ``Dataset.images``."""
+
+    left: np.ndarray
+    right: np.ndarray
+    same: np.ndarray  # bool
+    folds: np.ndarray | None = None  # fold id per pair where the pair list defines folds
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.left)
+
+
+@dataclass
+class Dataset:
+    """Images (identity per folder) and optionally the pairs defined on them."""
+
+    name: str
+    root: Path
+    images: list[Image]
+    pairs_file: Path | None = None
+    description: str = ""
+    index: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.index = {img.rel: i for i, img in enumerate(self.images)}
+
+    def identities(self) -> list[str]:
+        """Identity names, sorted."""
+        return sorted({img.identity for img in self.images})
+
+    def content_hash(self) -> str:
+        """sha256 over the sorted relative paths and file sizes (cheap, changes when files do)."""
+        digest = hashlib.sha256()
+        for img in self.images:
+            digest.update(f"{img.rel}\0{img.path.stat().st_size}\n".encode())
+        return digest.hexdigest()
+
+
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+
+def scan(root: Path, name: str = "", pairs_file: Path | None = None, description: str = "") -> Dataset:
+    """Read an identity-per-folder tree: ``root/<identity>/<image>``."""
+    if not root.is_dir():
+        raise DatasetError(f"dataset folder {root} does not exist; pass a folder of identity sub-folders")
+    images = [
+        Image(path.relative_to(root).as_posix(), folder.name, path)
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        for path in sorted(folder.iterdir())
+        if path.is_file() and _is_image(path)
+    ]
+    if not images:
+        raise DatasetError(f"no images found in {root}; expected {root}/<identity>/<image>.jpg")
+    return Dataset(name or root.name, root, images, pairs_file, description)
+
+
+def _lfw_path(name: str, number: str) -> str:
+    return f"{name}/{name}_{int(number):04d}.jpg"
+
+
+def _read_lfw_pairs(path: Path) -> tuple[list[tuple[str, str, bool]], list[int] | None]:
+    """LFW format: header ``folds n`` (View 2) or ``n``; same lines ``name a b``, different ``n1 a n2 b``."""
+    lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
+    header, body = lines[0], lines[1:]
+    rows: list[tuple[str, str, bool]] = []
+    for lineno, parts in enumerate(body, start=2):
+        if len(parts) == 3:
+            rows.append((_lfw_path(parts[0], parts[1]), _lfw_path(parts[0], parts[2]), True))
+        elif len(parts) == 4:
+            rows.append((_lfw_path(parts[0], parts[1]), _lfw_path(parts[2], parts[3]), False))
+        else:
+            raise DatasetError(f"{path}:{lineno}: expected 3 or 4 fields, got {len(parts)}")
+    folds = None
+    if len(header) == 2:  # View 2: folds x (n same + n different), fold after fold
+        n_folds, per = int(header[0]), int(header[1])
+        if n_folds * 2 * per != len(rows):
+            raise DatasetError(f"{path}: header says {n_folds}x2x{per} pairs but lists {len(rows)}")
+        folds = [i // (2 * per) for i in range(len(rows))]
+    return rows, folds
+
+
+def _read_csv_pairs(path: Path) -> tuple[list[tuple[str, str, bool]], list[int] | None]:
+    """CSV with header ``file_x,file_y,same`` (optional ``fold`` column)."""
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        need = {"file_x", "file_y", "same"}
+        if not need <= set(reader.fieldnames or ()):
+            raise DatasetError(f"{path}: CSV pairs need columns file_x,file_y,same; found {reader.fieldnames}")
+        records = list(reader)
+    rows = [(r["file_x"], r["file_y"], str(r["same"]).strip().lower() in {"1", "true", "yes"}) for r in records]
+    folds = [int(r["fold"]) for r in records] if records and "fold" in records[0] else None
+    return rows, folds
+
+
+def _safe_rel(root: Path, rel: str, pairs_path: Path) -> str:
+    """``rel`` normalised, refusing paths that leave the dataset root."""
+    norm = os.path.normpath(rel).replace(os.sep, "/")
+    if norm.startswith("../") or norm == ".." or os.path.isabs(norm):
+        raise DatasetError(f"{pairs_path}: pair path {rel!r} leaves the dataset root {root}")
+    return norm
+
+
+def read_pairs(dataset: Dataset, path: Path) -> Pairs:
+    """Pairs from an LFW-format text file or a CSV, resolved against ``dataset``."""
+    if not path.is_file():
+        raise DatasetError(f"pairs file {path} does not exist")
+    rows, folds = _read_csv_pairs(path) if path.suffix.lower() == ".csv" else _read_lfw_pairs(path)
+    left, right = [], []
+    for a, b, _ in rows:
+        for rel in (a, b):
+            key = _safe_rel(dataset.root, rel, path)
+            if key not in dataset.index:
+                raise DatasetError(f"{path}: image {rel} is not in dataset {dataset.root}")
+        left.append(dataset.index[_safe_rel(dataset.root, a, path)])
+        right.append(dataset.index[_safe_rel(dataset.root, b, path)])
+    same = np.array([s for _, _, s in rows], dtype=bool)
+    fold_arr = np.array(folds, dtype=int) if folds is not None else None
+    return Pairs(np.array(left, dtype=int), np.array(right, dtype=int), same, fold_arr, str(path))
+
+
+def sample_pairs(dataset: Dataset, n: int, seed: int = 0) -> Pairs:
+    """``n`` pairs, half same-identity and half different, drawn without repeats (seeded)."""
+    rng = random.Random(seed)
+    by_id: dict[str, list[int]] = {}
+    for i, img in enumerate(dataset.images):
+        by_id.setdefault(img.identity, []).append(i)
+    same_pool = [(a, b) for ids in by_id.values() for k, a in enumerate(ids) for b in ids[k + 1 :]]
+    if not same_pool or len(by_id) < 2:
+        raise DatasetError(f"{dataset.root}: sampling pairs needs 2+ identities and one with 2+ images")
+    n_same = min(n // 2, len(same_pool))
+    chosen_same = rng.sample(same_pool, n_same)
+    names = sorted(by_id)
+    diff: set[tuple[int, int]] = set()
+    total = len(dataset.images) ** 2
+    while len(diff) < n - n_same and len(diff) < total:
+        x, y = rng.sample(names, 2)
+        diff.add((rng.choice(by_id[x]), rng.choice(by_id[y])))
+    rows = [(a, b, True) for a, b in chosen_same] + [(a, b, False) for a, b in sorted(diff)]
+    return Pairs(
+        np.array([r[0] for r in rows], dtype=int),
+        np.array([r[1] for r in rows], dtype=int),
+        np.array([r[2] for r in rows], dtype=bool),
+        None,
+        f"sampled n={n} seed={seed}",
+    )
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """One entry of datasets.yaml."""
+
+    name: str
+    root: Path
+    pairs: Path | None
+    layout: str
+    description: str
+
+    def present(self) -> bool:
+        """Whether its folder (and pairs file, if any) exist."""
+        return self.root.is_dir() and (self.pairs is None or self.pairs.is_file())
+
+    def open(self) -> Dataset:
+        """Scan the folder into a :class:`Dataset`."""
+        return scan(self.root, self.name, self.pairs, self.description)
+
+
+def _expand(text: str) -> str:
+    """``${VAR}`` and ``${VAR:-default}`` from the environment."""
+    return re.sub(
+        r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: os.environ.get(m.group(1)) or (m.group(2) or ""), text
+    )
+
+
+def _entry(name: str, raw: Any, base: Path, source: Path) -> DatasetEntry:
+    if not isinstance(raw, dict) or "root" not in raw:
+        raise DatasetError(f"{source}: dataset '{name}' needs a mapping with at least 'root:'")
+    unknown = set(raw) - {"root", "pairs", "layout", "description"}
+    if unknown:
+        raise DatasetError(f"{source}: dataset '{name}' has unknown keys {sorted(unknown)}")
+    root = (base / _expand(str(raw["root"]))).resolve()
+    pairs = (root / str(raw["pairs"])) if raw.get("pairs") else None
+    return DatasetEntry(name, root, pairs, str(raw.get("layout", "identity-per-folder")), str(raw.get("description", "")))
+
+
+def load_catalog(path: Path) -> dict[str, DatasetEntry]:
+    """Parse datasets.yaml; paths are relative to the file's folder."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise DatasetError(f"{path}{where}: invalid YAML ({getattr(err, 'problem', err)})") from err
+    except OSError as err:
+        raise DatasetError(f"cannot read {path}: {err.strerror}") from err
+    if not isinstance(data, dict) or not isinstance(data.get("datasets"), dict):
+        raise DatasetError(f"{path}: expected a top-level 'datasets:' mapping")
+    return {name: _entry(name, raw, path.parent, path) for name, raw in data["datasets"].items()}

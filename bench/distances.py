@@ -1,0 +1,60 @@
+"""Distance metrics between embeddings, vectorised over pairs; DeepFace's definitions."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+Metric = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """1 - cos(a, b), row by row."""
+    return 1.0 - np.sum(_unit(a) * _unit(b), axis=-1)
+
+
+def euclidean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """||a - b||, row by row."""
+    return np.linalg.norm(a - b, axis=-1)
+
+
+def euclidean_l2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """||a/|a| - b/|b| ||, row by row."""
+    return euclidean(_unit(a), _unit(b))
+
+
+def angular(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """arccos(cos(a, b)) / pi, row by row."""
+    return np.arccos(np.clip(np.sum(_unit(a) * _unit(b), axis=-1), -1.0, 1.0)) / np.pi
+
+
+METRICS: dict[str, Metric] = {
+    "cosine": cosine,
+    "euclidean": euclidean,
+    "euclidean_l2": euclidean_l2,
+    "angular": angular,
+}
+"""Every metric here is a distance: lower means more similar (``higher_is_more_similar=False``)."""
+
+
+def select(names: str) -> list[str]:
+    """Metric names from a comma list or ``all``; ValueError naming the valid ones."""
+    if names.strip().lower() == "all":
+        return list(METRICS)
+    chosen = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric {', '.join(unknown)}; valid: {', '.join(METRICS)}, all")
+    return chosen
+
+
+def pair_distances(vectors: np.ndarray, left: np.ndarray, right: np.ndarray, metric: str) -> np.ndarray:
+    """Distances for index pairs into ``vectors`` (float64 for stable statistics)."""
+    x = vectors[left].astype(np.float64)
+    y = vectors[right].astype(np.float64)
+    return METRICS[metric](x, y)

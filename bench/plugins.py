@@ -1,0 +1,90 @@
+"""The plugin manager: entry points (built-in and third-party alike) and plugin folders."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import pluggy
+
+from bench import hookspecs
+from bench.registry import DetectorSpec, RecognizerSpec, Registry
+
+ENTRY_POINT_GROUP = "bench"
+PLUGINS_DIR_ENV = "BENCH_PLUGINS_DIR"
+
+
+class PluginError(Exception):
+    """A plugin could not be loaded."""
+
+
+@dataclass
+class Plugins:
+    """Everything the loaded plugins registered."""
+
+    manager: pluggy.PluginManager
+    recognizers: Registry[RecognizerSpec]
+    detectors: Registry[DetectorSpec]
+
+
+def _load_dir(pm: pluggy.PluginManager, folder: Path) -> None:
+    if not folder.is_dir():
+        raise PluginError(f"plugins folder {folder} does not exist")
+    for path in sorted(folder.glob("*.py")):
+        name = f"bench_dir_plugin_{path.stem}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise PluginError(f"cannot import plugin file {path}")
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as err:
+            raise PluginError(f"plugin file {path} failed to import: {err}") from err
+        sys.modules[name] = module
+        pm.register(module, name=str(path))
+
+
+def _registries(pm: pluggy.PluginManager) -> Plugins:
+    recognizers: Registry[RecognizerSpec] = Registry("model")
+    detectors: Registry[DetectorSpec] = Registry("detector")
+    for plugin in pm.get_plugins():
+        name = pm.get_name(plugin) or repr(plugin)
+        for hook, registry in (("register_recognizers", recognizers), ("register_detectors", detectors)):
+            impl = getattr(plugin, hook, None)
+            if impl is not None:
+                impl(register=lambda spec, _r=registry, _n=name: _r.register(spec, plugin=_n))
+    return Plugins(pm, recognizers, detectors)
+
+
+def load(plugins_dirs: tuple[Path, ...] = (), extra: tuple[ModuleType, ...] = ()) -> Plugins:
+    """Register entry-point plugins, every ``*.py`` in the plugin folders, and ``extra`` modules."""
+    pm = pluggy.PluginManager("bench")
+    pm.add_hookspecs(hookspecs)
+    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    env_dirs = [Path(p) for p in os.environ.get(PLUGINS_DIR_ENV, "").split(os.pathsep) if p]
+    for folder in (*env_dirs, *plugins_dirs):
+        _load_dir(pm, folder)
+    for module in extra:
+        pm.register(module)
+    pm.check_pending()
+    return _registries(pm)
+
+
+def describe(plugins: Plugins) -> list[dict[str, object]]:
+    """What each loaded plugin provides (for ``bench plugins``)."""
+    out = []
+    for plugin in plugins.manager.get_plugins():
+        name = plugins.manager.get_name(plugin)
+        out.append(
+            {
+                "name": name,
+                "module": getattr(plugin, "__name__", repr(plugin)),
+                "recognizers": [s.name for s in plugins.recognizers if s.plugin == name],
+                "detectors": [s.name for s in plugins.detectors if s.plugin == name],
+            }
+        )
+    return out

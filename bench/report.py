@@ -1,0 +1,112 @@
+"""Tables and plots made only from a run's long-format CSVs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.runs import write_csv
+from bench.similarity import to_square
+
+
+def slug(*parts: str) -> str:
+    """A file-name-safe join of parts."""
+    return "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", p) for p in parts)
+
+
+def _pyplot():  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def accuracy_pivots(accuracy: pd.DataFrame, out: Path) -> list[Path]:
+    """model x detector tables of k-fold accuracy (mean ± std) and AUC, one per dataset and metric."""
+    written = []
+    for (dataset, metric), part in accuracy.groupby(["dataset", "metric"]):
+        cell = part.assign(
+            acc=lambda f: [f"{m:.4f} ± {s:.4f}" for m, s in zip(f.acc_kfold_mean, f.acc_kfold_std)]
+        )
+        for value, name in (("acc", "acc_kfold"), ("auc", "auc")):
+            table = cell.pivot(index="model", columns="detector", values=value)
+            path = out / f"pivot_{slug(name, str(dataset), str(metric))}.csv"
+            write_csv(path, table.reset_index())
+            written.append(path)
+    return written
+
+
+def roc_plots(scores: pd.DataFrame, out: Path) -> list[Path]:
+    """One ROC figure per dataset and metric, a curve per model/detector."""
+    from bench.protocol import roc, roc_auc
+
+    plt = _pyplot()
+    written = []
+    for (dataset, metric), part in scores.groupby(["dataset", "metric"]):
+        fig, ax = plt.subplots(figsize=(6, 5))
+        for (model, detector), curve in part.groupby(["model", "detector"]):
+            fpr, tpr, _ = roc(curve.distance.to_numpy(), curve.same.to_numpy(), False)
+            auc = roc_auc(curve.distance.to_numpy(), curve.same.to_numpy(), False)
+            ax.plot(fpr, tpr, label=f"{model} / {detector} (AUC {auc:.4f})")
+        ax.plot([0, 1], [0, 1], ":", color="gray")
+        ax.set(xlabel="false accept rate", ylabel="true accept rate", title=f"ROC — {dataset}, {metric} distance")
+        ax.legend(fontsize=7, loc="lower right")
+        path = out / f"roc_{slug(str(dataset), str(metric))}.png"
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def distance_plots(scores: pd.DataFrame, out: Path) -> list[Path]:
+    """Same vs different distance histograms, a panel per model/detector, a figure per dataset and metric."""
+    plt = _pyplot()
+    written = []
+    for (dataset, metric), part in scores.groupby(["dataset", "metric"]):
+        groups = list(part.groupby(["model", "detector"]))
+        cols = min(3, len(groups))
+        rows = int(np.ceil(len(groups) / cols))
+        fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
+        for ax, ((model, detector), g) in zip(axes.flat, groups):
+            bins = np.linspace(g.distance.min(), g.distance.max(), 40)
+            ax.hist(g.distance[g.same], bins=bins, alpha=0.6, label="same")
+            ax.hist(g.distance[~g.same], bins=bins, alpha=0.6, label="different")
+            ax.set_title(f"{model} / {detector}", fontsize=9)
+            ax.set_xlabel(f"{metric} distance")
+        for ax in list(axes.flat)[len(groups) :]:
+            ax.axis("off")
+        axes.flat[0].legend(fontsize=8)
+        fig.suptitle(f"{dataset}: distance distributions")
+        path = out / f"distances_{slug(str(dataset), str(metric))}.png"
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def similarity_outputs(long: pd.DataFrame, out: Path) -> list[Path]:
+    """Per combination and metric: the identity matrix as CSV and as a labelled heatmap."""
+    plt = _pyplot()
+    written = []
+    for (dataset, model, detector, metric), part in long.groupby(["dataset", "model", "detector", "metric"]):
+        square = to_square(part)
+        name = slug(str(dataset), str(model), str(detector), str(metric))
+        csv_path = out / f"similarity_{name}.csv"
+        write_csv(csv_path, square.reset_index())
+        size = max(4.0, 0.45 * len(square) + 2)
+        fig, ax = plt.subplots(figsize=(size + 1, size))
+        image = ax.imshow(square.to_numpy(dtype=float), cmap="viridis_r")
+        ax.set_xticks(range(len(square.columns)), square.columns, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(square.index)), square.index, fontsize=7)
+        fig.colorbar(image, ax=ax, label=f"mean {metric} distance (lower = more similar)")
+        ax.set_title(f"{model} / {detector} on {dataset}", fontsize=10)
+        png_path = out / f"similarity_{name}.png"
+        fig.savefig(png_path, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        written += [csv_path, png_path]
+    return written

@@ -1,0 +1,76 @@
+"""The on-disk cache: detections as JSON and embeddings as .npy, keyed by content, written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CACHE_ENV = "BENCH_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """``$BENCH_CACHE_DIR``, else ``~/.cache/facebench``."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "facebench").expanduser()
+
+
+def key_of(data: Any) -> str:
+    """A short stable hash of a JSON-able description (plugin settings, weight hashes...)."""
+    blob = json.dumps(data, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Store:
+    """One cache folder; entries are immutable once written, so concurrent writers cannot conflict."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, kind: str, namespace: str, image_sha: str, suffix: str) -> Path:
+        return self.root / kind / namespace / image_sha[:2] / f"{image_sha}{suffix}"
+
+    def get_json(self, kind: str, namespace: str, image_sha: str) -> dict[str, Any] | None:
+        """A cached JSON record, or None when absent or unreadable."""
+        path = self._path(kind, namespace, image_sha, ".json")
+        try:
+            return json.loads(path.read_text())  # type: ignore[no-any-return]
+        except (OSError, ValueError):
+            return None
+
+    def put_json(self, kind: str, namespace: str, image_sha: str, record: dict[str, Any]) -> None:
+        """Store a JSON record."""
+        atomic_write(self._path(kind, namespace, image_sha, ".json"), json.dumps(record).encode())
+
+    def get_vector(self, namespace: str, image_sha: str) -> np.ndarray | None:
+        """A cached embedding, or None (never unpickles)."""
+        path = self._path("embeddings", namespace, image_sha, ".npy")
+        try:
+            return np.load(path, allow_pickle=False)  # type: ignore[no-any-return]
+        except (OSError, ValueError):
+            return None
+
+    def put_vector(self, namespace: str, image_sha: str, vector: np.ndarray) -> None:
+        """Store an embedding as float32 .npy."""
+
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(vector, dtype=np.float32), allow_pickle=False)
+        atomic_write(self._path("embeddings", namespace, image_sha, ".npy"), buffer.getvalue())

@@ -1,0 +1,73 @@
+"""Where weight files live, how they are found, hashed and reported missing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+WEIGHTS_ENV = "BENCH_WEIGHTS_DIR"
+
+
+class MissingWeights(Exception):
+    """A weight file a plugin needs is not in the weights directory."""
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """A file a plugin needs: its canonical name, accepted alternatives and where it comes from."""
+
+    name: str
+    url: str = ""
+    alternatives: tuple[str, ...] = ()  # other file names holding the same network (e.g. a quantized build)
+    note: str = ""
+    candidates: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "candidates", (self.name, *self.alternatives))
+
+
+def default_weights_dir() -> Path:
+    """``$BENCH_WEIGHTS_DIR``, else DeepFace's ``$DEEPFACE_HOME/.deepface/weights``."""
+    if os.environ.get(WEIGHTS_ENV):
+        return Path(os.environ[WEIGHTS_ENV]).expanduser()
+    home = os.environ.get("DEEPFACE_HOME") or str(Path.home())
+    return Path(home).expanduser() / ".deepface" / "weights"
+
+
+def find(weight: WeightFile, weights_dir: Path) -> Path | None:
+    """The first present candidate file for ``weight`` in ``weights_dir``, else None."""
+    for name in weight.candidates:
+        path = weights_dir / name
+        if path.is_file():
+            return path
+    return None
+
+
+def require(weight: WeightFile, weights_dir: Path) -> Path:
+    """The path of ``weight`` in ``weights_dir``; :class:`MissingWeights` with a one-line reason otherwise."""
+    path = find(weight, weights_dir)
+    if path is None:
+        source = f" (download: {weight.url})" if weight.url else ""
+        raise MissingWeights(
+            f"weight file {weight.name} not found in {weights_dir}{source}; "
+            f"put it there or pass --weights-dir"
+        )
+    return path
+
+
+@lru_cache(maxsize=None)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256(path: Path) -> str:
+    """sha256 of a file, memoised per (path, size, mtime)."""
+    stat = path.stat()
+    return _sha256_cached(str(path), stat.st_size, stat.st_mtime_ns)

@@ -1,0 +1,1 @@
+"""facebench's built-in plugins, registered through the ``bench`` entry-point group like any other."""

