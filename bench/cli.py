@@ -16,14 +16,17 @@ ENV_DATASETS = "BENCH_DATASETS"
 
 
 def _expected_errors() -> tuple[type[Exception], ...]:
+    from bench.commands import NothingRan
     from bench.datasets import DatasetError
+    from bench.distances import UnknownMetric
     from bench.pipeline import NoFaceError
     from bench.plugins import PluginError
     from bench.registry import DuplicateName, UnknownName
     from bench.runs import RunExists
     from bench.weights import MissingWeights
 
-    return (DatasetError, NoFaceError, PluginError, DuplicateName, UnknownName, RunExists, MissingWeights)
+    return (DatasetError, NoFaceError, PluginError, DuplicateName, UnknownName, RunExists, MissingWeights,
+            UnknownMetric, NothingRan)
 
 
 class BenchGroup(click.Group):

@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from bench.cli import Settings
 
 
+class NothingRan(Exception):
+    """No requested combination could run; the message lists why."""
+
+
+def _nothing_ran(sweep: Sweep, run_dir: Path) -> NothingRan:
+    reasons = "; ".join(f"{u['model']} / {u['detector']}: {u['reason']}" for u in sweep.unavailable)
+    return NothingRan(f"nothing could run ({reasons}); details in {run_dir / 'unavailable.csv'}")
+
+
 def open_dataset(settings: Settings, options: dict[str, Any]) -> Dataset:
     """The dataset named by ``--dataset`` or found at ``--i``."""
     if options["dataset"] and options["input_dir"]:
@@ -105,7 +114,7 @@ def run_accuracy(settings: Settings, options: dict[str, Any]) -> str:
         write_csv(run_dir / "accuracy.csv", pd.DataFrame(rows))  # after each combination: nothing lost
     _finish(run_dir, manifest, sweep, started)
     if not rows:
-        return f"no combination could run; see {run_dir / 'unavailable.csv'}"
+        raise _nothing_ran(sweep, run_dir)
     table = pd.DataFrame(rows)
     all_scores = pd.concat(scores, ignore_index=True)
     write_csv(run_dir / "scores.csv", all_scores)
@@ -140,7 +149,7 @@ def run_similarity(settings: Settings, options: dict[str, Any]) -> str:
         write_csv(run_dir / "similarity.csv", pd.concat(frames, ignore_index=True))
     _finish(run_dir, manifest, sweep, started)
     if not frames:
-        return f"no combination could run; see {run_dir / 'unavailable.csv'}"
+        raise _nothing_ran(sweep, run_dir)
     long = pd.concat(frames, ignore_index=True)
     report.similarity_outputs(long, run_dir)
     return _similarity_text(long, sweep, run_dir)

@@ -9,6 +9,10 @@ import numpy as np
 Metric = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
+class UnknownMetric(ValueError):
+    """A metric name that is not defined here."""
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
@@ -49,7 +53,7 @@ def select(names: str) -> list[str]:
     chosen = [n.strip() for n in names.split(",") if n.strip()]
     unknown = [n for n in chosen if n not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric {', '.join(unknown)}; valid: {', '.join(METRICS)}, all")
+        raise UnknownMetric(f"unknown metric {', '.join(unknown)}; valid: {', '.join(METRICS)}, all")
     return chosen
 
 

@@ -14,7 +14,7 @@ from bench.similarity import to_square
 
 def slug(*parts: str) -> str:
     """A file-name-safe join of parts."""
-    return "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", p) for p in parts)
+    return "_".join(re.sub(r"[^A-Za-z0-9._-]+", "-", p) for p in parts)
 
 
 def _pyplot():  # type: ignore[no-untyped-def]
