@@ -70,7 +70,10 @@ def load(plugins_dirs: tuple[Path, ...] = (), extra: tuple[ModuleType, ...] = ()
         _load_dir(pm, folder)
     for module in extra:
         pm.register(module)
-    pm.check_pending()
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as err:
+        raise PluginError(f"plugin {err.plugin!r} implements an unknown hook: {err}") from err
     return _registries(pm)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +24,7 @@ class WeightFile:
     url: str = ""
     alternatives: tuple[str, ...] = ()  # other file names holding the same network (e.g. a quantized build)
     note: str = ""
+    bundled: tuple[str, ...] = ()  # "module:relative/path" inside an installed pip package that ships the file
     candidates: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -37,13 +39,23 @@ def default_weights_dir() -> Path:
     return Path(home).expanduser() / ".deepface" / "weights"
 
 
+def _package_file(location: str) -> Path | None:
+    """``module:relative/path`` resolved inside an installed package without importing it."""
+    module, _, rel = location.partition(":")
+    spec = importlib.util.find_spec(module)
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(folder) / rel).is_file():
+            return Path(folder) / rel
+    return None
+
+
 def find(weight: WeightFile, weights_dir: Path) -> Path | None:
-    """The first present candidate file for ``weight`` in ``weights_dir``, else None."""
+    """The first candidate file in ``weights_dir``, else a copy a pip package ships, else None."""
     for name in weight.candidates:
         path = weights_dir / name
         if path.is_file():
             return path
-    return None
+    return next(filter(None, map(_package_file, weight.bundled)), None)
 
 
 def require(weight: WeightFile, weights_dir: Path) -> Path:

@@ -82,7 +82,13 @@ DETECTORS = (
     _spec("mtcnn", (), ("mtcnn", "tensorflow"), "MTCNN (mtcnn package, TensorFlow, via DeepFace), 5 landmarks"),
     _spec(
         "dlib",
-        (WeightFile("shape_predictor_5_face_landmarks.dat", "https://dlib.net/files/shape_predictor_5_face_landmarks.dat.bz2"),),
+        (
+            WeightFile(
+                "shape_predictor_5_face_landmarks.dat",
+                "https://dlib.net/files/shape_predictor_5_face_landmarks.dat.bz2",
+                bundled=("face_recognition_models:models/shape_predictor_5_face_landmarks.dat",),
+            ),
+        ),
         ("dlib",),
         "dlib HOG detector + 5-point shape predictor (via DeepFace)",
     ),

@@ -98,7 +98,11 @@ def _spec(name: str, dim: int, size: tuple[int, int], weight: WeightFile, requir
 RECOGNIZERS = (
     _spec(
         "Dlib", 128, (150, 150),
-        WeightFile("dlib_face_recognition_resnet_model_v1.dat", "https://dlib.net/files/dlib_face_recognition_resnet_model_v1.dat.bz2"),
+        WeightFile(
+            "dlib_face_recognition_resnet_model_v1.dat",
+            "https://dlib.net/files/dlib_face_recognition_resnet_model_v1.dat.bz2",
+            bundled=("face_recognition_models:models/dlib_face_recognition_resnet_model_v1.dat",),
+        ),
         ("dlib",), "dlib ResNet-29 face descriptor (DeepFace's Dlib)",
     ),
     _spec(

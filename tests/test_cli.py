@@ -43,7 +43,7 @@ def test_plugins_lists_builtins_as_json() -> None:
 def test_models_shows_availability(tmp_path: Path) -> None:
     assert "Dlib" in bench("models")[1] and "ok" in bench("models")[1]
     _, text = bench("--weights-dir", str(tmp_path), "models")
-    assert "unavailable: weight file dlib_face_recognition_resnet_model_v1.dat not found" in text
+    assert "unavailable: weight file face_recognition_sface_2021dec.onnx not found" in text
 
 
 @needs_weights
@@ -115,8 +115,18 @@ def test_bad_requests_give_one_line_errors(args: tuple[str, ...], message: str, 
 def test_missing_weights_recorded_as_unavailable(tmp_path: Path) -> None:
     weights = tmp_path / "w"
     weights.mkdir()
-    exit_code, text = bench("--weights-dir", str(weights), "accuracy", "--i", str(SAMPLE), "--model", "Dlib",
+    exit_code, text = bench("--weights-dir", str(weights), "accuracy", "--i", str(SAMPLE), "--model", "SFace",
                             "--backend", "skip", "--o", str(tmp_path), "--run-id", "u")
-    assert exit_code == 1 and "nothing could run (Dlib / skip: model unavailable: weight file" in text
+    assert exit_code == 1 and "nothing could run (SFace / skip: model unavailable: weight file" in text
     unavailable = pd.read_csv(tmp_path / "u" / "unavailable.csv")
-    assert "dlib_face_recognition_resnet_model_v1.dat not found" in unavailable.reason[0]
+    assert "face_recognition_sface_2021dec.onnx not found" in unavailable.reason[0]
+
+
+@needs_weights
+def test_dlib_weights_come_from_the_pip_package_when_the_folder_lacks_them(tmp_path: Path) -> None:
+    from bench.weights import find
+    from plugins.deepface_recognizers import RECOGNIZERS
+
+    dlib = next(s for s in RECOGNIZERS if s.name == "Dlib").weights[0]
+    found = find(dlib, tmp_path)
+    assert found is not None and "face_recognition_models" in str(found)
