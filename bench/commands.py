@@ -10,7 +10,7 @@ import pandas as pd
 
 from bench import distances, report
 from bench.accuracy import evaluate
-from bench.datasets import Dataset, DatasetError, Pairs, load_catalog, read_pairs, sample_pairs, scan
+from bench.datasets import Dataset, DatasetError, Pairs, load_catalog, read_pairs, restrict, sample_pairs, scan
 from bench.pipeline import Pipeline
 from bench.runs import manifest_base, new_run_dir, write_csv, write_json
 from bench.similarity import identity_matrix
@@ -102,8 +102,9 @@ def run_accuracy(settings: Settings, options: dict[str, Any]) -> str:
     """Sweep and score verification pairs; returns the printed summary."""
     started = time.perf_counter()
     dataset, sweep, run_dir, manifest = _prepare(settings, options, "accuracy")
-    pairs = _pairs(dataset, options)
+    dataset, pairs = restrict(dataset, _pairs(dataset, options))
     manifest["pairs"] = {"source": pairs.source, "n_pairs": len(pairs), "n_same": int(pairs.same.sum()),
+                         "n_images_used": len(dataset.images),
                          "folds": "given by the pair list" if pairs.folds is not None else "10 stratified (seed 0)"}
     rows: list[dict[str, Any]] = []
     scores: list[pd.DataFrame] = []

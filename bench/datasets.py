@@ -70,6 +70,16 @@ class Dataset:
         return digest.hexdigest()
 
 
+def restrict(dataset: Dataset, pairs: Pairs) -> tuple[Dataset, Pairs]:
+    """Only the images the pairs use (so nothing else is detected or embedded), pairs re-indexed."""
+    used = np.unique(np.concatenate([pairs.left, pairs.right]))
+    remap = np.full(len(dataset.images), -1, dtype=int)
+    remap[used] = np.arange(len(used))
+    subset = Dataset(dataset.name, dataset.root, [dataset.images[i] for i in used], dataset.pairs_file,
+                     dataset.description)
+    return subset, Pairs(remap[pairs.left], remap[pairs.right], pairs.same, pairs.folds, pairs.source)
+
+
 def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 

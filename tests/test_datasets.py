@@ -85,3 +85,15 @@ def test_env_default_in_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert load_catalog(tmp_path / "d.yaml")["x"].root == (tmp_path / "fallback" / "faces").resolve()
     monkeypatch.setenv("MY_ROOT", str(tmp_path / "elsewhere"))
     assert load_catalog(tmp_path / "d.yaml")["x"].root == (tmp_path / "elsewhere" / "faces").resolve()
+
+
+def test_restrict_keeps_only_paired_images() -> None:
+    from bench.datasets import restrict
+
+    data = scan(SAMPLE)
+    pairs = read_pairs(data, SAMPLE / "pairs.csv")
+    pairs.left, pairs.right, pairs.same = pairs.left[:3], pairs.right[:3], pairs.same[:3]
+    small, moved = restrict(data, pairs)
+    assert len(small.images) < len(data.images)
+    for a, b, x, y in zip(pairs.left, pairs.right, moved.left, moved.right):
+        assert (data.images[a].rel, data.images[b].rel) == (small.images[x].rel, small.images[y].rel)
