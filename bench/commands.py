@@ -60,8 +60,6 @@ def _prepare(settings: Settings, options: dict[str, Any], command: str) -> tuple
         **manifest_base(command),
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in options.items()},
         "metrics": metrics,
-        "dataset": {"name": dataset.name, "root": str(dataset.root), "n_images": len(dataset.images),
-                    "n_identities": len(dataset.identities()), "content_sha256": dataset.content_hash()},
         "weights_dir": str(settings.weights_dir),
         "cache_dir": str(settings.cache_dir),
         "status": "running",
@@ -71,6 +69,7 @@ def _prepare(settings: Settings, options: dict[str, Any], command: str) -> tuple
 
 
 def _finish(run_dir: Path, manifest: dict[str, Any], sweep: Sweep, started: float) -> None:
+    manifest["dataset"] = sweep.dataset_record()
     write_csv(run_dir / "failures.csv", sweep.failures_frame())
     write_csv(run_dir / "unavailable.csv", sweep.unavailable_frame())
     manifest["plugins"] = _plugin_records(sweep)

@@ -62,11 +62,11 @@ class Dataset:
         """Identity names, sorted."""
         return sorted({img.identity for img in self.images})
 
-    def content_hash(self) -> str:
-        """sha256 over the sorted relative paths and file sizes (cheap, changes when files do)."""
+    def content_hash(self, image_hashes: list[str]) -> str:
+        """sha256 over each image's relative path and content sha256 (given in image order)."""
         digest = hashlib.sha256()
-        for img in self.images:
-            digest.update(f"{img.rel}\0{img.path.stat().st_size}\n".encode())
+        for img, sha in zip(self.images, image_hashes):
+            digest.update(f"{img.rel}\0{sha}\n".encode())
         return digest.hexdigest()
 
 
@@ -92,7 +92,7 @@ def scan(root: Path, name: str = "", pairs_file: Path | None = None, description
         Image(path.relative_to(root).as_posix(), folder.name, path)
         for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
         for path in sorted(folder.iterdir())
-        if path.is_file() and _is_image(path)
+        if _is_image(path) and not path.is_dir()  # broken links and loops stay: decoding records why
     ]
     if not images:
         raise DatasetError(f"no images found in {root}; expected {root}/<identity>/<image>.jpg")

@@ -13,8 +13,25 @@ class UnreadableImage(Exception):
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 of the file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """sha256 of the file's bytes; an unreadable file gets a key of its own path so it is never confused."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "unreadable-" + hashlib.sha256(str(path).encode()).hexdigest()
+
+
+def _pillow_decode(data: bytes) -> np.ndarray | None:
+    """Formats OpenCV lacks (GIF, some WebP/TIFF variants): first frame, RGB -> BGR."""
+    import io
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            rgb = ImageOps.exif_transpose(image).convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    return np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
 
 
 def decode(path: Path) -> np.ndarray:
@@ -22,12 +39,16 @@ def decode(path: Path) -> np.ndarray:
     import cv2
 
     try:
-        data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
+        data = path.read_bytes()
     except OSError as err:
-        raise UnreadableImage(f"cannot read file: {err.strerror}") from err
-    if data.size == 0:
-        raise UnreadableImage("empty file")
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        raise UnreadableImage(f"cannot read file: {err.strerror or err}") from err
+    if not data:
+        raise UnreadableImage("empty file (0 bytes)")
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise UnreadableImage("not a decodable image")
+        image = _pillow_decode(data)
+    if image is None:
+        raise UnreadableImage("not a decodable image (corrupt, truncated or not an image)")
+    if min(image.shape[:2]) < 2:
+        raise UnreadableImage(f"image too small ({image.shape[1]}x{image.shape[0]})")
     return image

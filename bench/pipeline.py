@@ -15,13 +15,26 @@ from bench.faces import Detector, Face, Recognizer
 from bench.images import UnreadableImage, decode, file_sha256
 from bench.registry import DetectorSpec, RecognizerSpec
 from bench.store import Store, key_of
-from bench.weights import sha256
+from bench.weights import MissingWeights, sha256
 
 NO_FACE_POLICIES = ("whole", "skip", "error")
 
 
 class NoFaceError(Exception):
     """``--on-no-face error`` met an image without a face."""
+
+
+class PluginLoadError(Exception):
+    """A plugin whose weights are present could not be loaded (corrupt file, incompatible package...)."""
+
+
+def _build(spec: DetectorSpec | RecognizerSpec, weights_dir: Path):  # type: ignore[no-untyped-def]
+    try:
+        return spec.build(weights_dir)
+    except MissingWeights:
+        raise
+    except Exception as err:  # any loader failure makes the plugin unavailable, with the reason
+        raise PluginLoadError(f"{spec.name} failed to load: {type(err).__name__}: {err}".splitlines()[0]) from err
 
 
 @dataclass(frozen=True)
@@ -93,7 +106,7 @@ class Pipeline:
     def _detector(self, spec: DetectorSpec) -> Detector:
         if spec.name not in self._detectors:
             start = time.perf_counter()
-            self._detectors[spec.name] = spec.build(self.weights_dir)
+            self._detectors[spec.name] = _build(spec, self.weights_dir)
             self.stats.setdefault(f"detect:{spec.name}", StageStats()).load_seconds += time.perf_counter() - start
         return self._detectors[spec.name]
 
@@ -108,8 +121,13 @@ class Pipeline:
                 return Detection(0, None, "unreadable", str(err))
             detector = self._detector(spec)
             start = time.perf_counter()
-            faces = detector.detect(image)
-            stats.seconds += time.perf_counter() - start
+            try:
+                faces = detector.detect(image)
+            except Exception as err:  # one image the detector chokes on is data, not a crash
+                stats.failed += 1
+                return Detection(0, None, "detector_failed", f"{type(err).__name__}: {err}".splitlines()[0])
+            finally:
+                stats.seconds += time.perf_counter() - start
             stats.computed += 1
             record = {"faces": [f.to_json() for f in faces], "height": image.shape[0], "width": image.shape[1]}
             self.store.put_json("detections", namespace, sha, record)
@@ -133,7 +151,7 @@ class Pipeline:
     def _recognizer(self, spec: RecognizerSpec) -> Recognizer:
         if spec.name not in self._recognizers:
             start = time.perf_counter()
-            self._recognizers[spec.name] = spec.build(self.weights_dir)
+            self._recognizers[spec.name] = _build(spec, self.weights_dir)
             self.stats.setdefault(f"embed:{spec.name}", StageStats()).load_seconds += time.perf_counter() - start
         return self._recognizers[spec.name]
 
@@ -189,13 +207,22 @@ class Pipeline:
             except Exception as err:  # a face the model cannot take is data, not a crash
                 reasons[i] = f"crop failed: {err}"
                 stats.failed += 1
-        if kept:
-            out = np.asarray(recognizer.embed(np.stack(crops)), dtype=np.float32)
-            for i, vector in zip(kept, out):
-                vectors[i] = vector
-                self.store.put_vector(namespace, shas[i], vector)
+        try:
+            out = np.asarray(recognizer.embed(np.stack(crops)), dtype=np.float32) if kept else []
+        except Exception as err:  # a batch the model rejects: record it for each face and go on
+            out, reason = [], f"embedding failed: {type(err).__name__}: {err}".splitlines()[0]
+            for i in kept:
+                reasons[i] = reason
+            stats.failed += len(kept)
+        for i, vector in zip(kept, out):
+            if not np.isfinite(vector).all():
+                reasons[i] = "embedding has non-finite values"
+                stats.failed += 1
+                continue
+            vectors[i] = vector
+            self.store.put_vector(namespace, shas[i], vector)
+            stats.computed += 1
         stats.seconds += time.perf_counter() - start
-        stats.computed += len(kept)
 
 
 def _batches(items: list[int], size: int, quiet: bool, desc: str) -> Iterator[list[int]]:

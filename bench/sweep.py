@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from bench.datasets import Dataset
-from bench.pipeline import Detection, Pipeline
+from bench.pipeline import Detection, Pipeline, PluginLoadError
 from bench.registry import DetectorSpec, RecognizerSpec
 from bench.weights import MissingWeights
 
@@ -34,6 +34,7 @@ class Sweep:
     detectors: list[DetectorSpec]
     models: list[RecognizerSpec]
     unavailable: list[dict[str, str]] = field(default_factory=list)
+    datasets: list[Dataset] = field(default_factory=list)
     failures: list[dict[str, object]] = field(default_factory=list)
 
     def _skip(self, dataset: Dataset, detector: str, model: str, reason: str) -> None:
@@ -44,13 +45,14 @@ class Sweep:
 
     def run(self, dataset: Dataset) -> Iterator[Combination]:
         """Each available (detector, model) on ``dataset``; unavailable ones are recorded, not raised."""
+        self.datasets.append(dataset)
         models = [(m, self._available(m)) for m in self.models]
         for det in self.detectors:
             reason = self._available(det)
             if reason is None:
                 try:
                     detections = self.pipeline.detect(dataset, det)
-                except MissingWeights as err:
+                except (MissingWeights, PluginLoadError) as err:
                     reason = str(err)
             if reason is not None:
                 for model, _ in models:
@@ -61,7 +63,11 @@ class Sweep:
                 if model_reason is not None:
                     self._skip(dataset, det.name, model.name, f"model unavailable: {model_reason}")
                     continue
-                vectors, reasons = self.pipeline.embed(dataset, det, detections, model)
+                try:
+                    vectors, reasons = self.pipeline.embed(dataset, det, detections, model)
+                except (MissingWeights, PluginLoadError) as err:
+                    self._skip(dataset, det.name, model.name, f"model unavailable: {err}")
+                    continue
                 self._record_embed_failures(dataset, det, model, detections, reasons)
                 yield Combination(dataset, det, model, detections, vectors, reasons)
 
@@ -82,6 +88,14 @@ class Sweep:
                     {"dataset": dataset.name, "detector": det.name, "model": model.name, "image": img.rel,
                      "status": "embed_failed", "reason": reason, "policy": self.pipeline.policy}
                 )
+
+    def dataset_record(self) -> list[dict[str, object]]:
+        """What the manifest says of each dataset swept: root, sizes, content hash of the images used."""
+        return [
+            {"name": d.name, "root": str(d.root), "pairs_file": str(d.pairs_file or ""), "n_images": len(d.images),
+             "n_identities": len(d.identities()), "content_sha256": d.content_hash(self.pipeline.hashes(d))}
+            for d in self.datasets
+        ]
 
     def failures_frame(self) -> pd.DataFrame:
         """Failures table (one row per image and stage that yielded no usable face)."""
