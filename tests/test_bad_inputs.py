@@ -52,7 +52,7 @@ def _write_corpus(root: Path) -> dict[str, str]:
     _rgb(GOOD[5]).save(b / "my face ü.jpg")
     exif = Image.Exif()
     exif[0x0112] = 6  # stored rotated; viewers (and we) turn it upright
-    _rgb(GOOD[2]).rotate(90, expand=True).save(b / "exif_rotated.jpg", exif=exif)
+    _rgb(GOOD[2]).crop((0, 0, 180, 250)).rotate(90, expand=True).save(b / "exif_rotated.jpg", exif=exif, quality=95)
     for name in ("alpha.png", "sixteen_bit.png", "gray.jpg", "anim.gif", "portable.pgm", "bitmap.bmp",
                  "web.webp", "tiny.png", "my face ü.jpg", "exif_rotated.jpg"):
         expected[f"{b.name}/{name}"] = "any"  # decodable: a face may or may not be found (then: no_face)
@@ -125,7 +125,9 @@ def test_decoder_handles_formats(corpus: tuple[Path, dict[str, str]]) -> None:
         image = decode(root / "Bétà" / name)
         assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3, name
     upright = decode(root / "Bétà" / "exif_rotated.jpg")
-    assert upright.shape[:2] == (250, 250) or upright.shape[0] >= upright.shape[1]
+    original = np.asarray(_rgb(GOOD[2]).crop((0, 0, 180, 250)))[:, :, ::-1].astype(float)
+    assert upright.shape == (250, 180, 3)
+    assert np.abs(upright - original).mean() < 8  # turned upright, not merely resized
     for name in ("corrupt.jpg", "truncated.jpg", "empty.jpg", "text.jpg"):
         with pytest.raises(UnreadableImage):
             decode(root / "Alpha One" / name)
