@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from tqdm import tqdm
@@ -33,7 +33,7 @@ def _build(spec: DetectorSpec | RecognizerSpec, weights_dir: Path):  # type: ign
         return spec.build(weights_dir)
     except MissingWeights:
         raise
-    except Exception as err:  # any loader failure makes the plugin unavailable, with the reason
+    except Exception as err:
         raise PluginLoadError(f"{spec.name} failed to load: {type(err).__name__}: {err}".splitlines()[0]) from err
 
 
@@ -123,7 +123,7 @@ class Pipeline:
             start = time.perf_counter()
             try:
                 faces = detector.detect(image)
-            except Exception as err:  # one image the detector chokes on is data, not a crash
+            except Exception as err:  # noqa: BLE001 — one image the detector chokes on is data, not a crash
                 stats.failed += 1
                 return Detection(0, None, "detector_failed", f"{type(err).__name__}: {err}".splitlines()[0])
             finally:
@@ -183,7 +183,7 @@ class Pipeline:
             self._embed_batch(dataset, shas, detections, spec, namespace, batch, vectors, reasons, stats)
         return vectors, reasons
 
-    def _embed_batch(  # noqa: PLR0913
+    def _embed_batch(
         self,
         dataset: Dataset,
         shas: list[str],
@@ -204,12 +204,12 @@ class Pipeline:
             try:
                 crops.append(recognizer.crop(decode(dataset.images[i].path), face))
                 kept.append(i)
-            except Exception as err:  # a face the model cannot take is data, not a crash
+            except Exception as err:  # noqa: BLE001 — a face the model cannot take is data, not a crash
                 reasons[i] = f"crop failed: {err}"
                 stats.failed += 1
         try:
             out = np.asarray(recognizer.embed(np.stack(crops)), dtype=np.float32) if kept else []
-        except Exception as err:  # a batch the model rejects: record it for each face and go on
+        except Exception as err:  # noqa: BLE001 — a batch the model rejects: record it for each face and go on
             out, reason = [], f"embedding failed: {type(err).__name__}: {err}".splitlines()[0]
             for i in kept:
                 reasons[i] = reason

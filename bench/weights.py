@@ -6,7 +6,7 @@ import hashlib
 import importlib.util
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 WEIGHTS_ENV = "BENCH_WEIGHTS_DIR"
@@ -58,19 +58,21 @@ def find(weight: WeightFile, weights_dir: Path) -> Path | None:
     return next(filter(None, map(_package_file, weight.bundled)), None)
 
 
+def missing_message(weight: WeightFile, weights_dir: Path) -> str:
+    """One line: which file is missing, where it was looked for, where it comes from."""
+    source = f" (download: {weight.url})" if weight.url else ""
+    return f"weight file {weight.name} not found in {weights_dir}{source}; put it there or pass --weights-dir"
+
+
 def require(weight: WeightFile, weights_dir: Path) -> Path:
-    """The path of ``weight`` in ``weights_dir``; :class:`MissingWeights` with a one-line reason otherwise."""
+    """The path of ``weight``; :class:`MissingWeights` with a one-line reason otherwise."""
     path = find(weight, weights_dir)
     if path is None:
-        source = f" (download: {weight.url})" if weight.url else ""
-        raise MissingWeights(
-            f"weight file {weight.name} not found in {weights_dir}{source}; "
-            f"put it there or pass --weights-dir"
-        )
+        raise MissingWeights(missing_message(weight, weights_dir))
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

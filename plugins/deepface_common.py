@@ -26,9 +26,18 @@ def stage_weights(files: dict[str, Path]) -> None:
         (_STAGE / ".deepface" / "weights").mkdir(parents=True)
     for name, path in files.items():
         link = _STAGE / ".deepface" / "weights" / name
-        if not link.exists():
+        if link.is_symlink() and link.resolve() != path.resolve():
+            link.unlink()  # another weights folder in the same process: point at the file asked for now
+        if not link.is_symlink():
             link.symlink_to(path.resolve())
     os.environ["DEEPFACE_HOME"] = str(_STAGE)  # DeepFace reads it on every weight lookup
+
+
+def build(task: str, name: str) -> object:
+    """A fresh instance of DeepFace's class for ``name`` (DeepFace's real loader, not its process-wide cache)."""
+    from deepface.modules import modeling
+
+    return modeling.get_model_class(task=task, model_name=name)()
 
 
 def borders(image: np.ndarray) -> tuple[int, int]:

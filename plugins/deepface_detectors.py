@@ -11,7 +11,7 @@ from bench.faces import Face
 from bench.hookspecs import hookimpl
 from bench.registry import DetectorSpec
 from bench.weights import WeightFile
-from plugins.deepface_common import borders, pad, stage_weights
+from plugins.deepface_common import borders, build, pad, stage_weights
 
 LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
@@ -21,11 +21,9 @@ class DeepFaceDetector:
 
     def __init__(self, backend: str, files: dict[str, Path]) -> None:
         stage_weights(files)
-        from deepface.modules import modeling
-
         self.backend = backend
-        self.client = modeling.build_model(task="face_detector", model_name=backend)
-        self._opencv = None if backend == "opencv" else modeling.build_model(task="face_detector", model_name="opencv")
+        self.client: Any = build("face_detector", backend)
+        self._opencv: Any = None if backend == "opencv" else build("face_detector", "opencv")
 
     def detect(self, image: np.ndarray) -> list[Face]:
         """Faces in original-image coordinates, eyes filled in by OpenCV where DeepFace would."""
@@ -45,7 +43,7 @@ class DeepFaceDetector:
         x, y = max(0, region.x), max(0, region.y)
         w = max(0, min(padded.shape[1], region.x + region.w) - x)
         h = max(0, min(padded.shape[0], region.y + region.h) - y)
-        left, right = self._opencv.find_eyes(padded[y : y + h, x : x + w])  # type: ignore[union-attr]
+        left, right = self._opencv.find_eyes(padded[y : y + h, x : x + w])
         found = {}
         if marks["left_eye"] is None and left is not None:
             found["left_eye"] = (int(left[0]) + x, int(left[1]) + y)

@@ -16,7 +16,7 @@ from bench.faces import Face
 from bench.hookspecs import hookimpl
 from bench.registry import RecognizerSpec
 from bench.weights import WeightFile
-from plugins.deepface_common import borders, pad, stage_weights
+from plugins.deepface_common import borders, build, pad, stage_weights
 
 # deepface/config/threshold.py (DeepFace 0.0.103): distance <= threshold means "same person"
 THRESHOLDS = {
@@ -66,9 +66,7 @@ class DeepFaceRecognizer:
 
     def __init__(self, model_name: str, files: dict[str, Path], normalization: str = "base") -> None:
         stage_weights(files)
-        from deepface.modules import modeling
-
-        self.client = modeling.build_model(task="facial_recognition", model_name=model_name)
+        self.client: Any = build("facial_recognition", model_name)
         self.normalization = normalization
 
     def crop(self, image: np.ndarray, face: Face) -> np.ndarray:
