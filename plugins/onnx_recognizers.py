@@ -17,6 +17,7 @@ import numpy as np
 
 from bench.faces import Face
 from bench.hookspecs import hookimpl
+from bench.plugins import PluginError
 from bench.registry import RecognizerSpec
 from bench.weights import WeightFile
 from plugins.alignment import METHOD as ALIGNMENT_METHOD
@@ -29,7 +30,7 @@ CHANNELS = ("RGB", "BGR")
 REQUIRED = ("name", "file", "dim", "input_size")
 
 
-class ConfigError(Exception):
+class ConfigError(PluginError):
     """A model declaration that cannot be used; the message names the file, line and field where known."""
 
 
