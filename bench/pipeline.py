@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,8 +91,7 @@ class Pipeline:
     quiet: bool = False
     stats: dict[str, StageStats] = field(default_factory=dict)
     _hashes: dict[Path, str] = field(default_factory=dict)
-    _detectors: dict[str, Detector] = field(default_factory=dict)
-    _recognizers: dict[str, Recognizer] = field(default_factory=dict)
+    _loaded: dict[str, Any] = field(default_factory=dict)
 
     def _bar(self, items: list, desc: str) -> Iterator:  # type: ignore[type-arg]
         return iter(tqdm(items, desc=desc, disable=self.quiet or len(items) == 0, unit="img", leave=False))
@@ -103,12 +103,14 @@ class Pipeline:
                 self._hashes[img.path] = file_sha256(img.path)
         return [self._hashes[img.path] for img in dataset.images]
 
-    def _detector(self, spec: DetectorSpec) -> Detector:
-        if spec.name not in self._detectors:
+    def _plugin(self, stage: str, spec: DetectorSpec | RecognizerSpec) -> Any:
+        """The loaded plugin for a stage ("detect" or "embed"), built on first use and timed."""
+        key = f"{stage}:{spec.name}"
+        if key not in self._loaded:
             start = time.perf_counter()
-            self._detectors[spec.name] = _build(spec, self.weights_dir)
-            self.stats.setdefault(f"detect:{spec.name}", StageStats()).load_seconds += time.perf_counter() - start
-        return self._detectors[spec.name]
+            self._loaded[key] = _build(spec, self.weights_dir)
+            self.stats.setdefault(key, StageStats()).load_seconds += time.perf_counter() - start
+        return self._loaded[key]
 
     def _detect_one(self, spec: DetectorSpec, namespace: str, sha: str, path: Path) -> Detection:
         stats = self.stats.setdefault(f"detect:{spec.name}", StageStats())
@@ -119,7 +121,7 @@ class Pipeline:
             except UnreadableImage as err:
                 stats.failed += 1
                 return Detection(0, None, "unreadable", str(err))
-            detector = self._detector(spec)
+            detector: Detector = self._plugin("detect", spec)
             start = time.perf_counter()
             try:
                 faces = detector.detect(image)
@@ -147,13 +149,6 @@ class Pipeline:
         shas = self.hashes(dataset)
         items = list(zip(shas, [img.path for img in dataset.images]))
         return [self._detect_one(spec, namespace, sha, p) for sha, p in self._bar(items, f"detect {spec.name}")]
-
-    def _recognizer(self, spec: RecognizerSpec) -> Recognizer:
-        if spec.name not in self._recognizers:
-            start = time.perf_counter()
-            self._recognizers[spec.name] = _build(spec, self.weights_dir)
-            self.stats.setdefault(f"embed:{spec.name}", StageStats()).load_seconds += time.perf_counter() - start
-        return self._recognizers[spec.name]
 
     def embed(
         self, dataset: Dataset, det_spec: DetectorSpec, detections: list[Detection], spec: RecognizerSpec
@@ -195,7 +190,7 @@ class Pipeline:
         reasons: list[str],
         stats: StageStats,
     ) -> None:
-        recognizer = self._recognizer(spec)
+        recognizer: Recognizer = self._plugin("embed", spec)
         crops, kept = [], []
         start = time.perf_counter()
         for i in batch:
