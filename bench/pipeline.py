@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
