@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
 import pytest
+import tomllib
 from click.testing import CliRunner
 
 from bench import plugins
