@@ -126,13 +126,13 @@ def run_accuracy(settings: Settings, options: dict[str, Any]) -> str:
 
 def _accuracy_text(table: pd.DataFrame, sweep: Sweep, run_dir: Path) -> str:
     view = table.assign(
-        acc_10fold=[f"{m:.4f} ± {s:.4f}" for m, s in zip(table.acc_kfold_mean, table.acc_kfold_std)]
-    )[["model", "detector", "metric", "acc_10fold", "acc_best_same_pairs", "acc_at_default", "auc", "eer",
+        acc_kfold=[f"{m:.4f} ± {s:.4f}" for m, s in zip(table.acc_kfold_mean, table.acc_kfold_std)]
+    )[["model", "detector", "metric", "acc_kfold", "n_folds", "acc_best_same_pairs", "acc_at_default", "auc", "eer",
        "failure_to_detect_rate", "n_pairs_scored"]]
     lines = [view.to_string(index=False, float_format=lambda v: f"{v:.4f}")]
     for row in sweep.unavailable:
         lines.append(f"unavailable: {row['model']} / {row['detector']}: {row['reason']}")
-    lines.append("acc_10fold: 10-fold threshold selection, mean ± std over folds; "
+    lines.append("acc_kfold: threshold chosen on k-1 folds, scored on the k-th, mean ± std over the k folds; "
                  "acc_best_same_pairs: best threshold chosen on the same pairs (optimistic)")
     lines.append(f"results: {run_dir}")
     return "\n".join(lines)
