@@ -28,6 +28,7 @@ class _Spec:
     weights: tuple[WeightFile, ...] = ()
     requires: tuple[str, ...] = ()  # importable modules it needs
     extra: str = ""  # pip extra that installs them
+    check: Callable[[], str | None] | None = None  # further cheap availability test (imports no framework): reason or None
     settings: dict[str, Any] = field(default_factory=dict)  # everything that changes its output (cache key)
     description: str = ""
     plugin: str = ""  # filled in by the registry: which plugin registered it
@@ -42,6 +43,9 @@ class _Spec:
         if missing:
             hint = f"pip install facebench[{self.extra}]" if self.extra else f"pip install {' '.join(missing)}"
             return f"missing Python module {', '.join(missing)}: {hint}"
+        reason = self.check() if self.check is not None else None
+        if reason:
+            return reason
         missing = [w for w in self.weights if find(w, weights_dir) is None]
         return missing_message(missing[0], weights_dir) if missing else None
 

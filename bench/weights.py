@@ -25,10 +25,16 @@ class WeightFile:
     alternatives: tuple[str, ...] = ()  # other file names holding the same network (e.g. a quantized build)
     note: str = ""
     bundled: tuple[str, ...] = ()  # "module:relative/path" inside an installed pip package that ships the file
+    mirrors: tuple[str, ...] = ()  # backup download URLs serving the same file, tried in order after ``url``
     candidates: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "candidates", (self.name, *self.alternatives))
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Download URLs in the order to try them."""
+        return tuple(u for u in (self.url, *self.mirrors) if u)
 
 
 def default_weights_dir() -> Path:
@@ -60,7 +66,7 @@ def find(weight: WeightFile, weights_dir: Path) -> Path | None:
 
 def missing_message(weight: WeightFile, weights_dir: Path) -> str:
     """One line: which file is missing, where it was looked for, where it comes from."""
-    source = f" (download: {weight.url})" if weight.url else ""
+    source = f" (download: {weight.url})" if weight.url else f" ({weight.note})" if weight.note else ""
     return f"weight file {weight.name} not found in {weights_dir}{source}; put it there or pass --weights-dir"
 
 
