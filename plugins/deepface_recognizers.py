@@ -7,6 +7,7 @@ distances equal DeepFace's for the same image, detector and model.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from bench.faces import Face
 from bench.hookspecs import hookimpl
 from bench.registry import RecognizerSpec
 from bench.weights import WeightFile
+from plugins.alignment import align
 from plugins.deepface_common import borders, build, deepface_release, deepface_tensorflow, pad, stage_weights
 
 # deepface/config/threshold.py (DeepFace 0.0.103): distance <= threshold means "same person"
@@ -41,6 +43,8 @@ THRESHOLDS = {
 TF = "tensorflow"
 ANY = "any"
 TF_MODULES = ("tensorflow", "tf_keras")
+EYE_LINE = "deepface-eyes"  # DeepFace's: rotate so the eyes are level, crop the box, letterbox
+FIVE_POINT = "arcface-5pt"  # the published protocol: 5-point similarity transform to the 112x112 template
 
 
 def aligned_face(image: np.ndarray, face: Face) -> np.ndarray:
@@ -79,19 +83,33 @@ def deepface_input(face_bgr: np.ndarray, input_size: tuple[int, int], normalizat
     return normalize_input(batch, normalization)[0]  # type: ignore[no-any-return]
 
 
+def five_point_face(image: np.ndarray, face: Face, size: tuple[int, int]) -> np.ndarray:
+    """The face warped by a 5-point similarity transform onto the ArcFace template scaled to ``size``
+    (falls back to the square around the box when the detector gave fewer than 5 landmarks)."""
+    box = (face.x, face.y, face.w, face.h)
+    return align(image, face.landmarks, box, "arcface112", size)[0]
+
+
 class DeepFaceRecognizer:
     """A DeepFace ``FacialRecognition`` client behind facebench's recognizer interface."""
 
-    def __init__(self, model_name: str, files: dict[str, Path], backend: str, normalization: str = "base") -> None:
+    def __init__(
+        self, model_name: str, files: dict[str, Path], backend: str, normalization: str = "base",
+        alignment: str = EYE_LINE,
+    ) -> None:
         stage_weights(files)
         if backend == TF:
             deepface_tensorflow(engine_bound=True)
         self.client: Any = build("facial_recognition", model_name)
         self.normalization = normalization
+        self.alignment = alignment
 
     def crop(self, image: np.ndarray, face: Face) -> np.ndarray:
         """Model input for one face (float32, H x W x 3); DeepFace's ``input_shape`` is (width, height)."""
-        return deepface_input(aligned_face(image, face), tuple(self.client.input_shape), self.normalization)
+        size = tuple(self.client.input_shape)
+        if self.alignment == FIVE_POINT:
+            return deepface_input(five_point_face(image, face, size), size, self.normalization)
+        return deepface_input(aligned_face(image, face), size, self.normalization)
 
     def embed(self, crops: np.ndarray) -> np.ndarray:
         """One forward pass over the batch (DeepFace batches where its backend allows)."""
@@ -128,7 +146,7 @@ def _spec(
         requires=("deepface", *requires),
         extra=extra,
         check=check,
-        settings={"family": "deepface", "alignment": "deepface-eyes", "normalization": "base", "backend": backend},
+        settings={"family": "deepface", "alignment": EYE_LINE, "normalization": "base", "backend": backend},
         description=text,
         dim=dim,
         input_size=size,
@@ -201,8 +219,27 @@ RECOGNIZERS = (
 )
 
 
+def _five_point(spec: RecognizerSpec) -> RecognizerSpec:
+    """The same DeepFace model fed 5-point template-aligned crops instead of DeepFace's eye-line ones."""
+    model, backend = spec.name, spec.settings["backend"]
+    return dataclasses.replace(
+        spec,
+        name=f"{model}-5pt",
+        load=lambda files: DeepFaceRecognizer(model, files, backend, alignment=FIVE_POINT),
+        settings={**spec.settings, "alignment": FIVE_POINT},
+        description=f"{spec.description}; 5-point alignment to the ArcFace template (needs a 5-landmark detector)",
+    )
+
+
+# Models trained on 5-point-aligned 112x112 crops: offered with both alignments, to show the gap.
+FIVE_POINT_MODELS = ("ArcFace", "SFace", "GhostFaceNet")
+
+
 @hookimpl
 def register_recognizers(register: Any) -> None:
-    """DeepFace's recognizers."""
+    """DeepFace's recognizers, plus 5-point-aligned variants of those trained on such crops."""
     for spec in RECOGNIZERS:
         register(spec)
+    for spec in RECOGNIZERS:
+        if spec.name in FIVE_POINT_MODELS:
+            register(_five_point(spec))

@@ -26,9 +26,8 @@ from plugins.onnx_recognizers import (
     load_models,
     recognizer_spec,
 )
+from tests.conftest import LFW, WEIGHTS
 
-WEIGHTS = Path("/work/shared/weights")
-LFW = Path("/work/shared/data/lfw")
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 FACERES, MOBILEFACE, ADAFACE = BUILTINS
 

@@ -12,9 +12,10 @@ import pytest
 
 from bench.faces import LANDMARK_NAMES, Face
 from plugins.retinaface_onnx import RetinaFaceOnnx, prior_boxes
+from tests.conftest import LFW
+from tests.conftest import WEIGHTS as SHARED_WEIGHTS
 
-WEIGHTS = Path("/work/shared/weights/retinaface_mobilenet0.25.onnx")
-LFW = Path("/work/shared/data/lfw")
+WEIGHTS = SHARED_WEIGHTS / "retinaface_mobilenet0.25.onnx"
 # Frontal, one-person 250x250 deep-funneled LFW photos (no bystander faces).
 NAMES = ("Colin_Powell", "Serena_Williams", "Hugo_Chavez", "George_W_Bush", "Angelina_Jolie", "Aaron_Eckhart")
 PATHS = [LFW / name / f"{name}_0001.jpg" for name in NAMES]

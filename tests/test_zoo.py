@@ -19,6 +19,7 @@ from unittest import mock
 
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -27,10 +28,10 @@ from bench.cli import main
 from bench.faces import Face
 from bench.weights import WeightFile
 from bench.weights_admin import DownloadError, download
+from tests.conftest import SAMPLE, WEIGHTS
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = Path("/work/shared/data/sample")
-DLIB_FILE = Path("/work/shared/weights/dlib_face_recognition_resnet_model_v1.dat")
+DLIB_FILE = WEIGHTS / "dlib_face_recognition_resnet_model_v1.dat"
 FACES = ("Colin_Powell/Colin_Powell_0001.jpg", "Serena_Williams/Serena_Williams_0001.jpg")
 TF_MODELS = ("VGG-Face", "Facenet", "Facenet512", "OpenFace", "DeepID", "ArcFace", "GhostFaceNet")
 CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens there: a request fails at once, like here without a network
@@ -302,3 +303,19 @@ def test_import_under_a_plugin_name_and_a_broken_file(tmp_path: Path) -> None:
     assert len(done.output.strip().splitlines()) == 1
     unknown = bench("--weights-dir", str(weights), "weights", "import", str(junk))
     assert unknown.exit_code == 1 and "neither a weight file a plugin needs nor a plugin name" in unknown.output
+
+
+@pytest.mark.skipif(not (WEIGHTS / "face_recognition_sface_2021dec_int8bq.onnx").is_file(), reason="no SFace weights")
+def test_five_point_variant_aligns_to_the_template(tmp_path: Path) -> None:
+    """SFace-5pt feeds the template-aligned crop: on real sample pairs it beats DeepFace's eye-line crop."""
+    from click.testing import CliRunner
+
+    from bench.cli import main
+
+    args = ["-q", "--weights-dir", str(WEIGHTS), "accuracy", "--i", str(SAMPLE), "--model", "SFace,SFace-5pt",
+            "--backend", "retinaface-mnet", "--metric", "cosine", "--o", str(tmp_path), "--run-id", "r"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "r" / "accuracy.csv").set_index("model")
+    assert table.loc["SFace-5pt", "auc"] > table.loc["SFace", "auc"]
+    assert table.loc["SFace-5pt", "acc_kfold_mean"] >= 0.95
