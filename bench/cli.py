@@ -147,7 +147,7 @@ def sweep_options(func: Any) -> Any:
                      show_default=True, help="Results root; each run gets its own sub-folder."),
         click.option("--model", default="Dlib", show_default=True, help="Recognizer(s): NAME, A,B or all."),
         click.option("--backend", default="opencv", show_default=True, help="Detector(s): NAME, A,B or all."),
-        click.option("--n", type=int, help="Pairs cap (similarity: per identity cell; accuracy: pairs to sample)."),
+        click.option("--n", type=int, help="Similarity: pairs cap per identity cell; accuracy: pairs to sample; identify: identities to sample."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed for any sampling."),
         click.option("--on-no-face", type=click.Choice(["whole", "skip", "error"]), default="whole", show_default=True,
                      help="Image without a face: embed the whole image (DeepFace's enforce_detection=False), "
@@ -182,3 +182,38 @@ def accuracy_cmd(settings: Settings, **options: Any) -> None:
     from bench.commands import run_accuracy
 
     click.echo(run_accuracy(settings, options))
+
+
+@main.command("identify")
+@sweep_options
+@click.option("--metric", default="all", show_default=True, help="cosine, euclidean, euclidean_l2, angular, or all.")
+@click.option("--gallery-per-identity", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Gallery images per enrolled identity; identities with no more images than this are "
+                   "distractors (not enrolled, their images are probes that should be rejected).")
+@click.option("--max-per-identity", type=click.IntRange(min=1),
+              help="Use at most this many images per identity (seeded).")
+@click.pass_obj
+def identify_cmd(settings: Settings, **options: Any) -> None:
+    """1:N identification: rank-1/rank-5 and CMC (closed set), TPIR at FPIR (open set), per model/detector/metric."""
+    from bench.commands import run_identify
+
+    click.echo(run_identify(settings, options))
+
+
+@main.command("variants")
+@sweep_options
+@click.option("--to", type=click.Path(path_type=Path), required=True,
+              help="Write the variants here as <to>/<variant>/<identity>/<image> (+ pairs.csv, variants.json).")
+@click.option("--only", help="Variants by name or family, comma list (rotate, blur, noise, occlude, lowres, jpeg, "
+                             "brightness, contrast, or names such as rotate_+30) [default: all]; clean always.")
+@click.option("--evaluate", is_flag=True, help="Also run accuracy on every variant, relative to clean.")
+@click.option("--pairs", type=click.Path(path_type=Path),
+              help="Pairs file (LFW pairs.txt format or CSV file_x,file_y,same) [default: the dataset's].")
+@click.option("--metric", default="cosine", show_default=True, help="cosine, euclidean, euclidean_l2, angular, or all.")
+@click.pass_obj
+def variants_cmd(settings: Settings, **options: Any) -> None:
+    """Robustness variants (rotation sweep, blur, noise, occlusion, low resolution, JPEG, brightness/contrast)
+    of the images a pair list uses; with --evaluate, accuracy per variant, rotation curve and drop chart."""
+    from bench.commands import run_variants
+
+    click.echo(run_variants(settings, options))
