@@ -176,6 +176,9 @@ def similarity_cmd(settings: Settings, **options: Any) -> None:
 @click.option("--pairs", type=click.Path(path_type=Path),
               help="Pairs file (LFW pairs.txt format or CSV file_x,file_y,same) [default: the dataset's].")
 @click.option("--metric", default="all", show_default=True, help="cosine, euclidean, euclidean_l2, angular, or all.")
+@click.option("--drop-lowest-quality", type=click.FloatRange(0, 100, max_open=True), metavar="P",
+              help="Also report every metric without the pairs of the lowest-quality P%% of images (quality: "
+                   "detector confidence, sharpness and size of the face; quality.csv).")
 @click.pass_obj
 def accuracy_cmd(settings: Settings, **options: Any) -> None:
     """Verification accuracy (10-fold, mean ± std), AUC, EER, TAR@FAR per model/detector/metric."""

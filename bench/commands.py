@@ -16,7 +16,7 @@ from bench.pipeline import Pipeline
 from bench.runs import manifest_base, new_run_dir, write_csv, write_json
 from bench.similarity import identity_matrix
 from bench.store import Store
-from bench.sweep import Sweep
+from bench.sweep import Combination, Sweep
 
 if TYPE_CHECKING:
     from bench.cli import Settings
@@ -108,11 +108,16 @@ def run_accuracy(settings: Settings, options: dict[str, Any]) -> str:
                          "folds": "given by the pair list" if pairs.folds is not None else "10 stratified (seed 0)"}
     rows: list[dict[str, Any]] = []
     scores: list[pd.DataFrame] = []
+    qualities: dict[str, pd.DataFrame] = {}
     for combo in sweep.run(dataset):
         new_rows, new_scores = evaluate(combo, pairs, manifest["metrics"])
-        rows += new_rows
+        rows += [{"subset": "all", **row} for row in new_rows]
+        if options["drop_lowest_quality"]:
+            rows += _quality_filtered(combo, pairs, options["drop_lowest_quality"], manifest["metrics"], qualities)
         scores.append(new_scores)
         write_csv(run_dir / "accuracy.csv", pd.DataFrame(rows))  # after each combination: nothing lost
+    if qualities:
+        write_csv(run_dir / "quality.csv", pd.concat(qualities.values(), ignore_index=True))
     _finish(run_dir, manifest, sweep, started)
     if not rows:
         raise _nothing_ran(sweep, run_dir)
@@ -125,10 +130,25 @@ def run_accuracy(settings: Settings, options: dict[str, Any]) -> str:
     return _accuracy_text(table, sweep, run_dir)
 
 
+def _quality_filtered(combo: Combination, pairs: Pairs, percent: float, metrics: list[str],
+                      qualities: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+    """Every metric again without the pairs of the ``percent``% lowest-quality images (quality is per detector)."""
+    from bench import quality
+
+    name = combo.detector.name
+    if name not in qualities:
+        measured = quality.measure(combo.dataset, combo.detections)
+        qualities[name] = measured.assign(detector=name, dropped=quality.lowest(measured.quality, percent))
+    dropped = qualities[name].dropped.to_numpy()
+    label = f"drop lowest {percent:g}% quality"
+    new_rows, _ = evaluate(combo, quality.without(pairs, dropped), metrics)
+    return [{"subset": label, **row, "n_images_dropped_quality": int(dropped.sum())} for row in new_rows]
+
+
 def _accuracy_text(table: pd.DataFrame, sweep: Sweep, run_dir: Path) -> str:
     view = table.assign(
         acc_10fold=[f"{m:.4f} ± {s:.4f}" for m, s in zip(table.acc_kfold_mean, table.acc_kfold_std)]
-    )[["model", "detector", "metric", "acc_10fold", "acc_best_same_pairs", "acc_at_default", "auc", "eer",
+    )[["subset", "model", "detector", "metric", "acc_10fold", "acc_best_same_pairs", "acc_at_default", "auc", "eer",
        "failure_to_detect_rate", "n_pairs_scored"]]
     note = ("acc_10fold: 10-fold threshold selection, mean ± std over folds; "
             "acc_best_same_pairs: best threshold chosen on the same pairs (optimistic)")

@@ -27,15 +27,17 @@ def _pyplot():  # type: ignore[no-untyped-def]
 
 
 def accuracy_pivots(accuracy: pd.DataFrame, out: Path) -> list[Path]:
-    """model x detector tables of k-fold accuracy (mean ± std) and AUC, one per dataset and metric."""
+    """model x detector tables of k-fold accuracy (mean ± std) and AUC, one per dataset, metric and subset."""
     written = []
-    for (dataset, metric), part in accuracy.groupby(["dataset", "metric"]):
+    subsets = accuracy.subset if "subset" in accuracy else pd.Series("all", index=accuracy.index)
+    for (dataset, metric, subset), part in accuracy.groupby(["dataset", "metric", subsets]):
+        suffix = () if subset == "all" else (str(subset),)
         cell = part.assign(
             acc=lambda f: [f"{m:.4f} ± {s:.4f}" for m, s in zip(f.acc_kfold_mean, f.acc_kfold_std)]
         )
         for value, name in (("acc", "acc_kfold"), ("auc", "auc")):
             table = cell.pivot(index="model", columns="detector", values=value)
-            path = out / f"pivot_{slug(name, str(dataset), str(metric))}.csv"
+            path = out / f"pivot_{slug(name, str(dataset), str(metric), *suffix)}.csv"
             write_csv(path, table.reset_index())
             written.append(path)
     return written
