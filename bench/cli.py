@@ -22,11 +22,11 @@ def _expected_errors() -> tuple[type[Exception], ...]:
     from bench.pipeline import NoFaceError
     from bench.plugins import PluginError
     from bench.registry import DuplicateName, UnknownName
-    from bench.runs import RunExists
+    from bench.runs import NotARun, RunExists
     from bench.weights import MissingWeights
 
     return (DatasetError, NoFaceError, PluginError, DuplicateName, UnknownName, RunExists, MissingWeights,
-            UnknownMetric, NothingRan)
+            UnknownMetric, NothingRan, NotARun)
 
 
 class BenchGroup(click.Group):
@@ -220,3 +220,31 @@ def variants_cmd(settings: Settings, **options: Any) -> None:
     from bench.commands import run_variants
 
     click.echo(run_variants(settings, options))
+
+
+@main.command("report")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="HTML file to write [default: report.html in the "
+                                                             "first run folder].")
+@click.option("--title", default="facebench report", show_default=True)
+def report_cmd(runs: tuple[Path, ...], out: Path | None, title: str) -> None:
+    """One self-contained HTML page (tables, speed, plots) from saved run folders; nothing is recomputed."""
+    from bench.runs import read_run
+    from bench.store import atomic_write
+    from bench.webpage import render
+
+    page = render([read_run(path) for path in runs], title)
+    target = out or runs[0] / "report.html"
+    atomic_write(target, page.encode())
+    click.echo(f"report: {target}")
+
+
+@main.command("compare")
+@click.argument("run_a", type=click.Path(path_type=Path))
+@click.argument("run_b", type=click.Path(path_type=Path))
+def compare_cmd(run_a: Path, run_b: Path) -> None:
+    """What changed from RUN_A to RUN_B: settings, and metric deltas per combination."""
+    from bench.compare import compare
+    from bench.runs import read_run
+
+    click.echo(compare(read_run(run_a), read_run(run_b)))
