@@ -147,7 +147,8 @@ def sweep_options(func: Any) -> Any:
                      show_default=True, help="Results root; each run gets its own sub-folder."),
         click.option("--model", default="Dlib", show_default=True, help="Recognizer(s): NAME, A,B or all."),
         click.option("--backend", default="opencv", show_default=True, help="Detector(s): NAME, A,B or all."),
-        click.option("--n", type=int, help="Similarity: pairs cap per identity cell; accuracy: pairs to sample; identify: identities to sample."),
+        click.option("--n", type=int, help="Similarity: pairs cap per identity cell; accuracy, variants: pairs to "
+                                           "sample; identify: identities to sample."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed for any sampling."),
         click.option("--on-no-face", type=click.Choice(["whole", "skip", "error"]), default="whole", show_default=True,
                      help="Image without a face: embed the whole image (DeepFace's enforce_detection=False), "
@@ -160,9 +161,20 @@ def sweep_options(func: Any) -> Any:
     return func
 
 
+def metric_option(default: str) -> Any:
+    """``--metric`` with a command's own default."""
+    return click.option("--metric", default=default, show_default=True,
+                        help="cosine, euclidean, euclidean_l2, angular, or all.")
+
+
+pairs_option = click.option(
+    "--pairs", type=click.Path(path_type=Path),
+    help="Pairs file (LFW pairs.txt format or CSV file_x,file_y,same) [default: the dataset's].")
+
+
 @main.command("similarity")
 @sweep_options
-@click.option("--metric", default="cosine", show_default=True, help="cosine, euclidean, euclidean_l2, angular, or all.")
+@metric_option("cosine")
 @click.pass_obj
 def similarity_cmd(settings: Settings, **options: Any) -> None:
     """Identity x identity mean-distance matrices (CSV + heatmap) per model/detector/metric."""
@@ -173,11 +185,10 @@ def similarity_cmd(settings: Settings, **options: Any) -> None:
 
 @main.command("accuracy")
 @sweep_options
-@click.option("--pairs", type=click.Path(path_type=Path),
-              help="Pairs file (LFW pairs.txt format or CSV file_x,file_y,same) [default: the dataset's].")
-@click.option("--metric", default="all", show_default=True, help="cosine, euclidean, euclidean_l2, angular, or all.")
+@pairs_option
+@metric_option("all")
 @click.option("--drop-lowest-quality", type=click.FloatRange(0, 100, max_open=True), metavar="P",
-              help="Also report every metric without the pairs of the lowest-quality P%% of images (quality: "
+              help="Also report every metric without the pairs of the lowest-quality P% of images (quality: "
                    "detector confidence, sharpness and size of the face; quality.csv).")
 @click.pass_obj
 def accuracy_cmd(settings: Settings, **options: Any) -> None:
@@ -189,7 +200,7 @@ def accuracy_cmd(settings: Settings, **options: Any) -> None:
 
 @main.command("identify")
 @sweep_options
-@click.option("--metric", default="all", show_default=True, help="cosine, euclidean, euclidean_l2, angular, or all.")
+@metric_option("all")
 @click.option("--gallery-per-identity", type=click.IntRange(min=1), default=1, show_default=True,
               help="Gallery images per enrolled identity; identities with no more images than this are "
                    "distractors (not enrolled, their images are probes that should be rejected).")
@@ -210,9 +221,8 @@ def identify_cmd(settings: Settings, **options: Any) -> None:
 @click.option("--only", help="Variants by name or family, comma list (rotate, blur, noise, occlude, lowres, jpeg, "
                              "brightness, contrast, or names such as rotate_+30) [default: all]; clean always.")
 @click.option("--evaluate", is_flag=True, help="Also run accuracy on every variant, relative to clean.")
-@click.option("--pairs", type=click.Path(path_type=Path),
-              help="Pairs file (LFW pairs.txt format or CSV file_x,file_y,same) [default: the dataset's].")
-@click.option("--metric", default="cosine", show_default=True, help="cosine, euclidean, euclidean_l2, angular, or all.")
+@pairs_option
+@metric_option("cosine")
 @click.pass_obj
 def variants_cmd(settings: Settings, **options: Any) -> None:
     """Robustness variants (rotation sweep, blur, noise, occlusion, low resolution, JPEG, brightness/contrast)

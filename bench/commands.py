@@ -10,8 +10,17 @@ import pandas as pd
 
 from bench import distances, report
 from bench.accuracy import evaluate
-from bench.datasets import (Dataset, DatasetError, Pairs, load_catalog, read_pairs, restrict, sample_identities,
-                            sample_pairs, scan)
+from bench.datasets import (
+    Dataset,
+    DatasetError,
+    Pairs,
+    load_catalog,
+    read_pairs,
+    restrict,
+    sample_identities,
+    sample_pairs,
+    scan,
+)
 from bench.pipeline import Pipeline
 from bench.runs import manifest_base, new_run_dir, write_csv, write_json
 from bench.similarity import identity_matrix

@@ -55,8 +55,11 @@ def split(identities: Sequence[str], per_identity: int = 1, seed: int = 0) -> Sp
     for name in sorted(set(groups) - set(enrolled)):
         probes.append(np.array(groups[name]))
         probe_label.append(np.full(len(groups[name]), -1))
-    cat = lambda parts: np.concatenate(parts).astype(int) if parts else np.zeros(0, int)  # noqa: E731
-    return Split(cat(gallery), cat(gallery_label), cat(probes), cat(probe_label), enrolled)
+    return Split(_join(gallery), _join(gallery_label), _join(probes), _join(probe_label), enrolled)
+
+
+def _join(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts).astype(int) if parts else np.zeros(0, int)
 
 
 def identity_distances(vectors: np.ndarray, s: Split, metric: str) -> np.ndarray:
@@ -75,9 +78,8 @@ def identity_distances(vectors: np.ndarray, s: Split, metric: str) -> np.ndarray
     return out
 
 
-def true_ranks(dist: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Rank (1 = best) of each mated probe's own identity; +inf where it cannot be found."""
-    own = dist[np.arange(len(labels)), labels]
+def true_ranks(dist: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Rank (1 = best) of each mated probe's own identity (at distance ``own``); +inf where it cannot be found."""
     with np.errstate(invalid="ignore"):
         ranks = (dist <= own[:, None]).sum(axis=1).astype(float)
     ranks[~np.isfinite(own)] = np.inf
@@ -110,7 +112,8 @@ def identification(vectors: np.ndarray, s: Split, metric: str) -> tuple[dict[str
     """Every identification figure for one metric, and the CMC."""
     dist = identity_distances(vectors, s, metric)
     mated = s.probe_label >= 0
-    ranks = true_ranks(dist[mated], s.probe_label[mated])
+    own = dist[mated][np.arange(mated.sum()), s.probe_label[mated]]
+    ranks = true_ranks(dist[mated], own)
     curve = cmc(ranks, len(s.enrolled))
     searched = np.isfinite(dist).any(axis=1)
     row: dict[str, float | None] = {
@@ -119,7 +122,6 @@ def identification(vectors: np.ndarray, s: Split, metric: str) -> tuple[dict[str
         "rank1": float(curve[0]) if len(curve) else None,
         "rank5": float(curve[min(4, len(curve) - 1)]) if len(curve) else None,
     }
-    own = dist[mated][np.arange(mated.sum()), s.probe_label[mated]]
     hits = np.where(ranks == 1, own, np.inf)
     nonmated = dist[~mated & searched].min(axis=1) if len(s.enrolled) else np.zeros(0)
     for fpir in FPIRS:

@@ -55,7 +55,7 @@ def measure(dataset: Dataset, detections: list[Detection]) -> pd.DataFrame:
 
 def lowest(quality: pd.Series, percent: float) -> np.ndarray:
     """Mask of the ``percent``% lowest-quality images (rounded to whole images; ties broken by order)."""
-    n_drop = int(round(len(quality) * percent / 100))
+    n_drop = round(len(quality) * percent / 100)
     mask = np.zeros(len(quality), bool)
     mask[np.argsort(quality.to_numpy(), kind="stable")[:n_drop]] = True
     return mask

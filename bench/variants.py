@@ -82,20 +82,24 @@ def low_resolution(image: np.ndarray, factor: int) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+def blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur with standard deviation ``sigma`` px."""
+    return _cv2().GaussianBlur(image, (0, 0), sigma)
+
+
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     """A JPEG round trip at ``quality``."""
     cv2 = _cv2()
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    _, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return cv2.imdecode(data, cv2.IMREAD_COLOR)
 
 
 def _catalog() -> list[Variant]:
-    cv2 = _cv2
     v = [Variant("clean", "clean", 0, "unchanged (byte copy)", lambda im, rng: im)]
     v += [Variant(f"rotate_{a:+d}", "rotate", a, f"rotated {a:+d} degrees counter-clockwise, canvas grown, black fill",
                   lambda im, rng, a=a: rotate(im, a)) for a in ROTATIONS]
     v += [Variant(f"blur_s{s}", "blur", s, f"gaussian blur, sigma {s} px",
-                  lambda im, rng, s=s: cv2().GaussianBlur(im, (0, 0), s)) for s in (1, 2, 4)]
+                  lambda im, rng, s=s: blur(im, s)) for s in (1, 2, 4)]
     v += [Variant(f"noise_s{s}", "noise", s, f"additive gaussian noise, sigma {s} (0-255 scale), seeded per image",
                   lambda im, rng, s=s: _clip(im + rng.normal(0, s, im.shape))) for s in (10, 25)]
     v += [Variant(f"occlude_{r}", "occlude", i, f"black box over the {r} region {OCCLUSIONS[r]} (y0, y1, x0, x1)",

@@ -9,6 +9,7 @@ import base64
 import html
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bench.runs import SavedRun
@@ -18,8 +19,8 @@ STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 2px solid #ccc; margin-top: 2em; } h3 { margin-bottom: .3em; }
 table { border-collapse: collapse; margin: .5em 0 1em; font-size: 12px; }
-th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: right; } th { background: #f3f3f3; }
-td:nth-child(-n+4) { text-align: left; } .meta td { text-align: left; } .note { color: #666; font-size: 12px; }
+th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; } th { background: #f3f3f3; }
+.scroll { overflow-x: auto; } .note { color: #666; font-size: 12px; }
 figure { display: inline-block; margin: .5em; vertical-align: top; } img { max-width: 560px; }
 figcaption { font-size: 11px; color: #666; }
 """
@@ -40,7 +41,7 @@ def _table(frame: pd.DataFrame, css: str = "") -> str:
     body = shown.to_html(index=False, escape=True, na_rep="", border=0, classes=css or None,
                          float_format=lambda v: f"{v:.4f}")
     more = f"<p class='note'>first {MAX_ROWS} of {len(frame)} rows</p>" if len(frame) > MAX_ROWS else ""
-    return body + more
+    return f"<div class='scroll'>{body}</div>{more}"
 
 
 def speed(manifest: dict) -> pd.DataFrame:  # type: ignore[type-arg]
@@ -57,9 +58,9 @@ def speed(manifest: dict) -> pd.DataFrame:  # type: ignore[type-arg]
         for detector in detectors:
             det, emb = stage.get(f"detect:{detector}"), stage.get(f"embed:{model}")
             rows.append({"model": model, "detector": detector,
-                         "detect_ms_per_face": det["ms_per_item"] if det else None,
-                         "embed_ms_per_face": emb["ms_per_item"] if emb else None,
-                         "total_ms_per_face": det["ms_per_item"] + emb["ms_per_item"] if det and emb else None,
+                         "detect_ms_per_face": det["ms_per_item"] if det else np.nan,
+                         "embed_ms_per_face": emb["ms_per_item"] if emb else np.nan,
+                         "total_ms_per_face": det["ms_per_item"] + emb["ms_per_item"] if det and emb else np.nan,
                          "faces_timed": min(det["computed"], emb["computed"]) if det and emb else 0})
     return pd.DataFrame(rows)
 
