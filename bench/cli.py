@@ -221,6 +221,9 @@ def identify_cmd(settings: Settings, **options: Any) -> None:
 @click.option("--only", help="Variants by name or family, comma list (rotate, blur, noise, occlude, lowres, jpeg, "
                              "brightness, contrast, or names such as rotate_+30) [default: all]; clean always.")
 @click.option("--evaluate", is_flag=True, help="Also run accuracy on every variant, relative to clean.")
+@click.option("--occlude-with", metavar="DETECTOR",
+              help="Place occlusions from this detector's eye landmarks and face box [default: fixed image "
+                   "fractions, for centred faces].")
 @pairs_option
 @metric_option("cosine")
 @click.pass_obj

@@ -238,12 +238,13 @@ def run_variants(settings: Settings, options: dict[str, Any]) -> str:
     chosen = variants.select(options["only"])
     if not options["evaluate"]:
         source, pairs = restrict(*_source_pairs(settings, options))
-        variants.generate(source, pairs, options["to"], chosen, options["seed"])
+        variants.generate(source, pairs, options["to"], chosen, options["seed"], _faces(settings, options, source))
         return f"wrote {len(chosen)} variants x {len(source.images)} images to {options['to']}"
     started = time.perf_counter()
     source, sweep, run_dir, manifest = _prepare(settings, options, "variants")
     source, pairs = restrict(source, _pairs(source, options))
-    manifest["variants"] = variants.generate(source, pairs, options["to"], chosen, options["seed"])
+    faces = _faces(settings, options, source)
+    manifest["variants"] = variants.generate(source, pairs, options["to"], chosen, options["seed"], faces)
     manifest["pairs"] = {"source": pairs.source, "n_pairs": len(pairs), "n_same": int(pairs.same.sum())}
     rows: list[dict[str, Any]] = []
     for variant in chosen:
@@ -264,6 +265,15 @@ def run_variants(settings: Settings, options: dict[str, Any]) -> str:
     view = table[["variant", "model", "detector", "metric", "acc_kfold_mean", "acc_kfold_mean_drop", "auc",
                   "failure_to_detect_rate"]]
     return _text(view, sweep, run_dir, "acc_kfold_mean_drop: clean accuracy minus this variant's (same pairs)")
+
+
+def _faces(settings: Settings, options: dict[str, Any], dataset: Dataset) -> tuple[str, list[Any]] | None:
+    """The ``--occlude-with`` detector's face per image (None where it finds none), cached like any detection."""
+    if not options["occlude_with"]:
+        return None
+    spec = settings.plugins().detectors.select(options["occlude_with"])[0]
+    pipeline = Pipeline(Store(settings.cache_dir), settings.weights_dir, "skip", settings.quiet)
+    return spec.name, [d.face if d.status == "ok" else None for d in pipeline.detect(dataset, spec)]
 
 
 def _source_pairs(settings: Settings, options: dict[str, Any]) -> tuple[Dataset, Pairs]:

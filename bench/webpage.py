@@ -21,7 +21,7 @@ h1 { font-size: 1.6em; } h2 { border-bottom: 2px solid #ccc; margin-top: 2em; } 
 table { border-collapse: collapse; margin: .5em 0 1em; font-size: 12px; }
 th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; } th { background: #f3f3f3; }
 .scroll { overflow-x: auto; } .note { color: #666; font-size: 12px; }
-figure { display: inline-block; margin: .5em; vertical-align: top; } img { max-width: 560px; }
+figure { display: inline-block; margin: .5em; vertical-align: top; } img { max-width: 520px; }
 figcaption { font-size: 11px; color: #666; }
 """
 TABLE_NOTES = {

@@ -77,3 +77,24 @@ def test_evaluate_on_sample_rotation_hurts(tmp_path: Path) -> None:
     assert code == 0, text
     plain = pd.read_csv(tmp_path / "plain" / "accuracy.csv")
     assert plain.acc_kfold_mean[0] == pytest.approx(table.loc["rotate_+90", "acc_kfold_mean"])
+
+
+def test_occlusion_from_landmarks_or_fractions() -> None:
+    from bench.faces import Face
+
+    shape = (200, 100, 3)
+    assert variants.occlusion_box(shape, "eyes") == (72, 108, 22, 78)  # fractions of the image
+    face = Face(20, 40, 60, 80, 0.9, {"left_eye": (60.0, 70.0), "right_eye": (40.0, 70.0)})
+    assert variants.occlusion_box(shape, "eyes", face) == (62, 78, 28, 72)  # eye distance 20 around y=70
+    assert variants.occlusion_box(shape, "lower", face) == (88, 120, 26, 74)  # lower 40% of the box
+    blacked = variants.occlude(np.full(shape, 255, np.uint8), "eyes", face)
+    assert blacked[70, 50].sum() == 0 and blacked[100, 50].sum() == 765
+
+
+@needs_weights
+def test_occlude_with_a_detector_records_it(tmp_path: Path) -> None:
+    out = tmp_path / "v"
+    code, text = bench("variants", "--i", str(SAMPLE), "--to", str(out), "--n", "6", "--only", "occlude_eyes",
+                       "--occlude-with", "opencv")
+    assert code == 0, text
+    assert json.loads((out / "variants.json").read_text())["config"]["occlusion_detector"] == "opencv"
