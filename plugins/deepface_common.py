@@ -26,7 +26,9 @@ def stage_weights(files: dict[str, Path]) -> None:
         (_STAGE / ".deepface" / "weights").mkdir(parents=True)
     for name, path in files.items():
         link = _STAGE / ".deepface" / "weights" / name
-        if not link.exists():
+        if link.is_symlink() and link.resolve() != path.resolve():
+            link.unlink()  # another weights folder was staged before: the model being built now uses this file
+        if not link.is_symlink():
             link.symlink_to(path.resolve())
     os.environ["DEEPFACE_HOME"] = str(_STAGE)  # DeepFace reads it on every weight lookup
 
