@@ -34,12 +34,17 @@ def evaluate(combo: Combination, pairs: Pairs, metrics: list[str]) -> tuple[list
     }
     rows, frames = [], []
     folds = pairs.folds[valid] if pairs.folds is not None else None
+    scorable = 0 < pairs.same[valid].sum() < valid.sum()
     for metric in metrics:
         dist = pair_distances(combo.vectors, pairs.left[valid], pairs.right[valid], metric)
+        if not scorable:  # every pair of one class was dropped: no figure is defined
+            rows.append({**base, "metric": metric, "status": "too few scored pairs of each class"})
+            continue
         summary = protocol.summarize(
             dist, pairs.same[valid], False, folds=folds, default_threshold=combo.model.thresholds.get(metric)
         )
-        rows.append({**base, "metric": metric, "default_threshold": combo.model.thresholds.get(metric), **summary})
+        rows.append({**base, "metric": metric, "status": "ok", "default_threshold": combo.model.thresholds.get(metric),
+                     **summary})
         frames.append(
             pd.DataFrame(
                 {

@@ -126,6 +126,53 @@ def detectors_cmd(settings: Settings) -> None:
         click.echo(f"{spec.name:<16} {_status(spec, settings.weights_dir)}  — {spec.description}")
 
 
+@main.group("weights", invoke_without_command=True)
+@click.pass_context
+def weights_cmd(ctx: click.Context) -> None:
+    """List every weight file the plugins need: present or missing, path, size, sha256, source URL."""
+    if ctx.invoked_subcommand is None:
+        from bench.weights_admin import listing
+
+        settings: Settings = ctx.obj
+        for line in listing(settings.plugins(), settings.weights_dir):
+            click.echo(line)
+
+
+@weights_cmd.command("download")
+@click.argument("name")
+@click.pass_obj
+def weights_download_cmd(settings: Settings, name: str) -> None:
+    """Download the missing weight files of NAME (a model or detector) or of all plugins."""
+    from bench.weights_admin import DownloadError, download, missing_files, select
+
+    missing = missing_files(select(settings.plugins(), name), settings.weights_dir)
+    if not missing:
+        click.echo(f"nothing to download: every weight file of {name} is in {settings.weights_dir}")
+    failed = 0
+    for weight in missing:
+        try:
+            click.echo(f"downloaded {download(weight, settings.weights_dir)}")
+        except DownloadError as err:
+            failed += 1
+            click.echo(f"failed: {err}", err=True)
+    if failed:
+        raise SystemExit(1)
+
+
+@weights_cmd.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "as_name", help="Weight file name (or plugin name) to store it as [default: FILE's name].")
+@click.pass_obj
+def weights_import_cmd(settings: Settings, file: Path, as_name: str | None) -> None:
+    """Copy FILE into the weights folder under its canonical name, then load every plugin that uses it."""
+    from bench.weights_admin import import_file
+
+    result = import_file(settings.plugins(), file, settings.weights_dir, as_name)
+    click.echo(f"imported {result.path}; " + "; ".join(message for _, message in result.checks))
+    if not result.ok:
+        raise SystemExit(1)
+
+
 @main.command("datasets")
 @click.pass_obj
 def datasets_cmd(settings: Settings) -> None:

@@ -156,10 +156,10 @@ def _quality_filtered(combo: Combination, pairs: Pairs, percent: float, metrics:
 
 def _accuracy_text(table: pd.DataFrame, sweep: Sweep, run_dir: Path) -> str:
     view = table.assign(
-        acc_10fold=[f"{m:.4f} ± {s:.4f}" for m, s in zip(table.acc_kfold_mean, table.acc_kfold_std)]
-    )[["subset", "model", "detector", "metric", "acc_10fold", "acc_best_same_pairs", "acc_at_default", "auc", "eer",
-       "failure_to_detect_rate", "n_pairs_scored"]]
-    note = ("acc_10fold: 10-fold threshold selection, mean ± std over folds; "
+        acc_kfold=[f"{m:.4f} ± {s:.4f}" for m, s in zip(table.acc_kfold_mean, table.acc_kfold_std)]
+    )[["subset", "model", "detector", "metric", "acc_kfold", "n_folds", "acc_best_same_pairs", "acc_at_default",
+       "auc", "eer", "failure_to_detect_rate", "n_pairs_scored"]]
+    note = ("acc_kfold: threshold chosen on k-1 folds, scored on the k-th, mean ± std over the k folds; "
             "acc_best_same_pairs: best threshold chosen on the same pairs (optimistic)")
     return _text(view, sweep, run_dir, note)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -33,7 +34,7 @@ def _build(spec: DetectorSpec | RecognizerSpec, weights_dir: Path):  # type: ign
         return spec.build(weights_dir)
     except MissingWeights:
         raise
-    except Exception as err:  # any loader failure makes the plugin unavailable, with the reason
+    except Exception as err:
         raise PluginLoadError(f"{spec.name} failed to load: {type(err).__name__}: {err}".splitlines()[0]) from err
 
 
@@ -90,8 +91,7 @@ class Pipeline:
     quiet: bool = False
     stats: dict[str, StageStats] = field(default_factory=dict)
     _hashes: dict[Path, str] = field(default_factory=dict)
-    _detectors: dict[str, Detector] = field(default_factory=dict)
-    _recognizers: dict[str, Recognizer] = field(default_factory=dict)
+    _loaded: dict[str, Any] = field(default_factory=dict)
 
     def _bar(self, items: list, desc: str) -> Iterator:  # type: ignore[type-arg]
         return iter(tqdm(items, desc=desc, disable=self.quiet or len(items) == 0, unit="img", leave=False))
@@ -103,12 +103,14 @@ class Pipeline:
                 self._hashes[img.path] = file_sha256(img.path)
         return [self._hashes[img.path] for img in dataset.images]
 
-    def _detector(self, spec: DetectorSpec) -> Detector:
-        if spec.name not in self._detectors:
+    def _plugin(self, stage: str, spec: DetectorSpec | RecognizerSpec) -> Any:
+        """The loaded plugin for a stage ("detect" or "embed"), built on first use and timed."""
+        key = f"{stage}:{spec.name}"
+        if key not in self._loaded:
             start = time.perf_counter()
-            self._detectors[spec.name] = _build(spec, self.weights_dir)
-            self.stats.setdefault(f"detect:{spec.name}", StageStats()).load_seconds += time.perf_counter() - start
-        return self._detectors[spec.name]
+            self._loaded[key] = _build(spec, self.weights_dir)
+            self.stats.setdefault(key, StageStats()).load_seconds += time.perf_counter() - start
+        return self._loaded[key]
 
     def _detect_one(self, spec: DetectorSpec, namespace: str, sha: str, path: Path) -> Detection:
         stats = self.stats.setdefault(f"detect:{spec.name}", StageStats())
@@ -119,11 +121,11 @@ class Pipeline:
             except UnreadableImage as err:
                 stats.failed += 1
                 return Detection(0, None, "unreadable", str(err))
-            detector = self._detector(spec)
+            detector: Detector = self._plugin("detect", spec)
             start = time.perf_counter()
             try:
                 faces = detector.detect(image)
-            except Exception as err:  # one image the detector chokes on is data, not a crash
+            except Exception as err:  # noqa: BLE001 — one image the detector chokes on is data, not a crash
                 stats.failed += 1
                 return Detection(0, None, "detector_failed", f"{type(err).__name__}: {err}".splitlines()[0])
             finally:
@@ -147,13 +149,6 @@ class Pipeline:
         shas = self.hashes(dataset)
         items = list(zip(shas, [img.path for img in dataset.images]))
         return [self._detect_one(spec, namespace, sha, p) for sha, p in self._bar(items, f"detect {spec.name}")]
-
-    def _recognizer(self, spec: RecognizerSpec) -> Recognizer:
-        if spec.name not in self._recognizers:
-            start = time.perf_counter()
-            self._recognizers[spec.name] = _build(spec, self.weights_dir)
-            self.stats.setdefault(f"embed:{spec.name}", StageStats()).load_seconds += time.perf_counter() - start
-        return self._recognizers[spec.name]
 
     def embed(
         self, dataset: Dataset, det_spec: DetectorSpec, detections: list[Detection], spec: RecognizerSpec
@@ -183,7 +178,7 @@ class Pipeline:
             self._embed_batch(dataset, shas, detections, spec, namespace, batch, vectors, reasons, stats)
         return vectors, reasons
 
-    def _embed_batch(  # noqa: PLR0913
+    def _embed_batch(
         self,
         dataset: Dataset,
         shas: list[str],
@@ -195,7 +190,7 @@ class Pipeline:
         reasons: list[str],
         stats: StageStats,
     ) -> None:
-        recognizer = self._recognizer(spec)
+        recognizer: Recognizer = self._plugin("embed", spec)
         crops, kept = [], []
         start = time.perf_counter()
         for i in batch:
@@ -204,12 +199,12 @@ class Pipeline:
             try:
                 crops.append(recognizer.crop(decode(dataset.images[i].path), face))
                 kept.append(i)
-            except Exception as err:  # a face the model cannot take is data, not a crash
+            except Exception as err:  # noqa: BLE001 — a face the model cannot take is data, not a crash
                 reasons[i] = f"crop failed: {err}"
                 stats.failed += 1
         try:
             out = np.asarray(recognizer.embed(np.stack(crops)), dtype=np.float32) if kept else []
-        except Exception as err:  # a batch the model rejects: record it for each face and go on
+        except Exception as err:  # noqa: BLE001 — a batch the model rejects: record it for each face and go on
             out, reason = [], f"embedding failed: {type(err).__name__}: {err}".splitlines()[0]
             for i in kept:
                 reasons[i] = reason

@@ -40,11 +40,12 @@ def _load_dir(pm: pluggy.PluginManager, folder: Path) -> None:
         if spec is None or spec.loader is None:
             raise PluginError(f"cannot import plugin file {path}")
         module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # before running it: dataclasses and pickling look it up
         try:
             spec.loader.exec_module(module)
         except Exception as err:
+            del sys.modules[name]
             raise PluginError(f"plugin file {path} failed to import: {err}") from err
-        sys.modules[name] = module
         pm.register(module, name=str(path))
 
 

@@ -211,10 +211,10 @@ def summarize(
     default_threshold: float | None = None,
     fars: Sequence[float] = (1e-1, 1e-2, 1e-3),
 ) -> dict[str, float | None]:
-    """Every protocol figure in one flat dict; folds default to ``make_folds(n, 10, 0, same)``."""
+    """Every protocol figure in one flat dict; folds default to ``make_folds(n, min(10, n), 0, same)``."""
     _, y = _prepare(scores, same, higher_is_more_similar)
     if folds is None:
-        folds = make_folds(len(y), 10, 0, y)
+        folds = make_folds(len(y), min(10, len(y)), 0, y)
     kfold = kfold_accuracy(scores, y, folds, higher_is_more_similar)
     threshold, best_accuracy = best_threshold(scores, y, higher_is_more_similar)
     error_rate, error_threshold = eer(scores, y, higher_is_more_similar)

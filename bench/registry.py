@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from bench.faces import Detector, Recognizer
-from bench.weights import WeightFile, find, require
+from bench.weights import WeightFile, find, missing_message, require
 
 
 class UnknownName(Exception):
@@ -27,6 +28,7 @@ class _Spec:
     weights: tuple[WeightFile, ...] = ()
     requires: tuple[str, ...] = ()  # importable modules it needs
     extra: str = ""  # pip extra that installs them
+    check: Callable[[], str | None] | None = None  # further cheap availability test (imports no framework): reason or None
     settings: dict[str, Any] = field(default_factory=dict)  # everything that changes its output (cache key)
     description: str = ""
     plugin: str = ""  # filled in by the registry: which plugin registered it
@@ -41,13 +43,11 @@ class _Spec:
         if missing:
             hint = f"pip install facebench[{self.extra}]" if self.extra else f"pip install {' '.join(missing)}"
             return f"missing Python module {', '.join(missing)}: {hint}"
-        for weight in self.weights:
-            if find(weight, weights_dir) is None:
-                try:
-                    require(weight, weights_dir)
-                except Exception as err:  # MissingWeights: reuse its message
-                    return str(err)
-        return None
+        reason = self.check() if self.check is not None else None
+        if reason:
+            return reason
+        missing = [w for w in self.weights if find(w, weights_dir) is None]
+        return missing_message(missing[0], weights_dir) if missing else None
 
     def resolve_weights(self, weights_dir: Path) -> dict[str, Path]:
         """Canonical weight name -> present file; raises MissingWeights."""

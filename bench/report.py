@@ -87,7 +87,7 @@ def rotation_curves(robustness: pd.DataFrame, out: Path) -> list[Path]:
         for (model, detector), line in part.sort_values("level").groupby(["model", "detector"]):
             ax.plot(line.level, line.acc_kfold_mean, marker="o", label=f"{model} / {detector}")
         ax.axhline(0.5, ls=":", color="gray")
-        ax.set(xlabel="in-plane rotation (degrees, counter-clockwise)", ylabel="10-fold verification accuracy",
+        ax.set(xlabel="in-plane rotation (degrees, counter-clockwise)", ylabel="k-fold verification accuracy",
                title=f"Rotation robustness — {metric} distance", ylim=(0.4, 1.01))
         ax.legend(fontsize=7)
         written.append(_save(fig, out / f"rotation_{slug(str(metric))}.png"))
@@ -154,7 +154,13 @@ def similarity_outputs(long: pd.DataFrame, out: Path) -> list[Path]:
         write_csv(csv_path, square.reset_index())
         size = max(4.0, 0.45 * len(square) + 2)
         fig, ax = plt.subplots(figsize=(size + 1, size))
-        image = ax.imshow(square.to_numpy(dtype=float), cmap="viridis_r")
+        values = square.to_numpy(dtype=float)
+        image = ax.imshow(values, cmap="viridis_r")
+        if len(square) <= 15:  # small enough to print every cell
+            middle = np.nanmean(values)
+            for (row, col), value in np.ndenumerate(values):
+                shade = "white" if value > middle else "black"  # readable on viridis_r's dark and light ends
+                ax.text(col, row, f"{value:.3f}", ha="center", va="center", fontsize=7, color=shade)
         ax.set_xticks(range(len(square.columns)), square.columns, rotation=90, fontsize=7)
         ax.set_yticks(range(len(square.index)), square.index, fontsize=7)
         fig.colorbar(image, ax=ax, label=f"mean {metric} distance (lower = more similar)")

@@ -44,7 +44,7 @@ def new_run_dir(output: Path, command: str, run_id: str | None, overwrite: bool)
 def _git_commit() -> str | None:
     root = Path(bench.__file__).resolve().parent.parent
     try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None

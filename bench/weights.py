@@ -6,7 +6,7 @@ import hashlib
 import importlib.util
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 WEIGHTS_ENV = "BENCH_WEIGHTS_DIR"
@@ -25,10 +25,16 @@ class WeightFile:
     alternatives: tuple[str, ...] = ()  # other file names holding the same network (e.g. a quantized build)
     note: str = ""
     bundled: tuple[str, ...] = ()  # "module:relative/path" inside an installed pip package that ships the file
+    mirrors: tuple[str, ...] = ()  # backup download URLs serving the same file, tried in order after ``url``
     candidates: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "candidates", (self.name, *self.alternatives))
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Download URLs in the order to try them."""
+        return tuple(u for u in (self.url, *self.mirrors) if u)
 
 
 def default_weights_dir() -> Path:
@@ -58,19 +64,21 @@ def find(weight: WeightFile, weights_dir: Path) -> Path | None:
     return next(filter(None, map(_package_file, weight.bundled)), None)
 
 
+def missing_message(weight: WeightFile, weights_dir: Path) -> str:
+    """One line: which file is missing, where it was looked for, where it comes from."""
+    source = f" (download: {weight.url})" if weight.url else f" ({weight.note})" if weight.note else ""
+    return f"weight file {weight.name} not found in {weights_dir}{source}; put it there or pass --weights-dir"
+
+
 def require(weight: WeightFile, weights_dir: Path) -> Path:
-    """The path of ``weight`` in ``weights_dir``; :class:`MissingWeights` with a one-line reason otherwise."""
+    """The path of ``weight``; :class:`MissingWeights` with a one-line reason otherwise."""
     path = find(weight, weights_dir)
     if path is None:
-        source = f" (download: {weight.url})" if weight.url else ""
-        raise MissingWeights(
-            f"weight file {weight.name} not found in {weights_dir}{source}; "
-            f"put it there or pass --weights-dir"
-        )
+        raise MissingWeights(missing_message(weight, weights_dir))
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

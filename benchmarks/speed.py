@@ -1,0 +1,590 @@
+"""Speed and scale: DeepFace's per-pair loop vs the bare floor vs ``bench accuracy`` (cold and warm cache).
+
+    python benchmarks/speed.py [--pairs-limit N] [--deepface-pairs M] [--out FILE]
+
+On LFW ``pairsDevTest.txt`` (1,000 pairs) for the models x detectors x metrics given (default Dlib,SFace x
+opencv,yunet x all 4 metrics) it measures, each in its own fresh Python process (so every figure includes the
+interpreter start and the imports, and peak RSS is that process's own, from ``wait4``):
+
+1. ``deepface``: DeepFace's benchmark-notebook loop, ``DeepFace.verify(img1, img2, model, detector, metric,
+   align=True, enforce_detection=False)`` per pair x metric x model x detector. Timed on a seeded subset of M
+   pairs after ``build_model`` of every model and detector and one untimed warm-up call per model x detector;
+   the wall time for all N pairs is EXTRAPOLATED linearly (mean seconds per call x calls), load time apart.
+2. ``floor``: the least work that gives the same numbers: decode each unique image once per detector, detect,
+   keep the largest face (else the whole image), crop for each model, one batched forward pass per face per
+   model, with the same plugin objects ``bench`` uses; no cache, no hashing, no files written.
+3. ``bench accuracy`` on the same pairs with an empty fresh cache (cold), then again with that cache (warm).
+
+The per-pair distances of (2) and (3 cold), and of (1) on its subset, are compared so the three really do the
+same work. Everything is written as JSON to ``--out``; a table with the ratios and targets is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # this checkout's bench/ and plugins/, not whatever is installed
+    sys.path.insert(0, str(REPO))
+
+METRICS = ("cosine", "euclidean", "euclidean_l2", "angular")
+TARGETS = {  # name: (numerator, denominator, comparison, bound)
+    "deepface / bench_cold": ("deepface", "bench_cold", ">=", 20.0),
+    "bench_cold / floor": ("bench_cold", "floor", "<=", 1.3),
+    "bench_warm / bench_cold": ("bench_warm", "bench_cold", "<=", 0.05),
+}
+
+
+# --------------------------------------------------------------------------------------------------- pairs
+
+
+def read_lfw_pairs(path: Path) -> list[tuple[str, str, bool]]:
+    """``pairsDevTest.txt`` / ``pairs.txt`` rows as (relative path, relative path, same)."""
+    rows = []
+    for line in path.read_text().splitlines()[1:]:
+        parts = line.split()
+        if len(parts) == 3:
+            rows.append((f"{parts[0]}/{parts[0]}_{int(parts[1]):04d}.jpg",
+                         f"{parts[0]}/{parts[0]}_{int(parts[2]):04d}.jpg", True))
+        elif len(parts) == 4:
+            rows.append((f"{parts[0]}/{parts[0]}_{int(parts[1]):04d}.jpg",
+                         f"{parts[2]}/{parts[2]}_{int(parts[3]):04d}.jpg", False))
+    return rows
+
+
+def choose_pairs(rows: list[tuple[str, str, bool]], limit: int | None, seed: int) -> list[tuple[str, str, bool]]:
+    """All rows, or ``limit`` of them, half same and half different (seeded), kept in file order."""
+    if limit is None or limit >= len(rows):
+        return rows
+    rng = random.Random(seed)
+    same = [i for i, r in enumerate(rows) if r[2]]
+    diff = [i for i, r in enumerate(rows) if not r[2]]
+    n_same = min(len(same), (limit + 1) // 2)
+    picked = rng.sample(same, n_same) + rng.sample(diff, min(len(diff), limit - n_same))
+    return [rows[i] for i in sorted(picked)]
+
+
+def write_pairs_csv(rows: list[tuple[str, str, bool]], path: Path) -> None:
+    """The pair list ``bench accuracy --pairs`` reads (no fold column: 10 stratified folds, as for the .txt)."""
+    lines = ["file_x,file_y,same"] + [f"{a},{b},{int(s)}" for a, b, s in rows]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def unique_images(rows: list[tuple[str, str, bool]]) -> list[str]:
+    """The images the pairs use, sorted (the order ``bench`` embeds them in)."""
+    return sorted({p for a, b, _ in rows for p in (a, b)})
+
+
+# ------------------------------------------------------------------------------------------ child processes
+
+
+def run_measured(cmd: list[str], log: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Run ``cmd`` to completion; wall seconds, exit code and the process's own peak RSS (``wait4``)."""
+    with log.open("wb") as handle:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {
+        "wall_s": round(wall, 3),
+        "returncode": proc.returncode,
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux: KiB
+        "cpu_user_s": round(usage.ru_utime, 2),
+        "cpu_sys_s": round(usage.ru_stime, 2),
+        "log": str(log),
+    }
+
+
+def child_env(weights_dir: Path, cache_dir: Path | None = None) -> dict[str, str]:
+    """Environment for a measured process: this checkout first on the path, quiet TensorFlow."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
+    env["BENCH_WEIGHTS_DIR"] = str(weights_dir)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env.pop("BENCH_PLUGINS_DIR", None)
+    if cache_dir is not None:
+        env["BENCH_CACHE_DIR"] = str(cache_dir)
+    return env
+
+
+def _stage_deepface_weights(registry: Any, models: list[str], detectors: list[str], weights_dir: Path) -> None:
+    """Give DeepFace the same weight files the plugins use (int8 builds included) under its own names."""
+    from plugins.deepface_common import stage_weights
+
+    for spec in [*(registry.recognizers.get(m) for m in models), *(registry.detectors.get(d) for d in detectors)]:
+        stage_weights(spec.resolve_weights(weights_dir))
+
+
+def child_deepface(cfg: dict[str, Any]) -> dict[str, Any]:
+    """(1) DeepFace.verify per pair x metric x model x detector on the timed subset."""
+    t0 = time.perf_counter()
+    from deepface import DeepFace
+    from deepface.modules import modeling
+
+    from bench import plugins
+
+    registry = plugins.load()
+    weights_dir = Path(cfg["weights_dir"])
+    _stage_deepface_weights(registry, cfg["models"], cfg["detectors"], weights_dir)
+    import_s = time.perf_counter() - t0
+
+    load: dict[str, float] = {}
+    for model in cfg["models"]:
+        start = time.perf_counter()
+        modeling.build_model(task="facial_recognition", model_name=model)
+        load[f"model:{model}"] = round(time.perf_counter() - start, 3)
+    for det in cfg["detectors"]:
+        start = time.perf_counter()
+        modeling.build_model(task="face_detector", model_name=det)
+        load[f"detector:{det}"] = round(time.perf_counter() - start, 3)
+
+    root = Path(cfg["lfw_dir"])
+    subset = cfg["deepface_pairs"]  # list of (index in the pair list, a, b)
+    warmup: dict[str, float] = {}
+    combos = []
+    for model in cfg["models"]:
+        for det in cfg["detectors"]:
+            _, a, b = subset[0]
+            start = time.perf_counter()
+            DeepFace.verify(str(root / a), str(root / b), model_name=model, detector_backend=det,
+                            distance_metric="cosine", align=True, enforce_detection=False, silent=True)
+            warmup[f"{model}/{det}"] = round(time.perf_counter() - start, 3)
+            for metric in cfg["metrics"]:
+                seconds, dists = [], []
+                for _, a, b in subset:
+                    start = time.perf_counter()
+                    out = DeepFace.verify(str(root / a), str(root / b), model_name=model, detector_backend=det,
+                                          distance_metric=metric, align=True, enforce_detection=False, silent=True)
+                    seconds.append(time.perf_counter() - start)
+                    dists.append(float(out["distance"]))
+                combos.append({"model": model, "detector": det, "metric": metric, "calls": len(seconds),
+                               "seconds": round(sum(seconds), 4),
+                               "mean_call_s": round(sum(seconds) / len(seconds), 5),
+                               "pairs": [i for i, _, _ in subset], "distances": dists})
+    return {"import_s": round(import_s, 3), "load_s": load, "warmup_call_s": warmup, "combos": combos}
+
+
+def child_floor(cfg: dict[str, Any]) -> dict[str, Any]:
+    """(2) decode once per detector, detect, crop, one batched forward pass per face per model. Nothing else."""
+    t0 = time.perf_counter()
+    import numpy as np
+
+    from bench import plugins
+    from bench.distances import pair_distances
+    from bench.images import decode
+    from bench.pipeline import choose
+
+    registry = plugins.load()
+    weights_dir = Path(cfg["weights_dir"])
+    import_s = time.perf_counter() - t0
+
+    load: dict[str, float] = {}
+    detectors, models = {}, {}
+    for name in cfg["detectors"]:
+        start = time.perf_counter()
+        detectors[name] = registry.detectors.get(name).build(weights_dir)
+        load[f"detector:{name}"] = round(time.perf_counter() - start, 3)
+    for name in cfg["models"]:
+        start = time.perf_counter()
+        spec = registry.recognizers.get(name)
+        models[name] = (spec, spec.build(weights_dir))
+        load[f"model:{name}"] = round(time.perf_counter() - start, 3)
+
+    root = Path(cfg["lfw_dir"])
+    images = cfg["images"]
+    index = {rel: i for i, rel in enumerate(images)}
+    stage = {"decode_s": 0.0, "detect_s": 0.0, "crop_s": 0.0, "embed_s": 0.0}
+    vectors: dict[tuple[str, str], np.ndarray] = {}
+    multi_face: dict[str, list[int]] = {name: [] for name in detectors}  # images with several faces
+    failures = 0
+    for det_name, detector in detectors.items():
+        out = {m: np.full((len(images), spec.dim), np.nan, dtype=np.float32) for m, (spec, _) in models.items()}
+        pending: dict[str, tuple[list[int], list[np.ndarray]]] = {m: ([], []) for m in models}
+
+        def flush(name: str, out: dict[str, np.ndarray] = out, pending: dict = pending) -> None:
+            rows, crops = pending[name]
+            if rows:
+                start = time.perf_counter()
+                out[name][rows] = models[name][1].embed(np.stack(crops))
+                stage["embed_s"] += time.perf_counter() - start
+            pending[name] = ([], [])
+
+        for i, rel in enumerate(images):
+            start = time.perf_counter()
+            image = decode(root / rel)
+            mid = time.perf_counter()
+            faces = detector.detect(image)
+            face = choose(faces, image.shape[0], image.shape[1], "whole")
+            assert face is not None  # policy "whole": no face means the whole image
+            end = time.perf_counter()
+            if len(faces) > 1:
+                multi_face[det_name].append(i)
+            stage["decode_s"] += mid - start
+            stage["detect_s"] += end - mid
+            for name, (spec, recognizer) in models.items():
+                start = time.perf_counter()
+                try:
+                    crop = recognizer.crop(image, face)
+                except Exception:  # noqa: BLE001 - the pipeline records these; here they are only counted
+                    failures += 1
+                    continue
+                finally:
+                    stage["crop_s"] += time.perf_counter() - start
+                pending[name][0].append(i)
+                pending[name][1].append(crop)
+                if len(pending[name][0]) >= spec.batch_size:
+                    flush(name)
+        for name in models:
+            flush(name)
+        for name in models:
+            vectors[(name, det_name)] = out[name]
+    compute_s = time.perf_counter() - t0 - import_s - sum(load.values())
+
+    left = np.array([index[a] for a, _, _ in cfg["pairs"]])
+    right = np.array([index[b] for _, b, _ in cfg["pairs"]])
+    distances = {
+        f"{m}/{d}/{metric}": [float(x) for x in pair_distances(v, left, right, metric)]
+        for (m, d), v in vectors.items() for metric in cfg["metrics"]
+    }
+    return {"import_s": round(import_s, 3), "load_s": load, "compute_s": round(compute_s, 3),
+            "stages_s": {k: round(v, 3) for k, v in stage.items()}, "crop_failures": failures,
+            "n_images": len(images), "distances": distances, "multi_face_images": multi_face}
+
+
+def child_main(kind: str, cfg_path: str, out_path: str) -> None:
+    """Entry point of a measured child process."""
+    cfg = json.loads(Path(cfg_path).read_text())
+    result = {"deepface": child_deepface, "floor": child_floor}[kind](cfg)
+    Path(out_path).write_text(json.dumps(result))
+
+
+# ------------------------------------------------------------------------------------------- measurements
+
+
+def measure_child(kind: str, cfg: dict[str, Any], work: Path, weights_dir: Path) -> dict[str, Any]:
+    """Run (1) or (2) in a fresh process; its wall time, peak RSS and what it reported."""
+    cfg_path, out_path = work / f"{kind}.config.json", work / f"{kind}.result.json"
+    cfg_path.write_text(json.dumps(cfg))
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(cfg_path), str(out_path)]
+    run = run_measured(cmd, work / f"{kind}.log", child_env(weights_dir))
+    if run["returncode"] != 0 or not out_path.is_file():
+        raise SystemExit(f"{kind} measurement failed (exit {run['returncode']}); see {run['log']}")
+    return {**run, **json.loads(out_path.read_text())}
+
+
+def measure_bench(label: str, pairs_csv: Path, cfg: dict[str, Any], work: Path, cache: Path) -> dict[str, Any]:
+    """(3) ``bench accuracy`` in a fresh process with the given cache; wall, RSS, and its manifest's timings."""
+    out_dir = work / "results"
+    cmd = [sys.executable, "-c", "from bench.cli import main; main()", "-q", "accuracy",
+           "--i", cfg["lfw_dir"], "--pairs", str(pairs_csv), "--model", ",".join(cfg["models"]),
+           "--backend", ",".join(cfg["detectors"]), "--metric", ",".join(cfg["metrics"]),
+           "--o", str(out_dir), "--run-id", label]
+    run = run_measured(cmd, work / f"{label}.log", child_env(Path(cfg["weights_dir"]), cache))
+    if run["returncode"] != 0:
+        raise SystemExit(f"bench accuracy ({label}) failed (exit {run['returncode']}); see {run['log']}")
+    manifest = json.loads((out_dir / label / "manifest.json").read_text())
+    return {**run, "command": cmd[3:], "run_dir": str(out_dir / label),
+            "manifest_wall_s": manifest.get("wall_seconds"), "stage_timings": manifest.get("timings", {})}
+
+
+def bench_distances(run_dir: Path) -> dict[str, dict[int, float]]:
+    """``scores.csv`` as {model/detector/metric: {pair index: distance}}."""
+    import csv
+
+    found: dict[str, dict[int, float]] = {}
+    with (run_dir / "scores.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            key = f"{row['model']}/{row['detector']}/{row['metric']}"
+            found.setdefault(key, {})[int(row["pair"])] = float(row["distance"])
+    return found
+
+
+def max_abs_diff(a: dict[int, float], b: dict[int, float]) -> tuple[float, int]:
+    """Largest |a - b| over the pairs both have, and how many pairs only one of them has."""
+    shared = [k for k in a if k in b and a[k] == a[k] and b[k] == b[k]]  # skip NaN
+    diff = max((abs(a[k] - b[k]) for k in shared), default=0.0)
+    missing = len(set(a) ^ set(b))
+    return diff, missing
+
+
+def parity(floor: dict[str, Any], deepface: dict[str, Any] | None, cold_dir: Path,
+           rows: list[tuple[str, str, bool]], images: list[str]) -> dict[str, Any]:
+    """How closely the three measurements' distances agree (they must be doing the same work).
+
+    The floor must equal ``bench`` exactly (same code path). DeepFace.verify agrees to 1e-4 except on pairs
+    where an image has several faces: DeepFace keeps the closest pair of faces, facebench the largest face.
+    """
+    ours = bench_distances(cold_dir)
+    floor_diff = {}
+    for key, values in floor["distances"].items():
+        diff, missing = max_abs_diff(dict(enumerate(values)), ours.get(key, {}))
+        floor_diff[key] = {"max_abs_diff": diff, "pairs_in_only_one": missing}
+    index = {rel: i for i, rel in enumerate(images)}
+    checked = agree = explained = 0
+    unexplained: list[dict[str, Any]] = []
+    for combo in (deepface or {}).get("combos", []):
+        key = f"{combo['model']}/{combo['detector']}/{combo['metric']}"
+        multi = set(floor["multi_face_images"].get(combo["detector"], []))
+        for pair, theirs in zip(combo["pairs"], combo["distances"]):
+            mine = ours.get(key, {}).get(pair)
+            checked += 1
+            if mine is not None and abs(mine - theirs) <= 1e-4:
+                agree += 1
+            elif {index[rows[pair][0]], index[rows[pair][1]]} & multi:
+                explained += 1
+            else:
+                unexplained.append({"combo": key, "pair": pair, "deepface": theirs, "bench": mine})
+    return {
+        "floor_vs_bench_max_abs_diff": max((v["max_abs_diff"] for v in floor_diff.values()), default=0.0),
+        "floor_vs_bench": floor_diff,
+        "deepface_vs_bench": {
+            "distances_checked": checked, "within_1e-4": agree,
+            "differ_on_multi_face_images": explained, "differ_unexplained": unexplained,
+        },
+    }
+
+
+def extrapolate(deepface: dict[str, Any], n_pairs: int) -> dict[str, Any]:
+    """Wall time of the full DeepFace loop: mean seconds per call of each combination x the full pair count."""
+    total = sum(c["mean_call_s"] * n_pairs for c in deepface["combos"])
+    timed = sum(c["seconds"] for c in deepface["combos"])
+    calls = sum(c["calls"] for c in deepface["combos"])
+    return {
+        "extrapolated": True,
+        "timed_pairs": deepface["combos"][0]["calls"] if deepface["combos"] else 0,
+        "timed_calls": calls,
+        "timed_s": round(timed, 3),
+        "full_calls": n_pairs * len(deepface["combos"]),
+        "full_calls_wall_s": round(total, 2),
+        "load_s": round(sum(deepface["load_s"].values()), 3),
+        # what one process running the full loop would take: start + imports + loads + every call
+        "wall_s": round(total + deepface["import_s"] + sum(deepface["load_s"].values()), 2),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- reporting
+
+
+def ratios(walls: dict[str, float | None]) -> dict[str, Any]:
+    """Each target ratio, its value and whether it is met."""
+    found = {}
+    for name, (num, den, op, bound) in TARGETS.items():
+        a, b = walls.get(num), walls.get(den)
+        value = a / b if a is not None and b else None
+        ok = None if value is None else (value >= bound if op == ">=" else value <= bound)
+        found[name] = {"value": None if value is None else round(value, 4), "target": f"{op} {bound}", "met": ok}
+    return found
+
+
+def work_counts(n_pairs: int, n_images: int, models: list[str], detectors: list[str], metrics: list[str]) -> dict:
+    """Detections and forward passes each approach performs: why (1)/(2) has a ceiling on a given pair list."""
+    calls = n_pairs * len(models) * len(detectors) * len(metrics)
+    return {
+        "deepface_verify_calls": calls,
+        "deepface_detections": 2 * calls,
+        "deepface_forward_passes": 2 * calls,
+        "floor_detections": n_images * len(detectors),
+        "floor_forward_passes": n_images * len(detectors) * len(models),
+        "detection_ratio": round(2 * calls / (n_images * len(detectors)), 2),
+        "forward_pass_ratio": round(2 * calls / (n_images * len(detectors) * len(models)), 2),
+    }
+
+
+def _cpu(run: dict[str, Any]) -> float:
+    return round(run["cpu_user_s"] + run["cpu_sys_s"], 2)
+
+
+def table(result: dict[str, Any]) -> str:
+    """The printed summary."""
+    m = result["measurements"]
+    n = result["config"]["n_pairs"]
+    cfg, machine = result["config"], result["machine"]
+    lines = [
+        (f"LFW {Path(cfg['pairs_file']).name}: {n} pairs, {cfg['n_images']} unique images; models "
+         f"{','.join(cfg['models'])} x detectors {','.join(cfg['detectors'])} x metrics {','.join(cfg['metrics'])}"),
+        (f"machine: {machine['cpus']} CPUs, load average {machine['loadavg_start']} at start, "
+         f"{machine['loadavg_end']} at end"),
+        "",
+        f"{'measurement':<44}{'wall s':>10}{'CPU s':>9}{'peak RSS MB':>13}  notes",
+    ]
+    rows: list[tuple[str, float, float | None, float, str]] = []
+    if "deepface" in m:
+        d = m["deepface"]
+        e = d["extrapolation"]
+        note = (f"{e['timed_calls']} calls on {e['timed_pairs']} pairs took {e['timed_s']} s -> "
+                f"{e['full_calls']} calls; import {d['import_s']} s + load {e['load_s']} s included")
+        rows.append(("(1) DeepFace.verify loop  [EXTRAPOLATED]", e["wall_s"], None, d["peak_rss_mb"], note))
+    f = m["floor"]
+    note = (f"import {f['import_s']} s, load {round(sum(f['load_s'].values()), 2)} s, compute {f['compute_s']} s "
+            f"({', '.join(f'{k} {v}' for k, v in f['stages_s'].items())})")
+    rows.append(("(2) floor: decode+detect+embed, batched", f["wall_s"], _cpu(f), f["peak_rss_mb"], note))
+    for key, label in (("bench_cold", "(3) bench accuracy, cold (empty cache)"),
+                       ("bench_warm", "(3) bench accuracy, warm (same cache)")):
+        b = m[key]
+        rows.append((label, b["wall_s"], _cpu(b), b["peak_rss_mb"],
+                     f"manifest wall {b['manifest_wall_s']} s (before plots)"))
+    for label, wall, cpu, rss, note in rows:
+        cpu_text = "-" if cpu is None else f"{cpu:.2f}"
+        lines.append(f"{label:<44}{wall:>10.2f}{cpu_text:>9}{rss:>13.1f}  {note}")
+    lines += ["", f"{'ratio':<28}{'value':>10}  {'target':<8}  met"]
+    for name, r in result["ratios"].items():
+        value = "n/a" if r["value"] is None else f"{r['value']:.3f}"
+        met = "n/a" if r["met"] is None else ("yes" if r["met"] else "NO")
+        lines.append(f"{name:<28}{value:>10}  {r['target']:<8}  {met}")
+    info = result["ratios_info"]
+    lines.append(f"{'(cpu) bench_cold / floor':<28}{info['cpu bench_cold / floor']:>10.3f}  (CPU seconds: less "
+                 "sensitive to other load on the machine)")
+    lines.append(f"{'(cpu) bench_warm / bench_cold':<28}{info['cpu bench_warm / bench_cold']:>10.3f}")
+    if info.get("deepface / floor") is not None:
+        w = result["work"]
+        lines.append(f"{'deepface / floor':<28}{info['deepface / floor']:>10.3f}  ceiling for deepface / bench_cold: "
+                     f"DeepFace does {w['detection_ratio']}x the detections and {w['forward_pass_ratio']}x the "
+                     "forward passes of the floor on this pair list")
+    p = result["parity"]
+    lines += ["", f"same work: floor vs bench, largest |distance difference| {p['floor_vs_bench_max_abs_diff']:.2e}"]
+    d = p["deepface_vs_bench"]
+    if d["distances_checked"]:
+        lines.append(f"           DeepFace.verify vs bench: {d['within_1e-4']}/{d['distances_checked']} distances within "
+                     f"1e-4; {d['differ_on_multi_face_images']} differ on images with several faces (DeepFace keeps "
+                     f"the closest face pair, facebench the largest face); {len(d['differ_unexplained'])} unexplained")
+    lines.append(f"peak RSS of bench accuracy embedding {result['config']['n_images']} LFW images with "
+                 f"{len(result['config']['models'])} models x {len(result['config']['detectors'])} detectors: "
+                 f"{m['bench_cold']['peak_rss_mb']:.0f} MB (cold run)")
+    if "deepface" in m:
+        lines.append(f"(1) is extrapolated: {m['deepface']['extrapolation']['timed_pairs']} of {n} pairs timed, "
+                     f"scaled by {n}/{m['deepface']['extrapolation']['timed_pairs']}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------- driver
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    shared = Path(os.environ.get("FACEBENCH_SHARED", REPO.parent / "shared"))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs-limit", type=int, help="use N pairs (seeded, half same) [default: all]")
+    parser.add_argument("--deepface-pairs", type=int, default=25,
+                        help="pairs timed in the DeepFace loop, then extrapolated [default: 25]; 0 skips it")
+    parser.add_argument("--out", type=Path, help="JSON results [default: results/speed-<timestamp>.json]")
+    parser.add_argument("--lfw-dir", type=Path, default=Path(os.environ.get("FACEBENCH_DATA", shared / "data")) / "lfw")
+    parser.add_argument("--pairs-file", type=Path, help="LFW-format pairs [default: LFW_DIR/pairsDevTest.txt]")
+    parser.add_argument("--weights-dir", type=Path,
+                        default=Path(os.environ.get("BENCH_WEIGHTS_DIR") or shared / "weights"))
+    parser.add_argument("--models", default="Dlib,SFace")
+    parser.add_argument("--detectors", default="opencv,yunet")
+    parser.add_argument("--metrics", default=",".join(METRICS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work-dir", type=Path, help="scratch folder (cache, run folders, logs) [default: a temp dir]")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print the table, write the JSON."""
+    args = parse_args(argv)
+    if args.pairs_limit is not None and args.pairs_limit < 10:
+        raise SystemExit("--pairs-limit must be at least 10 (bench accuracy scores 10 folds)")
+    pairs_file = args.pairs_file or args.lfw_dir / "pairsDevTest.txt"
+    rows = choose_pairs(read_lfw_pairs(pairs_file), args.pairs_limit, args.seed)
+    images = unique_images(rows)
+    models, detectors = args.models.split(","), args.detectors.split(",")
+    metrics = args.metrics.split(",")
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="facebench-speed-"))
+    work.mkdir(parents=True, exist_ok=True)
+    cache = work / "cache"
+    if cache.exists() or (work / "results").exists():
+        raise SystemExit(f"{work} already holds a cache or results; give an empty --work-dir")
+    pairs_csv = work / "pairs.csv"
+    write_pairs_csv(rows, pairs_csv)
+
+    m = max(0, min(args.deepface_pairs, len(rows)))
+    subset = sorted(random.Random(args.seed).sample(range(len(rows)), m))
+    cfg = {"lfw_dir": str(args.lfw_dir), "weights_dir": str(args.weights_dir.resolve()), "models": models,
+           "detectors": detectors, "metrics": metrics, "images": images, "pairs": rows,
+           "deepface_pairs": [(i, rows[i][0], rows[i][1]) for i in subset]}
+
+    for rel in images:  # same page-cache state for every measurement: all images read once beforehand
+        (args.lfw_dir / rel).read_bytes()
+
+    result: dict[str, Any] = {
+        "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "argv": sys.argv,
+        "config": {"pairs_file": str(pairs_file), "n_pairs": len(rows), "n_images": len(images),
+                   "pairs_limit": args.pairs_limit, "seed": args.seed, "models": models, "detectors": detectors,
+                   "metrics": metrics, "deepface_pairs": m, "work_dir": str(work), "python": sys.executable},
+        "machine": {"cpus": os.cpu_count(), "loadavg_start": [round(x, 2) for x in os.getloadavg()]},
+        "measurements": {},
+    }
+    meas = result["measurements"]
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    say(f"work folder {work}; {len(rows)} pairs, {len(images)} images")
+    say("(2) floor ...")
+    meas["floor"] = measure_child("floor", cfg, work, args.weights_dir)
+    say(f"    {meas['floor']['wall_s']} s")
+    say("(3) bench accuracy, cold cache ...")
+    meas["bench_cold"] = measure_bench("bench_cold", pairs_csv, cfg, work, cache)
+    say(f"    {meas['bench_cold']['wall_s']} s")
+    say("(3) bench accuracy, warm cache ...")
+    meas["bench_warm"] = measure_bench("bench_warm", pairs_csv, cfg, work, cache)
+    say(f"    {meas['bench_warm']['wall_s']} s")
+    if m:
+        say(f"(1) DeepFace.verify loop on {m} pairs x {len(metrics) * len(models) * len(detectors)} combinations ...")
+        meas["deepface"] = measure_child("deepface", cfg, work, args.weights_dir)
+        meas["deepface"]["extrapolation"] = extrapolate(meas["deepface"], len(rows))
+        say(f"    {meas['deepface']['wall_s']} s for the subset")
+
+    result["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    result["parity"] = parity(meas["floor"], meas.get("deepface"), Path(meas["bench_cold"]["run_dir"]), rows, images)
+    walls = {"floor": meas["floor"]["wall_s"], "bench_cold": meas["bench_cold"]["wall_s"],
+             "bench_warm": meas["bench_warm"]["wall_s"],
+             "deepface": meas["deepface"]["extrapolation"]["wall_s"] if "deepface" in meas else None}
+    result["walls_s"] = walls
+    result["ratios"] = ratios(walls)
+    result["work"] = work_counts(len(rows), len(images), models, detectors, metrics)
+    result["peak_rss_bench_accuracy_mb"] = {
+        "images": len(images), "models": models, "detectors": detectors,
+        "cold": meas["bench_cold"]["peak_rss_mb"], "warm": meas["bench_warm"]["peak_rss_mb"],
+    }
+    result["ratios_info"] = {
+        "cpu bench_cold / floor": round(_cpu(meas["bench_cold"]) / _cpu(meas["floor"]), 4),
+        "cpu bench_warm / bench_cold": round(_cpu(meas["bench_warm"]) / _cpu(meas["bench_cold"]), 4),
+        "deepface / floor": round(walls["deepface"] / walls["floor"], 4) if walls["deepface"] else None,
+    }
+    meas["floor"].pop("distances")  # large; the parity summary keeps what matters
+    for combo in meas.get("deepface", {}).get("combos", []):
+        combo.pop("distances")
+
+    out = args.out or REPO / "results" / f"speed-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(table(result))
+    print(f"\nJSON: {out}")
+    if not args.keep and args.work_dir is None:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"scratch kept: {work}")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        child_main(sys.argv[2], sys.argv[3], sys.argv[4])
+    else:
+        sys.exit(main())

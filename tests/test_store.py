@@ -1,0 +1,54 @@
+"""The cache: atomic, content-keyed, and never executes what it reads."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from bench.faces import Face
+from bench.store import Store, atomic_write, key_of
+
+
+class Boom:
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (Path("/tmp/facebench-pwned").touch, ())
+
+
+def test_vectors_round_trip(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.put_vector("ns", "ab" * 32, np.arange(4, dtype=np.float64))
+    got = store.get_vector("ns", "ab" * 32)
+    assert got is not None and got.dtype == np.float32 and got.tolist() == [0, 1, 2, 3]
+    assert store.get_vector("ns", "cd" * 32) is None
+
+
+def test_a_pickled_cache_entry_is_never_executed(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    sha = "ef" * 32
+    path = tmp_path / "embeddings" / "ns" / sha[:2] / f"{sha}.npy"
+    path.parent.mkdir(parents=True)
+    np.save(path, np.array([Boom()], dtype=object), allow_pickle=True)
+    Path("/tmp/facebench-pwned").unlink(missing_ok=True)
+    assert store.get_vector("ns", sha) is None
+    assert not Path("/tmp/facebench-pwned").exists()
+    (tmp_path / "detections" / "ns" / sha[:2]).mkdir(parents=True)
+    (tmp_path / "detections" / "ns" / sha[:2] / f"{sha}.json").write_bytes(pickle.dumps(Boom()))
+    assert store.get_json("detections", "ns", sha) is None
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path: Path) -> None:
+    target = tmp_path / "x.json"
+    atomic_write(target, b"{}")
+    assert target.read_bytes() == b"{}" and [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_keys_are_stable_and_sensitive() -> None:
+    assert key_of({"a": 1, "b": 2}) == key_of({"b": 2, "a": 1})
+    assert key_of({"a": 1}) != key_of({"a": 2})
+
+
+def test_face_json_round_trip() -> None:
+    face = Face(np.int32(3), 4.5, 10, 12, np.float32(0.9), {"left_eye": (np.int64(7), 8.25)})
+    assert Face.from_json(face.to_json()) == Face(3.0, 4.5, 10.0, 12.0, float(np.float32(0.9)), {"left_eye": (7.0, 8.25)})
