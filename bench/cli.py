@@ -22,11 +22,11 @@ def _expected_errors() -> tuple[type[Exception], ...]:
     from bench.pipeline import NoFaceError
     from bench.plugins import PluginError
     from bench.registry import DuplicateName, UnknownName
-    from bench.runs import RunExists
+    from bench.runs import NotARun, RunExists
     from bench.weights import MissingWeights
 
     return (DatasetError, NoFaceError, PluginError, DuplicateName, UnknownName, RunExists, MissingWeights,
-            UnknownMetric, NothingRan)
+            UnknownMetric, NothingRan, NotARun)
 
 
 class BenchGroup(click.Group):
@@ -194,7 +194,8 @@ def sweep_options(func: Any) -> Any:
                      show_default=True, help="Results root; each run gets its own sub-folder."),
         click.option("--model", default="Dlib", show_default=True, help="Recognizer(s): NAME, A,B or all."),
         click.option("--backend", default="opencv", show_default=True, help="Detector(s): NAME, A,B or all."),
-        click.option("--n", type=int, help="Pairs cap (similarity: per identity cell; accuracy: pairs to sample)."),
+        click.option("--n", type=int, help="Similarity: pairs cap per identity cell; accuracy, variants: pairs to "
+                                           "sample; identify: identities to sample."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed for any sampling."),
         click.option("--on-no-face", type=click.Choice(["whole", "skip", "error"]), default="whole", show_default=True,
                      help="Image without a face: embed the whole image (DeepFace's enforce_detection=False), "
@@ -207,9 +208,20 @@ def sweep_options(func: Any) -> Any:
     return func
 
 
+def metric_option(default: str) -> Any:
+    """``--metric`` with a command's own default."""
+    return click.option("--metric", default=default, show_default=True,
+                        help="cosine, euclidean, euclidean_l2, angular, or all.")
+
+
+pairs_option = click.option(
+    "--pairs", type=click.Path(path_type=Path),
+    help="Pairs file (LFW pairs.txt format or CSV file_x,file_y,same) [default: the dataset's].")
+
+
 @main.command("similarity")
 @sweep_options
-@click.option("--metric", default="cosine", show_default=True, help="cosine, euclidean, euclidean_l2, angular, or all.")
+@metric_option("cosine")
 @click.pass_obj
 def similarity_cmd(settings: Settings, **options: Any) -> None:
     """Identity x identity mean-distance matrices (CSV + heatmap) per model/detector/metric."""
@@ -220,12 +232,79 @@ def similarity_cmd(settings: Settings, **options: Any) -> None:
 
 @main.command("accuracy")
 @sweep_options
-@click.option("--pairs", type=click.Path(path_type=Path),
-              help="Pairs file (LFW pairs.txt format or CSV file_x,file_y,same) [default: the dataset's].")
-@click.option("--metric", default="all", show_default=True, help="cosine, euclidean, euclidean_l2, angular, or all.")
+@pairs_option
+@metric_option("all")
+@click.option("--drop-lowest-quality", type=click.FloatRange(0, 100, max_open=True), metavar="P",
+              help="Also report every metric without the pairs of the lowest-quality P% of images (quality: "
+                   "detector confidence, sharpness and size of the face; quality.csv).")
 @click.pass_obj
 def accuracy_cmd(settings: Settings, **options: Any) -> None:
     """Verification accuracy (10-fold, mean ± std), AUC, EER, TAR@FAR per model/detector/metric."""
     from bench.commands import run_accuracy
 
     click.echo(run_accuracy(settings, options))
+
+
+@main.command("identify")
+@sweep_options
+@metric_option("all")
+@click.option("--gallery-per-identity", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Gallery images per enrolled identity; identities with no more images than this are "
+                   "distractors (not enrolled, their images are probes that should be rejected).")
+@click.option("--max-per-identity", type=click.IntRange(min=1),
+              help="Use at most this many images per identity (seeded).")
+@click.pass_obj
+def identify_cmd(settings: Settings, **options: Any) -> None:
+    """1:N identification: rank-1/rank-5 and CMC (closed set), TPIR at FPIR (open set), per model/detector/metric."""
+    from bench.commands import run_identify
+
+    click.echo(run_identify(settings, options))
+
+
+@main.command("variants")
+@sweep_options
+@click.option("--to", type=click.Path(path_type=Path), required=True,
+              help="Write the variants here as <to>/<variant>/<identity>/<image> (+ pairs.csv, variants.json).")
+@click.option("--only", help="Variants by name or family, comma list (rotate, blur, noise, occlude, lowres, jpeg, "
+                             "brightness, contrast, or names such as rotate_+30) [default: all]; clean always.")
+@click.option("--evaluate", is_flag=True, help="Also run accuracy on every variant, relative to clean.")
+@click.option("--occlude-with", metavar="DETECTOR",
+              help="Place occlusions from this detector's eye landmarks and face box [default: fixed image "
+                   "fractions, for centred faces].")
+@pairs_option
+@metric_option("cosine")
+@click.pass_obj
+def variants_cmd(settings: Settings, **options: Any) -> None:
+    """Robustness variants (rotation sweep, blur, noise, occlusion, low resolution, JPEG, brightness/contrast)
+    of the images a pair list uses; with --evaluate, accuracy per variant, rotation curve and drop chart."""
+    from bench.commands import run_variants
+
+    click.echo(run_variants(settings, options))
+
+
+@main.command("report")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="HTML file to write [default: report.html in the "
+                                                             "first run folder].")
+@click.option("--title", default="facebench report", show_default=True)
+def report_cmd(runs: tuple[Path, ...], out: Path | None, title: str) -> None:
+    """One self-contained HTML page (tables, speed, plots) from saved run folders; nothing is recomputed."""
+    from bench.runs import read_run
+    from bench.store import atomic_write
+    from bench.webpage import render
+
+    page = render([read_run(path) for path in runs], title)
+    target = out or runs[0] / "report.html"
+    atomic_write(target, page.encode())
+    click.echo(f"report: {target}")
+
+
+@main.command("compare")
+@click.argument("run_a", type=click.Path(path_type=Path))
+@click.argument("run_b", type=click.Path(path_type=Path))
+def compare_cmd(run_a: Path, run_b: Path) -> None:
+    """What changed from RUN_A to RUN_B: settings, and metric deltas per combination."""
+    from bench.compare import compare
+    from bench.runs import read_run
+
+    click.echo(compare(read_run(run_a), read_run(run_b)))

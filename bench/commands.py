@@ -10,12 +10,22 @@ import pandas as pd
 
 from bench import distances, report
 from bench.accuracy import evaluate
-from bench.datasets import Dataset, DatasetError, Pairs, load_catalog, read_pairs, restrict, sample_pairs, scan
+from bench.datasets import (
+    Dataset,
+    DatasetError,
+    Pairs,
+    load_catalog,
+    read_pairs,
+    restrict,
+    sample_identities,
+    sample_pairs,
+    scan,
+)
 from bench.pipeline import Pipeline
 from bench.runs import manifest_base, new_run_dir, write_csv, write_json
 from bench.similarity import identity_matrix
 from bench.store import Store
-from bench.sweep import Sweep
+from bench.sweep import Combination, Sweep
 
 if TYPE_CHECKING:
     from bench.cli import Settings
@@ -107,11 +117,16 @@ def run_accuracy(settings: Settings, options: dict[str, Any]) -> str:
                          "folds": "given by the pair list" if pairs.folds is not None else "10 stratified (seed 0)"}
     rows: list[dict[str, Any]] = []
     scores: list[pd.DataFrame] = []
+    qualities: dict[str, pd.DataFrame] = {}
     for combo in sweep.run(dataset):
         new_rows, new_scores = evaluate(combo, pairs, manifest["metrics"])
-        rows += new_rows
+        rows += [{"subset": "all", **row} for row in new_rows]
+        if options["drop_lowest_quality"]:
+            rows += _quality_filtered(combo, pairs, options["drop_lowest_quality"], manifest["metrics"], qualities)
         scores.append(new_scores)
         write_csv(run_dir / "accuracy.csv", pd.DataFrame(rows))  # after each combination: nothing lost
+    if qualities:
+        write_csv(run_dir / "quality.csv", pd.concat(qualities.values(), ignore_index=True))
     _finish(run_dir, manifest, sweep, started)
     if not rows:
         raise _nothing_ran(sweep, run_dir)
@@ -124,16 +139,36 @@ def run_accuracy(settings: Settings, options: dict[str, Any]) -> str:
     return _accuracy_text(table, sweep, run_dir)
 
 
+def _quality_filtered(combo: Combination, pairs: Pairs, percent: float, metrics: list[str],
+                      qualities: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+    """Every metric again without the pairs of the ``percent``% lowest-quality images (quality is per detector)."""
+    from bench import quality
+
+    name = combo.detector.name
+    if name not in qualities:
+        measured = quality.measure(combo.dataset, combo.detections)
+        qualities[name] = measured.assign(detector=name, dropped=quality.lowest(measured.quality, percent))
+    dropped = qualities[name].dropped.to_numpy()
+    label = f"drop lowest {percent:g}% quality"
+    new_rows, _ = evaluate(combo, quality.without(pairs, dropped), metrics)
+    return [{"subset": label, **row, "n_images_dropped_quality": int(dropped.sum())} for row in new_rows]
+
+
 def _accuracy_text(table: pd.DataFrame, sweep: Sweep, run_dir: Path) -> str:
     view = table.assign(
         acc_kfold=[f"{m:.4f} ± {s:.4f}" for m, s in zip(table.acc_kfold_mean, table.acc_kfold_std)]
-    )[["model", "detector", "metric", "acc_kfold", "n_folds", "acc_best_same_pairs", "acc_at_default", "auc", "eer",
-       "failure_to_detect_rate", "n_pairs_scored"]]
+    )[["subset", "model", "detector", "metric", "acc_kfold", "n_folds", "acc_best_same_pairs", "acc_at_default",
+       "auc", "eer", "failure_to_detect_rate", "n_pairs_scored"]]
+    note = ("acc_kfold: threshold chosen on k-1 folds, scored on the k-th, mean ± std over the k folds; "
+            "acc_best_same_pairs: best threshold chosen on the same pairs (optimistic)")
+    return _text(view, sweep, run_dir, note)
+
+
+def _text(view: pd.DataFrame, sweep: Sweep, run_dir: Path, note: str = "") -> str:
+    """A command's printed summary: the table, what could not run, a note, where the results are."""
     lines = [view.to_string(index=False, float_format=lambda v: f"{v:.4f}")]
-    for row in sweep.unavailable:
-        lines.append(f"unavailable: {row['model']} / {row['detector']}: {row['reason']}")
-    lines.append("acc_kfold: threshold chosen on k-1 folds, scored on the k-th, mean ± std over the k folds; "
-                 "acc_best_same_pairs: best threshold chosen on the same pairs (optimistic)")
+    lines += [f"unavailable: {u['model']} / {u['detector']}: {u['reason']}" for u in sweep.unavailable]
+    lines += [note] if note else []
     lines.append(f"results: {run_dir}")
     return "\n".join(lines)
 
@@ -162,8 +197,85 @@ def _similarity_text(long: pd.DataFrame, sweep: Sweep, run_dir: Path) -> str:
         {"same_identity_mean": long[same].groupby(keys).mean_distance.mean(),
          "cross_identity_mean": long[~same].groupby(keys).mean_distance.mean()}
     ).reset_index()
-    lines = [summary.to_string(index=False, float_format=lambda v: f"{v:.4f}")]
-    for row in sweep.unavailable:
-        lines.append(f"unavailable: {row['model']} / {row['detector']}: {row['reason']}")
-    lines.append(f"results: {run_dir}")
-    return "\n".join(lines)
+    return _text(summary, sweep, run_dir)
+
+
+def run_identify(settings: Settings, options: dict[str, Any]) -> str:
+    """Sweep and score 1:N identification on a gallery/probe split; returns the printed summary."""
+    from bench import identify
+
+    started = time.perf_counter()
+    dataset, sweep, run_dir, manifest = _prepare(settings, options, "identify")
+    dataset = sample_identities(dataset, options["n"], options["max_per_identity"], options["seed"])
+    split = identify.split([img.identity for img in dataset.images], options["gallery_per_identity"], options["seed"])
+    manifest["split"] = {**split.describe(), "gallery_per_identity": options["gallery_per_identity"],
+                         "seed": options["seed"], "gallery": [dataset.images[i].rel for i in split.gallery]}
+    rows: list[dict[str, Any]] = []
+    curves: list[pd.DataFrame] = []
+    for combo in sweep.run(dataset):
+        new_rows, new_curves = identify.evaluate(combo, split, manifest["metrics"])
+        rows += new_rows
+        curves.append(new_curves)
+        write_csv(run_dir / "identify.csv", pd.DataFrame(rows))
+    _finish(run_dir, manifest, sweep, started)
+    if not rows:
+        raise _nothing_ran(sweep, run_dir)
+    cmc = pd.concat(curves, ignore_index=True)
+    write_csv(run_dir / "cmc.csv", cmc)
+    report.cmc_plots(cmc, run_dir)
+    table = pd.DataFrame(rows)
+    columns = ["model", "detector", "metric", "rank1", "rank5", "n_enrolled", "n_mated_probes",
+               "n_distractor_probes", *[c for c in table if c.startswith("tpir_at_fpir_")]]
+    note = ("rank1/rank5: closed set, mated probes only; tpir_at_fpir_F: open set, rank-1 hit within the "
+            "threshold where at most F of distractor probes raise an alarm (empty: too few distractors)")
+    return _text(table[columns], sweep, run_dir, note)
+
+
+def run_variants(settings: Settings, options: dict[str, Any]) -> str:
+    """Write robustness variants of a dataset's pair images; with ``--evaluate`` score accuracy on each."""
+    from bench import variants
+
+    chosen = variants.select(options["only"])
+    if not options["evaluate"]:
+        source, pairs = restrict(*_source_pairs(settings, options))
+        variants.generate(source, pairs, options["to"], chosen, options["seed"], _faces(settings, options, source))
+        return f"wrote {len(chosen)} variants x {len(source.images)} images to {options['to']}"
+    started = time.perf_counter()
+    source, sweep, run_dir, manifest = _prepare(settings, options, "variants")
+    source, pairs = restrict(source, _pairs(source, options))
+    faces = _faces(settings, options, source)
+    manifest["variants"] = variants.generate(source, pairs, options["to"], chosen, options["seed"], faces)
+    manifest["pairs"] = {"source": pairs.source, "n_pairs": len(pairs), "n_same": int(pairs.same.sum())}
+    rows: list[dict[str, Any]] = []
+    for variant in chosen:
+        root = Path(options["to"]) / variant.name
+        dataset = scan(root, pairs_file=root / "pairs.csv")
+        mapped = read_pairs(dataset, root / "pairs.csv")
+        tag = {"variant": variant.name, "family": variant.family, "level": variant.level}
+        for combo in sweep.run(dataset):
+            rows += [{**tag, **row} for row in evaluate(combo, mapped, manifest["metrics"])[0]]
+            write_csv(run_dir / "accuracy.csv", pd.DataFrame(rows))
+    _finish(run_dir, manifest, sweep, started)
+    if not rows:
+        raise _nothing_ran(sweep, run_dir)
+    table = variants.relative_to_clean(pd.DataFrame(rows))
+    write_csv(run_dir / "robustness.csv", table)
+    report.rotation_curves(table, run_dir)
+    report.perturbation_bars(table, run_dir)
+    view = table[["variant", "model", "detector", "metric", "acc_kfold_mean", "acc_kfold_mean_drop", "auc",
+                  "failure_to_detect_rate"]]
+    return _text(view, sweep, run_dir, "acc_kfold_mean_drop: clean accuracy minus this variant's (same pairs)")
+
+
+def _faces(settings: Settings, options: dict[str, Any], dataset: Dataset) -> tuple[str, list[Any]] | None:
+    """The ``--occlude-with`` detector's face per image (None where it finds none), cached like any detection."""
+    if not options["occlude_with"]:
+        return None
+    spec = settings.plugins().detectors.select(options["occlude_with"])[0]
+    pipeline = Pipeline(Store(settings.cache_dir), settings.weights_dir, "skip", settings.quiet)
+    return spec.name, [d.face if d.status == "ok" else None for d in pipeline.detect(dataset, spec)]
+
+
+def _source_pairs(settings: Settings, options: dict[str, Any]) -> tuple[Dataset, Pairs]:
+    dataset = open_dataset(settings, options)
+    return dataset, _pairs(dataset, options)

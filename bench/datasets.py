@@ -190,6 +190,23 @@ def sample_pairs(dataset: Dataset, n: int, seed: int = 0) -> Pairs:
     )
 
 
+def sample_identities(dataset: Dataset, n: int | None, max_images: int | None, seed: int = 0) -> Dataset:
+    """At most ``n`` identities (seeded) with at most ``max_images`` images each (seeded, per identity)."""
+    by_id: dict[str, list[Image]] = {}
+    for img in dataset.images:
+        by_id.setdefault(img.identity, []).append(img)
+    names = sorted(by_id)
+    if n is not None and n < len(names):
+        names = sorted(random.Random(seed).sample(names, n))
+    chosen = []
+    for name in names:
+        images = by_id[name]
+        if max_images is not None and len(images) > max_images:
+            images = sorted(random.Random(f"{seed}:{name}").sample(images, max_images), key=lambda i: i.rel)
+        chosen += images
+    return Dataset(dataset.name, dataset.root, chosen, dataset.pairs_file, dataset.description)
+
+
 @dataclass(frozen=True)
 class DatasetEntry:
     """One entry of datasets.yaml."""

@@ -62,3 +62,19 @@ def pair_distances(vectors: np.ndarray, left: np.ndarray, right: np.ndarray, met
     x = vectors[left].astype(np.float64)
     y = vectors[right].astype(np.float64)
     return METRICS[metric](x, y)
+
+
+def cross_distances(a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
+    """All-pairs distances (len(a), len(b)) from dot products: no (N, M, D) intermediate."""
+    if metric not in METRICS:
+        raise UnknownMetric(f"unknown metric {metric}; valid: {', '.join(METRICS)}")
+    x, y = a.astype(np.float64), b.astype(np.float64)
+    if metric == "euclidean":
+        squared = (x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2 * x @ y.T
+        return np.sqrt(np.maximum(squared, 0.0))
+    cos = np.clip(_unit(x) @ _unit(y).T, -1.0, 1.0)
+    if metric == "cosine":
+        return 1.0 - cos
+    if metric == "euclidean_l2":
+        return np.sqrt(np.maximum(2.0 - 2.0 * cos, 0.0))
+    return np.arccos(cos) / np.pi

@@ -27,15 +27,17 @@ def _pyplot():  # type: ignore[no-untyped-def]
 
 
 def accuracy_pivots(accuracy: pd.DataFrame, out: Path) -> list[Path]:
-    """model x detector tables of k-fold accuracy (mean ± std) and AUC, one per dataset and metric."""
+    """model x detector tables of k-fold accuracy (mean ± std) and AUC, one per dataset, metric and subset."""
     written = []
-    for (dataset, metric), part in accuracy.groupby(["dataset", "metric"]):
+    subsets = accuracy.subset if "subset" in accuracy else pd.Series("all", index=accuracy.index)
+    for (dataset, metric, subset), part in accuracy.groupby(["dataset", "metric", subsets]):
+        suffix = () if subset == "all" else (str(subset),)
         cell = part.assign(
             acc=lambda f: [f"{m:.4f} ± {s:.4f}" for m, s in zip(f.acc_kfold_mean, f.acc_kfold_std)]
         )
         for value, name in (("acc", "acc_kfold"), ("auc", "auc")):
             table = cell.pivot(index="model", columns="detector", values=value)
-            path = out / f"pivot_{slug(name, str(dataset), str(metric))}.csv"
+            path = out / f"pivot_{slug(name, str(dataset), str(metric), *suffix)}.csv"
             write_csv(path, table.reset_index())
             written.append(path)
     return written
@@ -56,11 +58,66 @@ def roc_plots(scores: pd.DataFrame, out: Path) -> list[Path]:
         ax.plot([0, 1], [0, 1], ":", color="gray")
         ax.set(xlabel="false accept rate", ylabel="true accept rate", title=f"ROC — {dataset}, {metric} distance")
         ax.legend(fontsize=7, loc="lower right")
-        path = out / f"roc_{slug(str(dataset), str(metric))}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        written.append(path)
+        written.append(_save(fig, out / f"roc_{slug(str(dataset), str(metric))}.png"))
     return written
+
+
+def cmc_plots(cmc: pd.DataFrame, out: Path) -> list[Path]:
+    """One CMC figure per dataset and metric, a curve per model/detector."""
+    plt = _pyplot()
+    written = []
+    for (dataset, metric), part in cmc.groupby(["dataset", "metric"]):
+        fig, ax = plt.subplots(figsize=(6, 4.5))
+        for (model, detector), curve in part.groupby(["model", "detector"]):
+            ax.plot(curve["rank"], curve.identification_rate, marker=".", label=f"{model} / {detector}")
+        ax.set(xlabel="rank", ylabel="identification rate", ylim=(0, 1.02), xscale="log",
+               title=f"CMC — {dataset}, {metric} distance")
+        ax.legend(fontsize=7, loc="lower right")
+        written.append(_save(fig, out / f"cmc_{slug(str(dataset), str(metric))}.png"))
+    return written
+
+
+def rotation_curves(robustness: pd.DataFrame, out: Path) -> list[Path]:
+    """Accuracy against rotation angle (clean at 0), a line per model/detector, a figure per metric."""
+    plt = _pyplot()
+    written = []
+    rotated = robustness[robustness.family.isin(["rotate", "clean"])]
+    for metric, part in rotated.groupby("metric"):
+        fig, ax = plt.subplots(figsize=(6.5, 4.5))
+        for (model, detector), line in part.sort_values("level").groupby(["model", "detector"]):
+            ax.plot(line.level, line.acc_kfold_mean, marker="o", label=f"{model} / {detector}")
+        ax.axhline(0.5, ls=":", color="gray")
+        ax.set(xlabel="in-plane rotation (degrees, counter-clockwise)", ylabel="k-fold verification accuracy",
+               title=f"Rotation robustness — {metric} distance", ylim=(0.4, 1.01))
+        ax.legend(fontsize=7)
+        written.append(_save(fig, out / f"rotation_{slug(str(metric))}.png"))
+    return written
+
+
+def perturbation_bars(robustness: pd.DataFrame, out: Path) -> list[Path]:
+    """Accuracy drop from clean per perturbation (not rotation), a bar per model/detector, a figure per metric."""
+    plt = _pyplot()
+    written = []
+    other = robustness[~robustness.family.isin(["rotate", "clean"])]
+    for metric, part in other.groupby("metric"):
+        table = part.pivot_table(index="variant", columns=["model", "detector"], values="acc_kfold_mean_drop",
+                                 sort=False)
+        fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(table) + 2), 4.5))
+        width = 0.8 / max(1, table.shape[1])
+        for k, column in enumerate(table.columns):
+            ax.bar(np.arange(len(table)) + k * width, table[column], width, label=" / ".join(column))
+        ax.set_xticks(np.arange(len(table)) + 0.4 - width / 2, table.index, rotation=45, ha="right", fontsize=8)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set(ylabel="accuracy drop from clean", title=f"Perturbation robustness — {metric} distance")
+        ax.legend(fontsize=7)
+        written.append(_save(fig, out / f"perturbations_{slug(str(metric))}.png"))
+    return written
+
+
+def _save(fig, path: Path, dpi: int = 110) -> Path:  # type: ignore[no-untyped-def]
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    _pyplot().close(fig)
+    return path
 
 
 def distance_plots(scores: pd.DataFrame, out: Path) -> list[Path]:
@@ -82,10 +139,7 @@ def distance_plots(scores: pd.DataFrame, out: Path) -> list[Path]:
             ax.axis("off")
         axes.flat[0].legend(fontsize=8)
         fig.suptitle(f"{dataset}: distance distributions")
-        path = out / f"distances_{slug(str(dataset), str(metric))}.png"
-        fig.savefig(path, dpi=100, bbox_inches="tight")
-        plt.close(fig)
-        written.append(path)
+        written.append(_save(fig, out / f"distances_{slug(str(dataset), str(metric))}.png", dpi=100))
     return written
 
 
@@ -111,8 +165,5 @@ def similarity_outputs(long: pd.DataFrame, out: Path) -> list[Path]:
         ax.set_yticks(range(len(square.index)), square.index, fontsize=7)
         fig.colorbar(image, ax=ax, label=f"mean {metric} distance (lower = more similar)")
         ax.set_title(f"{model} / {detector} on {dataset}", fontsize=10)
-        png_path = out / f"similarity_{name}.png"
-        fig.savefig(png_path, dpi=100, bbox_inches="tight")
-        plt.close(fig)
-        written += [csv_path, png_path]
+        written += [csv_path, _save(fig, out / f"similarity_{name}.png", dpi=100)]
     return written

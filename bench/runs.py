@@ -7,6 +7,7 @@ import json
 import platform
 import subprocess
 import sys
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -81,3 +82,42 @@ def write_json(path: Path, data: Any) -> None:
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
     """Atomic CSV without the index."""
     atomic_write(path, frame.to_csv(index=False).encode())
+
+
+RESULT_TABLES = ("accuracy", "identify", "robustness", "similarity", "quality", "failures", "unavailable")
+"""The long-format CSVs a run folder may hold, in the order reports show them."""
+
+
+class NotARun(Exception):
+    """A folder that is not a facebench run (no manifest.json)."""
+
+
+@dataclass
+class SavedRun:
+    """A run folder as saved: its manifest, its result tables, its plots. Nothing is recomputed."""
+
+    path: Path
+    manifest: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+    plots: list[Path]
+
+    @property
+    def name(self) -> str:
+        """The run id (the folder name)."""
+        return self.path.name
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def read_run(path: Path) -> SavedRun:
+    """Load a run folder written by any command."""
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise NotARun(f"{path} is not a run folder (no manifest.json)")
+    tables = {name: _read_table(path / f"{name}.csv") for name in RESULT_TABLES if (path / f"{name}.csv").is_file()}
+    return SavedRun(path, json.loads(manifest_path.read_text()), tables, sorted(path.glob("*.png")))

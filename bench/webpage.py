@@ -1,0 +1,116 @@
+"""One self-contained HTML page from saved run folders: tables, speed, and the plots embedded as base64 PNG.
+
+Every text that comes from data (identity and file names, options, reasons) is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.runs import SavedRun
+
+MAX_ROWS = 300
+STYLE = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 2px solid #ccc; margin-top: 2em; } h3 { margin-bottom: .3em; }
+table { border-collapse: collapse; margin: .5em 0 1em; font-size: 12px; }
+th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; } th { background: #f3f3f3; }
+.scroll { overflow-x: auto; } .note { color: #666; font-size: 12px; }
+figure { display: inline-block; margin: .5em; vertical-align: top; } img { max-width: 520px; }
+figcaption { font-size: 11px; color: #666; }
+"""
+TABLE_NOTES = {
+    "accuracy": "acc_kfold_mean: threshold chosen on 9 folds, scored on the 10th; acc_best_same_pairs is optimistic.",
+    "identify": "rank1/rank5: closed set (mated probes); tpir_at_fpir_F: open set, empty where too few distractors.",
+    "robustness": "drop = clean baseline minus the variant, on the same pairs.",
+    "quality": "per image and detector; dropped = among the lowest-quality images left out of the filtered rows.",
+}
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _table(frame: pd.DataFrame, css: str = "") -> str:
+    shown = frame.head(MAX_ROWS)
+    body = shown.to_html(index=False, escape=True, na_rep="", border=0, classes=css or None,
+                         float_format=lambda v: f"{v:.4f}")
+    more = f"<p class='note'>first {MAX_ROWS} of {len(frame)} rows</p>" if len(frame) > MAX_ROWS else ""
+    return f"<div class='scroll'>{body}</div>{more}"
+
+
+def speed(manifest: dict) -> pd.DataFrame:  # type: ignore[type-arg]
+    """ms per face for each model/detector combination, from the manifest's stage timings.
+
+    Only computed items are timed: a stage served wholly from the cache has no figure (empty cell).
+    """
+    timings = manifest.get("timings", {})
+    stage = {key: t for key, t in timings.items() if t.get("computed")}
+    detectors = sorted({k.split(":", 1)[1] for k in timings if k.startswith("detect:")})
+    models = sorted({k.split(":", 1)[1] for k in timings if k.startswith("embed:")})
+    rows = []
+    for model in models:
+        for detector in detectors:
+            det, emb = stage.get(f"detect:{detector}"), stage.get(f"embed:{model}")
+            rows.append({"model": model, "detector": detector,
+                         "detect_ms_per_face": det["ms_per_item"] if det else np.nan,
+                         "embed_ms_per_face": emb["ms_per_item"] if emb else np.nan,
+                         "total_ms_per_face": det["ms_per_item"] + emb["ms_per_item"] if det and emb else np.nan,
+                         "faces_timed": min(det["computed"], emb["computed"]) if det and emb else 0})
+    return pd.DataFrame(rows)
+
+
+def _stages(manifest: dict) -> pd.DataFrame:  # type: ignore[type-arg]
+    rows = [{"stage": key, **values} for key, values in manifest.get("timings", {}).items()]
+    return pd.DataFrame(rows)
+
+
+def _meta(run: SavedRun) -> str:
+    m = run.manifest
+    datasets = "; ".join(f"{d.get('name')} ({d.get('n_images')} images, {d.get('n_identities')} identities)"
+                         for d in m.get("dataset", []))
+    options = ", ".join(f"{k}={v}" for k, v in m.get("options", {}).items() if v not in (None, False))
+    rows = [("command", m.get("command")), ("status", m.get("status")), ("started", m.get("started")),
+            ("dataset", datasets), ("pairs", (m.get("pairs") or {}).get("source", "")), ("options", options),
+            ("git commit", m.get("git_commit")), ("wall seconds", m.get("wall_seconds"))]
+    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows if v not in (None, ""))
+    return f"<table class='meta'>{body}</table>"
+
+
+def _figure(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return (f"<figure><img alt='{_e(path.name)}' src='data:image/png;base64,{data}'>"
+            f"<figcaption>{_e(path.name)}</figcaption></figure>")
+
+
+def _section(run: SavedRun) -> str:
+    parts = [f"<h2>{_e(run.name)}</h2>", _meta(run)]
+    ms = speed(run.manifest)
+    if not ms.empty:
+        parts += ["<h3>speed (ms per face)</h3>", _table(ms),
+                  "<p class='note'>from the manifest's timings; items read from the cache are not timed.</p>"]
+    for name, frame in run.tables.items():
+        if frame.empty:
+            continue
+        note = f"<p class='note'>{_e(TABLE_NOTES[name])}</p>" if name in TABLE_NOTES else ""
+        parts += [f"<h3>{_e(name)}</h3>", note, _table(frame)]
+    if run.plots:
+        parts += ["<h3>plots</h3>", "<div>", *(_figure(p) for p in run.plots), "</div>"]
+    stages = _stages(run.manifest)
+    if not stages.empty:
+        parts += ["<h3>stage timings</h3>", _table(stages)]
+    return "\n".join(parts)
+
+
+def render(runs: list[SavedRun], title: str = "facebench report") -> str:
+    """The whole page."""
+    index = "".join(f"<li><a href='#run-{k}'>{_e(r.name)}</a> — {_e(r.manifest.get('command', ''))}</li>"
+                    for k, r in enumerate(runs))
+    sections = "".join(f"<section id='run-{k}'>{_section(r)}</section>" for k, r in enumerate(runs))
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
+            f"<style>{STYLE}</style></head><body><h1>{_e(title)}</h1><ul>{index}</ul>{sections}</body></html>\n")
