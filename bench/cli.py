@@ -91,6 +91,8 @@ def main(ctx: click.Context, plugins_dir: tuple[Path, ...], weights_dir: Path | 
     from bench.store import default_cache_dir
     from bench.weights import default_weights_dir
 
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter buries the results
+
     ctx.obj = Settings(tuple(plugins_dir), weights_dir or default_weights_dir(),
                        cache_dir or default_cache_dir(), datasets_file or _default_datasets_file(), quiet)
 

@@ -36,7 +36,7 @@ class NothingRan(Exception):
 
 
 def _nothing_ran(sweep: Sweep, run_dir: Path) -> NothingRan:
-    reasons = "; ".join(f"{u['model']} / {u['detector']}: {u['reason']}" for u in sweep.unavailable)
+    reasons = "; ".join(sweep.unavailable_lines())
     return NothingRan(f"nothing could run ({reasons}); details in {run_dir / 'unavailable.csv'}")
 
 
@@ -167,7 +167,7 @@ def _accuracy_text(table: pd.DataFrame, sweep: Sweep, run_dir: Path) -> str:
 def _text(view: pd.DataFrame, sweep: Sweep, run_dir: Path, note: str = "") -> str:
     """A command's printed summary: the table, what could not run, a note, where the results are."""
     lines = [view.to_string(index=False, float_format=lambda v: f"{v:.4f}")]
-    lines += [f"unavailable: {u['model']} / {u['detector']}: {u['reason']}" for u in sweep.unavailable]
+    lines += sweep.unavailable_lines()
     lines += [note] if note else []
     lines.append(f"results: {run_dir}")
     return "\n".join(lines)

@@ -102,6 +102,14 @@ class Sweep:
         columns = ["dataset", "detector", "model", "image", "status", "reason", "policy"]
         return pd.DataFrame(self.failures, columns=columns)
 
+    def unavailable_lines(self) -> list[str]:
+        """One line per model or detector that could not run, with its reason (not one per combination)."""
+        lines: dict[tuple[str, str], str] = {}
+        for row in self.unavailable:
+            kind, _, why = row["reason"].partition(" unavailable: ")
+            lines.setdefault((kind, row[kind]), why)
+        return [f"{kind} {name} unavailable: {why}" for (kind, name), why in lines.items()]
+
     def unavailable_frame(self) -> pd.DataFrame:
         """Combinations that could not run, with the reason."""
         return pd.DataFrame(self.unavailable, columns=["dataset", "detector", "model", "reason"])

@@ -116,7 +116,7 @@ def test_missing_weights_recorded_as_unavailable(tmp_path: Path) -> None:
     weights.mkdir()
     exit_code, text = bench("--weights-dir", str(weights), "accuracy", "--i", str(SAMPLE), "--model", "SFace",
                             "--backend", "skip", "--o", str(tmp_path), "--run-id", "u")
-    assert exit_code == 1 and "nothing could run (SFace / skip: model unavailable: weight file" in text
+    assert exit_code == 1 and "nothing could run (model SFace unavailable: weight file" in text
     unavailable = pd.read_csv(tmp_path / "u" / "unavailable.csv")
     assert "face_recognition_sface_2021dec.onnx not found" in unavailable.reason[0]
 
