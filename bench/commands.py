@@ -12,10 +12,13 @@ from bench import distances, report
 from bench.accuracy import evaluate
 from bench.datasets import (
     Dataset,
+    DatasetEntry,
     DatasetError,
     Pairs,
+    is_reference,
     load_catalog,
     read_pairs,
+    reference_pairs,
     restrict,
     sample_identities,
     sample_pairs,
@@ -40,17 +43,19 @@ def _nothing_ran(sweep: Sweep, run_dir: Path) -> NothingRan:
     return NothingRan(f"nothing could run ({reasons}); details in {run_dir / 'unavailable.csv'}")
 
 
+def _named(settings: Settings, name: str) -> DatasetEntry:
+    catalog = load_catalog(settings.datasets_file)
+    if name not in catalog:
+        raise DatasetError(f"dataset '{name}' is not in {settings.datasets_file}; known: {', '.join(catalog)}")
+    return catalog[name]
+
+
 def open_dataset(settings: Settings, options: dict[str, Any]) -> Dataset:
     """The dataset named by ``--dataset`` or found at ``--i``."""
     if options["dataset"] and options["input_dir"]:
         raise DatasetError("give either --i DIR or --dataset NAME, not both")
     if options["dataset"]:
-        catalog = load_catalog(settings.datasets_file)
-        if options["dataset"] not in catalog:
-            raise DatasetError(
-                f"dataset '{options['dataset']}' is not in {settings.datasets_file}; known: {', '.join(catalog)}"
-            )
-        return catalog[options["dataset"]].open()
+        return _named(settings, options["dataset"]).open()
     if not options["input_dir"]:
         raise DatasetError("no dataset: pass --i DIR (identity-per-folder) or --dataset NAME")
     root = Path(options["input_dir"])
@@ -104,7 +109,25 @@ def _pairs(dataset: Dataset, options: dict[str, Any]) -> Pairs:
         return read_pairs(dataset, Path(options["pairs"]))
     if options["n"] is None and dataset.pairs_file is not None:
         return read_pairs(dataset, dataset.pairs_file)
+    if options["n"] is None and any(is_reference(img) for img in dataset.images):
+        return reference_pairs(dataset, options["seed"])
     return sample_pairs(dataset, options["n"] or 1000, options["seed"])
+
+
+def _against_baseline(settings: Settings, options: dict[str, Any], sweep: Sweep, dataset: Dataset,
+                      rows: list[dict[str, Any]], metrics: list[str]) -> list[dict[str, Any]]:
+    """The clean baseline dataset's rows; each row of ``rows`` gains its accuracy drop from the baseline."""
+    name = dataset.name
+    base = _named(settings, dataset.baseline).open()
+    base, pairs = restrict(base, _pairs(base, {**options, "pairs": None}))
+    base_rows = [{"subset": "baseline", **row} for combo in sweep.run(base) for row in evaluate(combo, pairs, metrics)[0]]
+    clean = {(r["model"], r["detector"], r["metric"]): r.get("acc_kfold_mean") for r in base_rows}
+    for row in rows:
+        if row["dataset"] == name:
+            reference = clean.get((row["model"], row["detector"], row["metric"]))
+            row["baseline_dataset"] = base.name
+            row["acc_drop_vs_baseline"] = None if reference is None else reference - row.get("acc_kfold_mean", 0)
+    return base_rows
 
 
 def run_accuracy(settings: Settings, options: dict[str, Any]) -> str:
@@ -125,6 +148,9 @@ def run_accuracy(settings: Settings, options: dict[str, Any]) -> str:
             rows += _quality_filtered(combo, pairs, options["drop_lowest_quality"], manifest["metrics"], qualities)
         scores.append(new_scores)
         write_csv(run_dir / "accuracy.csv", pd.DataFrame(rows))  # after each combination: nothing lost
+    if dataset.baseline and rows:
+        rows += _against_baseline(settings, options, sweep, dataset, rows, manifest["metrics"])
+        write_csv(run_dir / "accuracy.csv", pd.DataFrame(rows))
     if qualities:
         write_csv(run_dir / "quality.csv", pd.concat(qualities.values(), ignore_index=True))
     _finish(run_dir, manifest, sweep, started)

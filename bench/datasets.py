@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import os
 import random
@@ -53,6 +54,7 @@ class Dataset:
     images: list[Image]
     pairs_file: Path | None = None
     description: str = ""
+    baseline: str = ""  # name of the clean dataset its results are reported against
     index: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -75,8 +77,7 @@ def restrict(dataset: Dataset, pairs: Pairs) -> tuple[Dataset, Pairs]:
     used = np.unique(np.concatenate([pairs.left, pairs.right]))
     remap = np.full(len(dataset.images), -1, dtype=int)
     remap[used] = np.arange(len(used))
-    subset = Dataset(dataset.name, dataset.root, [dataset.images[i] for i in used], dataset.pairs_file,
-                     dataset.description)
+    subset = dataclasses.replace(dataset, images=[dataset.images[i] for i in used])
     return subset, Pairs(remap[pairs.left], remap[pairs.right], pairs.same, pairs.folds, pairs.source)
 
 
@@ -204,7 +205,30 @@ def sample_identities(dataset: Dataset, n: int | None, max_images: int | None, s
         if max_images is not None and len(images) > max_images:
             images = sorted(random.Random(f"{seed}:{name}").sample(images, max_images), key=lambda i: i.rel)
         chosen += images
-    return Dataset(dataset.name, dataset.root, chosen, dataset.pairs_file, dataset.description)
+    return dataclasses.replace(dataset, images=chosen)
+
+
+def is_reference(image: Image) -> bool:
+    """An identity's clean reference image: a file named ``original.*`` in its folder."""
+    return Path(image.rel).stem.lower() == "original"
+
+
+def reference_pairs(dataset: Dataset, seed: int = 0) -> Pairs:
+    """Every other image against its identity's reference (same), and against another identity's (different)."""
+    refs = {img.identity: i for i, img in enumerate(dataset.images) if is_reference(img)}
+    probes = [i for i, img in enumerate(dataset.images) if img.identity in refs and not is_reference(img)]
+    if len(refs) < 2 or not probes:
+        raise DatasetError(f"{dataset.root}: reference pairs need 2+ identities with an original.* and other images")
+    rng = random.Random(seed)
+    names = sorted(refs)
+    left, right, same = [], [], []
+    for i in probes:
+        other = rng.choice([n for n in names if n != dataset.images[i].identity])
+        left += [refs[dataset.images[i].identity], refs[other]]
+        right += [i, i]
+        same += [True, False]
+    source = f"reference pairs (original.* per identity), seed={seed}"
+    return Pairs(np.array(left), np.array(right), np.array(same), None, source)
 
 
 @dataclass(frozen=True)
@@ -216,6 +240,7 @@ class DatasetEntry:
     pairs: Path | None
     layout: str
     description: str
+    baseline: str = ""
 
     def present(self) -> bool:
         """Whether its folder (and pairs file, if any) exist."""
@@ -223,7 +248,7 @@ class DatasetEntry:
 
     def open(self) -> Dataset:
         """Scan the folder into a :class:`Dataset`."""
-        return scan(self.root, self.name, self.pairs, self.description)
+        return dataclasses.replace(scan(self.root, self.name, self.pairs, self.description), baseline=self.baseline)
 
 
 def _expand(text: str) -> str:
@@ -236,12 +261,13 @@ def _expand(text: str) -> str:
 def _entry(name: str, raw: Any, base: Path, source: Path) -> DatasetEntry:
     if not isinstance(raw, dict) or "root" not in raw:
         raise DatasetError(f"{source}: dataset '{name}' needs a mapping with at least 'root:'")
-    unknown = set(raw) - {"root", "pairs", "layout", "description"}
+    unknown = set(raw) - {"root", "pairs", "layout", "description", "baseline"}
     if unknown:
         raise DatasetError(f"{source}: dataset '{name}' has unknown keys {sorted(unknown)}")
     root = (base / _expand(str(raw["root"]))).resolve()
     pairs = (root / str(raw["pairs"])) if raw.get("pairs") else None
-    return DatasetEntry(name, root, pairs, str(raw.get("layout", "identity-per-folder")), str(raw.get("description", "")))
+    layout, description = str(raw.get("layout", "identity-per-folder")), str(raw.get("description", ""))
+    return DatasetEntry(name, root, pairs, layout, description, str(raw.get("baseline", "")))
 
 
 def load_catalog(path: Path) -> dict[str, DatasetEntry]:
