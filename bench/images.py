@@ -8,6 +8,11 @@ from pathlib import Path
 import numpy as np
 
 
+MAX_SIDE = 2048
+"""Longer images are downscaled to this side on decode: DeepFace's detectors pad an 8000x6000 photo to four times
+its pixels and OpenCV's cascade then takes ~45 s on it; faces stay far above detection size at 2048."""
+
+
 class UnreadableImage(Exception):
     """An image file that cannot be decoded; the message is the recorded reason."""
 
@@ -51,4 +56,8 @@ def decode(path: Path) -> np.ndarray:
         raise UnreadableImage("not a decodable image (corrupt, truncated or not an image)")
     if min(image.shape[:2]) < 2:
         raise UnreadableImage(f"image too small ({image.shape[1]}x{image.shape[0]})")
+    scale = MAX_SIDE / max(image.shape[:2])
+    if scale < 1:
+        size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     return image

@@ -50,11 +50,12 @@ def _write_corpus(root: Path) -> dict[str, str]:
     _rgb(GOOD[5]).save(b / "web.webp")
     _rgb(GOOD[5]).resize((10, 10)).save(b / "tiny.png")
     _rgb(GOOD[5]).save(b / "my face ü.jpg")
+    _rgb(GOOD[5]).resize((8000, 6000)).save(b / "huge.jpg", quality=80)
     exif = Image.Exif()
     exif[0x0112] = 6  # stored rotated; viewers (and we) turn it upright
     _rgb(GOOD[2]).crop((0, 0, 180, 250)).rotate(90, expand=True).save(b / "exif_rotated.jpg", exif=exif, quality=95)
     for name in ("alpha.png", "sixteen_bit.png", "gray.jpg", "anim.gif", "portable.pgm", "bitmap.bmp",
-                 "web.webp", "tiny.png", "my face ü.jpg", "exif_rotated.jpg"):
+                 "web.webp", "tiny.png", "my face ü.jpg", "exif_rotated.jpg", "huge.jpg"):
         expected[f"{b.name}/{name}"] = "any"  # decodable: a face may or may not be found (then: no_face)
     shutil.copy(GOOD[1], c / "only.jpg")
     (c / "link.jpg").symlink_to(c / "only.jpg")
@@ -124,6 +125,7 @@ def test_decoder_handles_formats(corpus: tuple[Path, dict[str, str]]) -> None:
                  "my face ü.jpg"):
         image = decode(root / "Bétà" / name)
         assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3, name
+    assert decode(root / "Bétà" / "huge.jpg").shape == (1536, 2048, 3)  # downscaled to MAX_SIDE, aspect kept
     upright = decode(root / "Bétà" / "exif_rotated.jpg")
     original = np.asarray(_rgb(GOOD[2]).crop((0, 0, 180, 250)))[:, :, ::-1].astype(float)
     assert upright.shape == (250, 180, 3)
