@@ -19,14 +19,15 @@ def _expected_errors() -> tuple[type[Exception], ...]:
     from bench.commands import NothingRan
     from bench.datasets import DatasetError
     from bench.distances import UnknownMetric
-    from bench.pipeline import NoFaceError
+    from bench.executors import PluginLoadError
+    from bench.pipeline import NoFaceError, NotInCache
     from bench.plugins import PluginError
     from bench.registry import DuplicateName, UnknownName
     from bench.runs import NotARun, RunExists
     from bench.weights import MissingWeights
 
     return (DatasetError, NoFaceError, PluginError, DuplicateName, UnknownName, RunExists, MissingWeights,
-            UnknownMetric, NothingRan, NotARun)
+            UnknownMetric, NothingRan, NotARun, NotInCache, PluginLoadError)
 
 
 class BenchGroup(click.Group):
@@ -204,6 +205,12 @@ def sweep_options(func: Any) -> Any:
                           "drop its pairs, or stop."),
         click.option("--run-id", help="Name of the run folder [default: timestamp-command]."),
         click.option("--overwrite", is_flag=True, help="Allow writing into an existing run folder."),
+        click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                     envvar="BENCH_EXECUTOR", help="Compute cache misses in this process, or as Ray tasks "
+                     "(pip install facebench[ray]); env BENCH_EXECUTOR."),
+        click.option("--ray-address", envvar="RAY_ADDRESS",
+                     help="Ray cluster to join (e.g. auto, or HOST:6379; env RAY_ADDRESS) "
+                          "[default: a local Ray with one worker per CPU]."),
     ]
     for option in reversed(options):
         func = option(func)

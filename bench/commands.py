@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from bench import distances, report
+from bench import distances, executors, plugins, report
 from bench.accuracy import evaluate
 from bench.datasets import (
     Dataset,
@@ -69,7 +69,9 @@ def _prepare(settings: Settings, options: dict[str, Any], command: str) -> tuple
     detectors = registry.detectors.select(options["backend"])
     metrics = distances.select(options["metric"])
     dataset = open_dataset(settings, options)
-    pipeline = Pipeline(Store(settings.cache_dir), settings.weights_dir, options["on_no_face"], settings.quiet)
+    executor = executors.make(options["executor"], plugins.folders(settings.plugins_dirs), options["ray_address"],
+                              settings.quiet)
+    pipeline = Pipeline(Store(settings.cache_dir), settings.weights_dir, options["on_no_face"], executor)
     run_dir = new_run_dir(options["output"], command, options["run_id"], options["overwrite"])
     manifest = {
         **manifest_base(command),

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from bench.datasets import Dataset
-from bench.faces import Detector, Face, Recognizer
-from bench.images import UnreadableImage, decode, file_sha256
+from bench.executors import Executor, Item, LocalExecutor, Outcome, Work
+from bench.faces import Face
+from bench.images import file_sha256
 from bench.registry import DetectorSpec, RecognizerSpec
 from bench.store import Store, key_of
-from bench.weights import MissingWeights, sha256
+from bench.weights import sha256
 
 NO_FACE_POLICIES = ("whole", "skip", "error")
 
@@ -25,17 +23,13 @@ class NoFaceError(Exception):
     """``--on-no-face error`` met an image without a face."""
 
 
-class PluginLoadError(Exception):
-    """A plugin whose weights are present could not be loaded (corrupt file, incompatible package...)."""
+class NotInCache(Exception):
+    """The executor reported an item computed, but the cache does not have it (a cache folder not shared)."""
 
 
-def _build(spec: DetectorSpec | RecognizerSpec, weights_dir: Path):  # type: ignore[no-untyped-def]
-    try:
-        return spec.build(weights_dir)
-    except MissingWeights:
-        raise
-    except Exception as err:
-        raise PluginLoadError(f"{spec.name} failed to load: {type(err).__name__}: {err}".splitlines()[0]) from err
+def _not_in_cache(store: Store, stage: str, spec_name: str, path: Path) -> NotInCache:
+    return NotInCache(f"{stage} {spec_name}: the result for {path} is not in {store.root} after computing it; "
+                      "with --executor ray the cache folder must be the same path on a filesystem all nodes share")
 
 
 @dataclass(frozen=True)
@@ -63,6 +57,13 @@ class StageStats:
         per = 1000 * self.seconds / self.computed if self.computed else 0.0
         return {**self.__dict__, "ms_per_item": round(per, 2)}
 
+    def add(self, outcome: Outcome) -> None:
+        """Count what an executor computed."""
+        self.computed += outcome.computed
+        self.failed += outcome.failed
+        self.seconds += outcome.seconds
+        self.load_seconds += outcome.load_seconds
+
 
 def plugin_key(spec: DetectorSpec | RecognizerSpec, weights_dir: Path) -> dict[str, object]:
     """Everything that determines a plugin's output: name, settings, weight file names and hashes."""
@@ -83,18 +84,14 @@ def choose(faces: list[Face], height: int, width: int, policy: str) -> Face | No
 
 @dataclass
 class Pipeline:
-    """Runs the cached stages for one dataset; loads a plugin only when the cache misses."""
+    """Runs the cached stages for one dataset: the executor computes the cache misses, then all is read back."""
 
     store: Store
     weights_dir: Path
     policy: str = "whole"
-    quiet: bool = False
+    executor: Executor = field(default_factory=LocalExecutor)
     stats: dict[str, StageStats] = field(default_factory=dict)
     _hashes: dict[Path, str] = field(default_factory=dict)
-    _loaded: dict[str, Any] = field(default_factory=dict)
-
-    def _bar(self, items: list, desc: str) -> Iterator:  # type: ignore[type-arg]
-        return iter(tqdm(items, desc=desc, disable=self.quiet or len(items) == 0, unit="img", leave=False))
 
     def hashes(self, dataset: Dataset) -> list[str]:
         """Content sha256 per image (memoised for the process)."""
@@ -103,38 +100,38 @@ class Pipeline:
                 self._hashes[img.path] = file_sha256(img.path)
         return [self._hashes[img.path] for img in dataset.images]
 
-    def _plugin(self, stage: str, spec: DetectorSpec | RecognizerSpec) -> Any:
-        """The loaded plugin for a stage ("detect" or "embed"), built on first use and timed."""
-        key = f"{stage}:{spec.name}"
-        if key not in self._loaded:
-            start = time.perf_counter()
-            self._loaded[key] = _build(spec, self.weights_dir)
-            self.stats.setdefault(key, StageStats()).load_seconds += time.perf_counter() - start
-        return self._loaded[key]
+    def _compute(
+        self, stage: str, spec: DetectorSpec | RecognizerSpec, namespace: str, items: list[Item], n_images: int,
+        batch_size: int = 1,
+    ) -> Outcome:
+        """Have the executor compute the misses (one per distinct image); the other images count as cached."""
+        misses = tuple({item.sha: item for item in items}.values())
+        work = Work(stage, spec.name, self.store, self.weights_dir, namespace, misses, batch_size)
+        outcome = self.executor.run(work, spec)
+        stats = self.stats.setdefault(f"{stage}:{spec.name}", StageStats())
+        stats.add(outcome)
+        stats.cached += n_images - len(misses)
+        return outcome
 
-    def _detect_one(self, spec: DetectorSpec, namespace: str, sha: str, path: Path) -> Detection:
-        stats = self.stats.setdefault(f"detect:{spec.name}", StageStats())
-        record = self.store.get_json("detections", namespace, sha)
-        if record is None:
-            try:
-                image = decode(path)
-            except UnreadableImage as err:
-                stats.failed += 1
-                return Detection(0, None, "unreadable", str(err))
-            detector: Detector = self._plugin("detect", spec)
-            start = time.perf_counter()
-            try:
-                faces = detector.detect(image)
-            except Exception as err:  # noqa: BLE001 — one image the detector chokes on is data, not a crash
-                stats.failed += 1
-                return Detection(0, None, "detector_failed", f"{type(err).__name__}: {err}".splitlines()[0])
-            finally:
-                stats.seconds += time.perf_counter() - start
-            stats.computed += 1
-            record = {"faces": [f.to_json() for f in faces], "height": image.shape[0], "width": image.shape[1]}
-            self.store.put_json("detections", namespace, sha, record)
-        else:
-            stats.cached += 1
+    def detect(self, dataset: Dataset, spec: DetectorSpec) -> list[Detection]:
+        """One :class:`Detection` per dataset image, computing only cache misses."""
+        namespace = f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}"
+        shas = self.hashes(dataset)
+        records = [self.store.get_json("detections", namespace, sha) for sha in shas]
+        misses = [Item(sha, img.path) for sha, img, rec in zip(shas, dataset.images, records) if rec is None]
+        failures = self._compute("detect", spec, namespace, misses, len(shas)).failures
+        detections = []
+        for sha, img, record in zip(shas, dataset.images, records):
+            if sha in failures:
+                detections.append(Detection(0, None, *failures[sha]))
+                continue
+            record = record or self.store.get_json("detections", namespace, sha)
+            if record is None:
+                raise _not_in_cache(self.store, "detect", spec.name, img.path)
+            detections.append(self._detection(spec, img.path, record))
+        return detections
+
+    def _detection(self, spec: DetectorSpec, path: Path, record: dict[str, Any]) -> Detection:
         faces = [Face.from_json(f) for f in record["faces"]]
         face = choose(faces, record["height"], record["width"], self.policy)
         if not faces:
@@ -142,13 +139,6 @@ class Pipeline:
                 raise NoFaceError(f"no face found by {spec.name} in {path} (use --on-no-face whole or skip)")
             return Detection(0, face, "no_face", f"no face found; policy {self.policy}")
         return Detection(len(faces), face, "ok")
-
-    def detect(self, dataset: Dataset, spec: DetectorSpec) -> list[Detection]:
-        """One :class:`Detection` per dataset image, computing only cache misses."""
-        namespace = f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}"
-        shas = self.hashes(dataset)
-        items = list(zip(shas, [img.path for img in dataset.images]))
-        return [self._detect_one(spec, namespace, sha, p) for sha, p in self._bar(items, f"detect {spec.name}")]
 
     def embed(
         self, dataset: Dataset, det_spec: DetectorSpec, detections: list[Detection], spec: RecognizerSpec
@@ -161,68 +151,21 @@ class Pipeline:
             ]
         )
         shas = self.hashes(dataset)
+        found = {i: self._vector(spec, namespace, shas[i]) for i, d in enumerate(detections) if d.face is not None}
+        misses = [Item(shas[i], dataset.images[i].path, detections[i].face) for i, v in found.items() if v is None]
+        failures = self._compute("embed", spec, namespace, misses, len(found), spec.batch_size).failures
         vectors = np.full((len(shas), spec.dim), np.nan, dtype=np.float32)
         reasons = [d.reason if d.face is None else "" for d in detections]
-        stats = self.stats.setdefault(f"embed:{spec.name}", StageStats())
-        todo = []
-        for i, (sha, det) in enumerate(zip(shas, detections)):
-            if det.face is None:
+        for i, vector in found.items():
+            if shas[i] in failures:
+                reasons[i] = failures[shas[i]][1]
                 continue
-            cached = self.store.get_vector(namespace, sha)
-            if cached is not None and cached.shape == (spec.dim,):
-                vectors[i] = cached
-                stats.cached += 1
-            else:
-                todo.append(i)
-        for batch in _batches(todo, spec.batch_size, self.quiet, f"embed {spec.name}/{det_spec.name}"):
-            self._embed_batch(dataset, shas, detections, spec, namespace, batch, vectors, reasons, stats)
+            vector = self._vector(spec, namespace, shas[i]) if vector is None else vector
+            if vector is None:
+                raise _not_in_cache(self.store, "embed", spec.name, dataset.images[i].path)
+            vectors[i] = vector
         return vectors, reasons
 
-    def _embed_batch(
-        self,
-        dataset: Dataset,
-        shas: list[str],
-        detections: list[Detection],
-        spec: RecognizerSpec,
-        namespace: str,
-        batch: list[int],
-        vectors: np.ndarray,
-        reasons: list[str],
-        stats: StageStats,
-    ) -> None:
-        recognizer: Recognizer = self._plugin("embed", spec)
-        crops, kept = [], []
-        start = time.perf_counter()
-        for i in batch:
-            face = detections[i].face
-            assert face is not None
-            try:
-                crops.append(recognizer.crop(decode(dataset.images[i].path), face))
-                kept.append(i)
-            except Exception as err:  # noqa: BLE001 — a face the model cannot take is data, not a crash
-                reasons[i] = f"crop failed: {err}"
-                stats.failed += 1
-        try:
-            out = np.asarray(recognizer.embed(np.stack(crops)), dtype=np.float32) if kept else []
-        except Exception as err:  # noqa: BLE001 — a batch the model rejects: record it for each face and go on
-            out, reason = [], f"embedding failed: {type(err).__name__}: {err}".splitlines()[0]
-            for i in kept:
-                reasons[i] = reason
-            stats.failed += len(kept)
-        for i, vector in zip(kept, out):
-            if not np.isfinite(vector).all():
-                reasons[i] = "embedding has non-finite values"
-                stats.failed += 1
-                continue
-            vectors[i] = vector
-            self.store.put_vector(namespace, shas[i], vector)
-            stats.computed += 1
-        stats.seconds += time.perf_counter() - start
-
-
-def _batches(items: list[int], size: int, quiet: bool, desc: str) -> Iterator[list[int]]:
-    with tqdm(total=len(items), desc=desc, disable=quiet or not items, unit="face", leave=False) as bar:
-        for start in range(0, len(items), size):
-            chunk = items[start : start + size]
-            yield chunk
-            bar.update(len(chunk))
+    def _vector(self, spec: RecognizerSpec, namespace: str, sha: str) -> np.ndarray | None:
+        cached = self.store.get_vector(namespace, sha)
+        return cached if cached is not None and cached.shape == (spec.dim,) else None

@@ -61,13 +61,18 @@ def _registries(pm: pluggy.PluginManager) -> Plugins:
     return Plugins(pm, recognizers, detectors)
 
 
+def folders(plugins_dirs: tuple[Path, ...] = ()) -> tuple[Path, ...]:
+    """The plugin folders: ``$BENCH_PLUGINS_DIR``'s, then ``plugins_dirs``, each once."""
+    env_dirs = [Path(p) for p in os.environ.get(PLUGINS_DIR_ENV, "").split(os.pathsep) if p]
+    return tuple(dict.fromkeys((*env_dirs, *map(Path, plugins_dirs))))
+
+
 def load(plugins_dirs: tuple[Path, ...] = (), extra: tuple[ModuleType, ...] = ()) -> Plugins:
     """Register entry-point plugins, every ``*.py`` in the plugin folders, and ``extra`` modules."""
     pm = pluggy.PluginManager("bench")
     pm.add_hookspecs(hookspecs)
     pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-    env_dirs = [Path(p) for p in os.environ.get(PLUGINS_DIR_ENV, "").split(os.pathsep) if p]
-    for folder in (*env_dirs, *plugins_dirs):
+    for folder in folders(plugins_dirs):
         _load_dir(pm, folder)
     for module in extra:
         pm.register(module)

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from bench.datasets import Dataset
-from bench.pipeline import Detection, Pipeline, PluginLoadError
+from bench.executors import PluginLoadError
+from bench.pipeline import Detection, Pipeline
 from bench.registry import DetectorSpec, RecognizerSpec
 from bench.weights import MissingWeights
 

@@ -1,0 +1,307 @@
+"""Where cache misses are computed: in this process (``local``) or as Ray tasks (``ray``).
+
+An executor gets one :class:`Work` (the misses of one stage for one plugin), computes them and writes the
+results into the shared :class:`~bench.store.Store`; it returns only counts and failure reasons. The pipeline
+then reads every result from the store, so the numbers do not depend on the executor.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from tqdm import tqdm
+
+from bench.faces import Face
+from bench.images import UnreadableImage, decode
+from bench.registry import DetectorSpec, RecognizerSpec
+from bench.store import Store
+from bench.weights import MissingWeights
+
+Spec = DetectorSpec | RecognizerSpec
+
+
+class PluginLoadError(Exception):
+    """A plugin whose weights are present could not be loaded (corrupt file, incompatible package...)."""
+
+
+def build(spec: Spec, weights_dir: Path) -> Any:
+    """The loaded plugin; a load failure other than missing weights becomes a one-line :class:`PluginLoadError`."""
+    try:
+        return spec.build(weights_dir)
+    except MissingWeights:
+        raise
+    except Exception as err:
+        raise PluginLoadError(f"{spec.name} failed to load: {type(err).__name__}: {err}".splitlines()[0]) from err
+
+
+def _one_line(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}".splitlines()[0]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One cache miss: an image (by content hash and path) and, for embedding, its face."""
+
+    sha: str
+    path: Path
+    face: Face | None = None
+
+
+@dataclass(frozen=True)
+class Work:
+    """The cache misses of one stage ("detect" or "embed") for one plugin, and where their results go."""
+
+    stage: str
+    spec_name: str
+    store: Store
+    weights_dir: Path
+    namespace: str
+    items: tuple[Item, ...]
+    batch_size: int = 1  # items per model call
+
+    def chunks(self, size: int) -> list[Work]:
+        """Consecutive pieces of at most ``size`` items (rounded up to whole batches)."""
+        size = -(-max(size, 1) // self.batch_size) * self.batch_size
+        return [replace(self, items=self.items[i : i + size]) for i in range(0, len(self.items), size)]
+
+
+@dataclass
+class Outcome:
+    """What computing some work gave: counts, seconds, and why each failed image failed."""
+
+    computed: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    load_seconds: float = 0.0
+    failures: dict[str, tuple[str, str]] = field(default_factory=dict)  # sha -> (status, reason)
+
+    def fail(self, sha: str, status: str, reason: str) -> None:
+        """Record one failed image."""
+        self.failed += 1
+        self.failures[sha] = (status, reason)
+
+    def add(self, other: Outcome) -> None:
+        """Fold another outcome into this one."""
+        self.computed += other.computed
+        self.failed += other.failed
+        self.seconds += other.seconds
+        self.load_seconds += other.load_seconds
+        self.failures.update(other.failures)
+
+    @classmethod
+    def crashed(cls, work: Work, err: BaseException) -> Outcome:
+        """Every item of ``work`` failed because the task running it raised ``err``."""
+        outcome = cls()
+        status = "detector_failed" if work.stage == "detect" else "embed_failed"
+        for item in work.items:
+            outcome.fail(item.sha, status, f"worker failed: {_one_line(err)}")
+        return outcome
+
+
+class Loader:
+    """Built plugins of one process, keyed by stage and name; build time is reported once, by the first user."""
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[str, str, Path], Any] = {}
+
+    def get(self, stage: str, spec: Spec, weights_dir: Path, outcome: Outcome) -> Any:
+        """The built plugin, building it on first use and adding the time to ``outcome.load_seconds``."""
+        key = (stage, spec.name, weights_dir)
+        if key not in self._built:
+            start = time.perf_counter()
+            self._built[key] = build(spec, weights_dir)
+            outcome.load_seconds += time.perf_counter() - start
+        return self._built[key]
+
+
+def compute(work: Work, plugin: Callable[[Outcome], Any]) -> Outcome:
+    """Compute ``work`` with the plugin ``plugin(outcome)`` returns (built lazily), writing results to its store."""
+    outcome = Outcome()
+    if work.stage == "detect":
+        for item in work.items:
+            _detect(work, item, plugin, outcome)
+    else:
+        _embed(work, lambda: plugin(outcome), outcome)
+    return outcome
+
+
+def _detect(work: Work, item: Item, plugin: Callable[[Outcome], Any], outcome: Outcome) -> None:
+    try:
+        image = decode(item.path)
+    except UnreadableImage as err:
+        outcome.fail(item.sha, "unreadable", str(err))
+        return
+    detector = plugin(outcome)
+    start = time.perf_counter()
+    try:
+        faces = detector.detect(image)
+    except Exception as err:  # noqa: BLE001 — one image the detector chokes on is data, not a crash
+        outcome.fail(item.sha, "detector_failed", _one_line(err))
+        return
+    finally:
+        outcome.seconds += time.perf_counter() - start
+    outcome.computed += 1
+    record = {"faces": [f.to_json() for f in faces], "height": image.shape[0], "width": image.shape[1]}
+    work.store.put_json("detections", work.namespace, item.sha, record)
+
+
+def _embed(work: Work, plugin: Callable[[], Any], outcome: Outcome) -> None:
+    for start in range(0, len(work.items), work.batch_size):
+        _embed_batch(work, work.items[start : start + work.batch_size], plugin(), outcome)
+
+
+def _embed_batch(work: Work, batch: tuple[Item, ...], recognizer: Any, outcome: Outcome) -> None:
+    crops, kept = [], []
+    start = time.perf_counter()
+    for item in batch:
+        assert item.face is not None
+        try:
+            crops.append(recognizer.crop(decode(item.path), item.face))
+            kept.append(item)
+        except Exception as err:  # noqa: BLE001 — a face the model cannot take is data, not a crash
+            outcome.fail(item.sha, "embed_failed", f"crop failed: {err}")
+    try:
+        out = np.asarray(recognizer.embed(np.stack(crops)), dtype=np.float32) if kept else []
+    except Exception as err:  # noqa: BLE001 — a batch the model rejects: record it for each face and go on
+        out, reason = [], f"embedding failed: {_one_line(err)}"
+        for item in kept:
+            outcome.fail(item.sha, "embed_failed", reason)
+    for item, vector in zip(kept, out):
+        if not np.isfinite(vector).all():
+            outcome.fail(item.sha, "embed_failed", "embedding has non-finite values")
+            continue
+        work.store.put_vector(work.namespace, item.sha, vector)
+        outcome.computed += 1
+    outcome.seconds += time.perf_counter() - start
+
+
+class Executor(Protocol):
+    """Computes :class:`Work` into its store."""
+
+    def run(self, work: Work, spec: Spec) -> Outcome:
+        """Compute every item of ``work`` (``spec`` is the plugin ``work.spec_name`` names)."""
+        ...
+
+
+def _bar(work: Work, quiet: bool) -> tqdm:  # type: ignore[type-arg]
+    unit = "img" if work.stage == "detect" else "face"
+    desc = f"{work.stage} {work.spec_name}"
+    return tqdm(total=len(work.items), desc=desc, disable=quiet or not work.items, unit=unit, leave=False)
+
+
+@dataclass
+class LocalExecutor:
+    """Computes in this process, one image (detection) or one batch (embedding) at a time."""
+
+    quiet: bool = False
+    loader: Loader = field(default_factory=Loader)
+
+    def run(self, work: Work, spec: Spec) -> Outcome:
+        """Compute ``work`` here, building ``spec``'s plugin on first use."""
+        total = Outcome()
+        with _bar(work, self.quiet) as bar:
+            for chunk in work.chunks(work.batch_size):
+                total.add(compute(chunk, lambda o: self.loader.get(work.stage, spec, work.weights_dir, o)))
+                bar.update(len(chunk.items))
+        return total
+
+
+_WORKER_LOADERS: dict[tuple[Path, ...], tuple[Any, Loader]] = {}  # plugin folders -> (registries, built plugins)
+
+
+def _worker_plugin(work: Work, folders: tuple[Path, ...], outcome: Outcome) -> Any:
+    """In a Ray worker: the plugin ``work`` names, from this process's registry and plugin cache."""
+    from bench import plugins
+
+    if folders not in _WORKER_LOADERS:
+        _WORKER_LOADERS[folders] = (plugins.load(folders), Loader())
+    registry, loader = _WORKER_LOADERS[folders]
+    specs = registry.detectors if work.stage == "detect" else registry.recognizers
+    return loader.get(work.stage, specs.get(work.spec_name), work.weights_dir, outcome)
+
+
+def _ray_task(work: Work, folders: tuple[Path, ...]) -> Outcome:
+    """Body of one Ray task: compute one chunk in a worker process."""
+    return compute(work, lambda outcome: _worker_plugin(work, folders, outcome))
+
+
+@dataclass
+class RayExecutor:
+    """Splits work into chunks run as Ray tasks; workers build plugins by name from the same plugin folders.
+
+    The store, weights and plugin folders must be the same paths on every node (a shared filesystem).
+    """
+
+    folders: tuple[Path, ...] = ()
+    address: str | None = None
+    chunk_size: int = 16
+    quiet: bool = False
+    _remote: Any = None
+
+    def _task(self) -> Any:
+        if self._remote is None:
+            import ray
+
+            if not ray.is_initialized():
+                local = {} if self.address else {"num_cpus": os.cpu_count()}
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **local)
+            self._remote = ray.remote(_ray_task)
+        return self._remote
+
+    def run(self, work: Work, spec: Spec) -> Outcome:
+        """Compute ``work`` as Ray tasks; a failed task marks its chunk's items failed with the reason."""
+        if not work.items:
+            return Outcome()
+        task = self._task()
+        pending = {task.remote(chunk, self.folders): chunk for chunk in work.chunks(self.chunk_size)}
+        total = Outcome()
+        with _bar(work, self.quiet) as bar:
+            try:
+                for ref, chunk in self._completed(pending):
+                    total.add(self._result(ref, chunk))
+                    bar.update(len(chunk.items))
+            except (MissingWeights, PluginLoadError):
+                self._cancel(pending)
+                raise
+        return total
+
+    @staticmethod
+    def _completed(pending: dict[Any, Work]) -> Iterator[tuple[Any, Work]]:
+        import ray
+
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            yield done[0], pending.pop(done[0])
+
+    @staticmethod
+    def _cancel(pending: dict[Any, Work]) -> None:
+        import ray
+
+        for ref in pending:
+            ray.cancel(ref)
+
+    @staticmethod
+    def _result(ref: Any, chunk: Work) -> Outcome:
+        import ray
+
+        try:
+            return ray.get(ref)  # type: ignore[no-any-return]
+        except ray.exceptions.RayTaskError as err:
+            if isinstance(err.cause, (MissingWeights, PluginLoadError)):
+                raise err.cause from None  # the plugin cannot load anywhere: unavailable, as with ``local``
+            return Outcome.crashed(chunk, err.cause or err)
+        except ray.exceptions.RayError as err:  # worker died, object lost...
+            return Outcome.crashed(chunk, err)
+
+
+def make(name: str, folders: tuple[Path, ...], address: str | None = None, quiet: bool = False) -> Executor:
+    """The executor called ``name`` ("local" or "ray")."""
+    if name == "ray":
+        return RayExecutor(folders, address, quiet=quiet)
+    return LocalExecutor(quiet)
