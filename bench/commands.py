@@ -300,7 +300,7 @@ def _faces(settings: Settings, options: dict[str, Any], dataset: Dataset) -> tup
     if not options["occlude_with"]:
         return None
     spec = settings.plugins().detectors.select(options["occlude_with"])[0]
-    pipeline = Pipeline(Store(settings.cache_dir), settings.weights_dir, "skip", settings.quiet)
+    pipeline = Pipeline(Store(settings.cache_dir), settings.weights_dir, "skip", executors.LocalExecutor(settings.quiet))
     return spec.name, [d.face if d.status == "ok" else None for d in pipeline.detect(dataset, spec)]
 
 
