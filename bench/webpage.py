@@ -25,7 +25,7 @@ figure { display: inline-block; margin: .5em; vertical-align: top; } img { max-w
 figcaption { font-size: 11px; color: #666; }
 """
 TABLE_NOTES = {
-    "accuracy": "acc_kfold_mean: threshold chosen on 9 folds, scored on the 10th; acc_best_same_pairs is optimistic.",
+    "accuracy": "acc_kfold_mean ± acc_kfold_std: threshold chosen on k-1 folds, scored on the k-th (k = n_folds); acc_best_same_pairs is optimistic.",
     "identify": "rank1/rank5: closed set (mated probes); tpir_at_fpir_F: open set, empty where too few distractors.",
     "robustness": "drop = clean baseline minus the variant, on the same pairs.",
     "quality": "per image and detector; dropped = among the lowest-quality images left out of the filtered rows.",
@@ -36,8 +36,14 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+HEADLINE = ("subset", "variant", "model", "detector", "metric", "acc_kfold_mean", "acc_kfold_std", "auc", "eer",
+            "rank1", "rank5", "acc_kfold_mean_drop", "acc_drop_vs_baseline")
+"""Columns a reader looks for first; the rest follow in their CSV order."""
+
+
 def _table(frame: pd.DataFrame, css: str = "") -> str:
-    shown = frame.head(MAX_ROWS)
+    first = [c for c in HEADLINE if c in frame.columns]
+    shown = frame[first + [c for c in frame.columns if c not in first]].head(MAX_ROWS)
     body = shown.to_html(index=False, escape=True, na_rep="", border=0, classes=css or None,
                          float_format=lambda v: f"{v:.4f}")
     more = f"<p class='note'>first {MAX_ROWS} of {len(frame)} rows</p>" if len(frame) > MAX_ROWS else ""
