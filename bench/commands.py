@@ -128,7 +128,8 @@ def _against_baseline(settings: Settings, options: dict[str, Any], sweep: Sweep,
         if row["dataset"] == name:
             reference = clean.get((row["model"], row["detector"], row["metric"]))
             row["baseline_dataset"] = base.name
-            row["acc_drop_vs_baseline"] = None if reference is None else reference - row.get("acc_kfold_mean", 0)
+            accuracy = row.get("acc_kfold_mean")  # absent when a combination had too few pairs to score
+            row["acc_drop_vs_baseline"] = None if reference is None or accuracy is None else reference - accuracy
     return base_rows
 
 

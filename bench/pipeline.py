@@ -16,8 +16,6 @@ from bench.registry import DetectorSpec, RecognizerSpec
 from bench.store import Store, key_of
 from bench.weights import sha256
 
-NO_FACE_POLICIES = ("whole", "skip", "error")
-
 
 class NoFaceError(Exception):
     """``--on-no-face error`` met an image without a face."""

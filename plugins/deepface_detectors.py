@@ -8,13 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from bench.faces import Face
+from bench.faces import LANDMARK_NAMES, Face
 from bench.hookspecs import hookimpl
 from bench.registry import DetectorSpec
 from bench.weights import WeightFile
 from plugins.deepface_common import borders, build, deepface_release, deepface_tensorflow, pad, stage_weights
-
-LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
 
 class DeepFaceDetector:
@@ -37,7 +35,7 @@ class DeepFaceDetector:
         return [self._to_face(region, padded, bh, bw) for region in self.client.detect_faces(padded)]
 
     def _to_face(self, region: Any, padded: np.ndarray, bh: int, bw: int) -> Face:
-        marks = {name: getattr(region, name) for name in LANDMARKS}
+        marks = {name: getattr(region, name) for name in LANDMARK_NAMES}
         if self._opencv is not None and (marks["left_eye"] is None or marks["right_eye"] is None):
             marks.update(self._fallback_eyes(region, padded, marks))
         shifted = {k: (float(v[0]) - bw, float(v[1]) - bh) for k, v in marks.items() if v is not None}
