@@ -7,7 +7,7 @@ import pandas as pd
 
 from bench import protocol
 from bench.datasets import Pairs
-from bench.distances import pair_distances
+from bench.metrics import Metric
 from bench.sweep import Combination
 
 
@@ -17,7 +17,7 @@ def scored_pairs(combo: Combination, pairs: Pairs) -> np.ndarray:
     return ok[pairs.left] & ok[pairs.right]
 
 
-def evaluate(combo: Combination, pairs: Pairs, metrics: list[str]) -> tuple[list[dict[str, object]], pd.DataFrame]:
+def evaluate(combo: Combination, pairs: Pairs, metrics: list[Metric]) -> tuple[list[dict[str, object]], pd.DataFrame]:
     """One summary row per metric, and the per-pair distances they were computed from."""
     valid = scored_pairs(combo, pairs)
     used = np.unique(np.concatenate([pairs.left, pairs.right]))
@@ -36,20 +36,21 @@ def evaluate(combo: Combination, pairs: Pairs, metrics: list[str]) -> tuple[list
     folds = pairs.folds[valid] if pairs.folds is not None else None
     scorable = 0 < pairs.same[valid].sum() < valid.sum()
     for metric in metrics:
-        dist = pair_distances(combo.vectors, pairs.left[valid], pairs.right[valid], metric)
+        dist = metric.pairs(combo.vectors, pairs.left[valid], pairs.right[valid])
+        default = combo.model.thresholds.get(metric.name)
         if not scorable:  # every pair of one class was dropped: no figure is defined
-            rows.append({**base, "metric": metric, "status": "too few scored pairs of each class"})
+            rows.append({**base, "metric": metric.name, "status": "too few scored pairs of each class"})
             continue
         summary = protocol.summarize(
-            dist, pairs.same[valid], False, folds=folds, default_threshold=combo.model.thresholds.get(metric)
+            dist, pairs.same[valid], metric.higher_is_more_similar, folds=folds, default_threshold=default
         )
-        rows.append({**base, "metric": metric, "status": "ok", "default_threshold": combo.model.thresholds.get(metric),
+        rows.append({**base, "metric": metric.name, "status": "ok", "default_threshold": default,
                      **summary})
         frames.append(
             pd.DataFrame(
                 {
                     "dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name,
-                    "metric": metric, "pair": np.flatnonzero(valid), "same": pairs.same[valid], "distance": dist,
+                    "metric": metric.name, "pair": np.flatnonzero(valid), "same": pairs.same[valid], "distance": dist,
                 }
             )
         )

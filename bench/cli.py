@@ -11,23 +11,9 @@ from typing import Any
 import click
 
 from bench import __version__
+from bench.errors import BenchError
 
 ENV_DATASETS = "BENCH_DATASETS"
-
-
-def _expected_errors() -> tuple[type[Exception], ...]:
-    from bench.commands import NothingRan
-    from bench.datasets import DatasetError
-    from bench.distances import UnknownMetric
-    from bench.executors import PluginLoadError
-    from bench.pipeline import NoFaceError, NotInCache
-    from bench.plugins import PluginError
-    from bench.registry import DuplicateName, UnknownName
-    from bench.runs import NotARun, RunExists
-    from bench.weights import MissingWeights
-
-    return (DatasetError, NoFaceError, PluginError, DuplicateName, UnknownName, RunExists, MissingWeights,
-            UnknownMetric, NothingRan, NotARun, NotInCache, PluginLoadError)
 
 
 class BenchGroup(click.Group):
@@ -36,7 +22,7 @@ class BenchGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except _expected_errors() as err:
+        except BenchError as err:
             raise click.ClickException(str(err)) from err
 
 

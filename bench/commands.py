@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from bench import distances, executors, plugins, report
+from bench import executors, plugins, protocols, report
 from bench.accuracy import evaluate
 from bench.datasets import (
     Dataset,
@@ -17,13 +17,13 @@ from bench.datasets import (
     Pairs,
     is_reference,
     load_catalog,
-    read_pairs,
     reference_pairs,
     restrict,
     sample_identities,
     sample_pairs,
     scan,
 )
+from bench.errors import BenchError
 from bench.pipeline import Pipeline
 from bench.runs import manifest_base, new_run_dir, write_csv, write_json
 from bench.similarity import identity_matrix
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from bench.cli import Settings
 
 
-class NothingRan(Exception):
+class NothingRan(BenchError):
     """No requested combination could run; the message lists why."""
 
 
@@ -67,7 +67,7 @@ def _prepare(settings: Settings, options: dict[str, Any], command: str) -> tuple
     registry = settings.plugins()
     models = registry.recognizers.select(options["model"])
     detectors = registry.detectors.select(options["backend"])
-    metrics = distances.select(options["metric"])
+    metrics = registry.metrics.select(options["metric"])
     dataset = open_dataset(settings, options)
     executor = executors.make(options["executor"], plugins.folders(settings.plugins_dirs), options["ray_address"],
                               settings.quiet)
@@ -76,13 +76,13 @@ def _prepare(settings: Settings, options: dict[str, Any], command: str) -> tuple
     manifest = {
         **manifest_base(command),
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in options.items()},
-        "metrics": metrics,
+        "metrics": [m.name for m in metrics],
         "weights_dir": str(settings.weights_dir),
         "cache_dir": str(settings.cache_dir),
         "status": "running",
     }
     write_json(run_dir / "manifest.json", manifest)
-    return dataset, Sweep(pipeline, detectors, models), run_dir, manifest
+    return dataset, Sweep(pipeline, detectors, models, metrics=metrics), run_dir, manifest
 
 
 def _finish(run_dir: Path, manifest: dict[str, Any], sweep: Sweep, started: float) -> None:
@@ -107,10 +107,11 @@ def _plugin_records(sweep: Sweep) -> dict[str, Any]:
 
 
 def _pairs(dataset: Dataset, options: dict[str, Any]) -> Pairs:
+    registry = plugins.load(()).protocols
     if options["pairs"]:
-        return read_pairs(dataset, Path(options["pairs"]))
+        return protocols.read_pairs(registry, dataset, Path(options["pairs"]))
     if options["n"] is None and dataset.pairs_file is not None:
-        return read_pairs(dataset, dataset.pairs_file)
+        return protocols.read_pairs(registry, dataset, dataset.pairs_file)
     if options["n"] is None and any(is_reference(img) for img in dataset.images):
         return reference_pairs(dataset, options["seed"])
     return sample_pairs(dataset, options["n"] or 1000, options["seed"])
@@ -145,14 +146,14 @@ def run_accuracy(settings: Settings, options: dict[str, Any]) -> str:
     scores: list[pd.DataFrame] = []
     qualities: dict[str, pd.DataFrame] = {}
     for combo in sweep.run(dataset):
-        new_rows, new_scores = evaluate(combo, pairs, manifest["metrics"])
+        new_rows, new_scores = evaluate(combo, pairs, sweep.metrics)
         rows += [{"subset": "all", **row} for row in new_rows]
         if options["drop_lowest_quality"]:
-            rows += _quality_filtered(combo, pairs, options["drop_lowest_quality"], manifest["metrics"], qualities)
+            rows += _quality_filtered(combo, pairs, options["drop_lowest_quality"], sweep.metrics, qualities)
         scores.append(new_scores)
         write_csv(run_dir / "accuracy.csv", pd.DataFrame(rows))  # after each combination: nothing lost
     if dataset.baseline and rows:
-        rows += _against_baseline(settings, options, sweep, dataset, rows, manifest["metrics"])
+        rows += _against_baseline(settings, options, sweep, dataset, rows, sweep.metrics)
         write_csv(run_dir / "accuracy.csv", pd.DataFrame(rows))
     if qualities:
         write_csv(run_dir / "quality.csv", pd.concat(qualities.values(), ignore_index=True))
@@ -208,7 +209,7 @@ def run_similarity(settings: Settings, options: dict[str, Any]) -> str:
     dataset, sweep, run_dir, manifest = _prepare(settings, options, "similarity")
     frames = []
     for combo in sweep.run(dataset):
-        for metric in manifest["metrics"]:
+        for metric in sweep.metrics:
             frames.append(identity_matrix(combo, metric, options["n"], options["seed"]))
         write_csv(run_dir / "similarity.csv", pd.concat(frames, ignore_index=True))
     _finish(run_dir, manifest, sweep, started)
@@ -242,7 +243,7 @@ def run_identify(settings: Settings, options: dict[str, Any]) -> str:
     rows: list[dict[str, Any]] = []
     curves: list[pd.DataFrame] = []
     for combo in sweep.run(dataset):
-        new_rows, new_curves = identify.evaluate(combo, split, manifest["metrics"])
+        new_rows, new_curves = identify.evaluate(combo, split, sweep.metrics)
         rows += new_rows
         curves.append(new_curves)
         write_csv(run_dir / "identify.csv", pd.DataFrame(rows))
@@ -279,10 +280,10 @@ def run_variants(settings: Settings, options: dict[str, Any]) -> str:
     for variant in chosen:
         root = Path(options["to"]) / variant.name
         dataset = scan(root, pairs_file=root / "pairs.csv")
-        mapped = read_pairs(dataset, root / "pairs.csv")
+        mapped = protocols.read_pairs(plugins.load(()).protocols, dataset, root / "pairs.csv")
         tag = {"variant": variant.name, "family": variant.family, "level": variant.level}
         for combo in sweep.run(dataset):
-            rows += [{**tag, **row} for row in evaluate(combo, mapped, manifest["metrics"])[0]]
+            rows += [{**tag, **row} for row in evaluate(combo, mapped, sweep.metrics)[0]]
             write_csv(run_dir / "accuracy.csv", pd.DataFrame(rows))
     _finish(run_dir, manifest, sweep, started)
     if not rows:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
 import os
@@ -15,10 +14,12 @@ from typing import Any
 import numpy as np
 import yaml
 
+from bench.errors import BenchError
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".pgm", ".ppm", ".tif", ".tiff", ".gif"}
 
 
-class DatasetError(Exception):
+class DatasetError(BenchError):
     """A dataset, pairs file or datasets.yaml entry that cannot be used as given."""
 
 
@@ -100,44 +101,6 @@ def scan(root: Path, name: str = "", pairs_file: Path | None = None, description
     return Dataset(name or root.name, root, images, pairs_file, description)
 
 
-def _lfw_path(name: str, number: str) -> str:
-    return f"{name}/{name}_{int(number):04d}.jpg"
-
-
-def _read_lfw_pairs(path: Path) -> tuple[list[tuple[str, str, bool]], list[int] | None]:
-    """LFW format: header ``folds n`` (View 2) or ``n``; same lines ``name a b``, different ``n1 a n2 b``."""
-    lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
-    header, body = lines[0], lines[1:]
-    rows: list[tuple[str, str, bool]] = []
-    for lineno, parts in enumerate(body, start=2):
-        if len(parts) == 3:
-            rows.append((_lfw_path(parts[0], parts[1]), _lfw_path(parts[0], parts[2]), True))
-        elif len(parts) == 4:
-            rows.append((_lfw_path(parts[0], parts[1]), _lfw_path(parts[2], parts[3]), False))
-        else:
-            raise DatasetError(f"{path}:{lineno}: expected 3 or 4 fields, got {len(parts)}")
-    folds = None
-    if len(header) == 2:  # View 2: folds x (n same + n different), fold after fold
-        n_folds, per = int(header[0]), int(header[1])
-        if n_folds * 2 * per != len(rows):
-            raise DatasetError(f"{path}: header says {n_folds}x2x{per} pairs but lists {len(rows)}")
-        folds = [i // (2 * per) for i in range(len(rows))]
-    return rows, folds
-
-
-def _read_csv_pairs(path: Path) -> tuple[list[tuple[str, str, bool]], list[int] | None]:
-    """CSV with header ``file_x,file_y,same`` (optional ``fold`` column)."""
-    with path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        need = {"file_x", "file_y", "same"}
-        if not need <= set(reader.fieldnames or ()):
-            raise DatasetError(f"{path}: CSV pairs need columns file_x,file_y,same; found {reader.fieldnames}")
-        records = list(reader)
-    rows = [(r["file_x"], r["file_y"], str(r["same"]).strip().lower() in {"1", "true", "yes"}) for r in records]
-    folds = [int(r["fold"]) for r in records] if records and "fold" in records[0] else None
-    return rows, folds
-
-
 def _safe_rel(root: Path, rel: str, pairs_path: Path) -> str:
     """``rel`` normalised, refusing paths that leave the dataset root."""
     norm = os.path.normpath(rel).replace(os.sep, "/")
@@ -146,22 +109,23 @@ def _safe_rel(root: Path, rel: str, pairs_path: Path) -> str:
     return norm
 
 
-def read_pairs(dataset: Dataset, path: Path) -> Pairs:
-    """Pairs from an LFW-format text file or a CSV, resolved against ``dataset``."""
-    if not path.is_file():
-        raise DatasetError(f"pairs file {path} does not exist")
-    rows, folds = _read_csv_pairs(path) if path.suffix.lower() == ".csv" else _read_lfw_pairs(path)
-    left, right = [], []
+PairRow = tuple[str, str, bool]
+"""(image a, image b, same identity), paths relative to the dataset root."""
+
+
+def pairs_from_rows(dataset: Dataset, rows: list[PairRow], folds: list[int] | None, path: Path) -> Pairs:
+    """Pairs resolved against ``dataset``'s images; paths that leave the root or are missing are errors."""
+    index = []
     for a, b, _ in rows:
         for rel in (a, b):
             key = _safe_rel(dataset.root, rel, path)
             if key not in dataset.index:
                 raise DatasetError(f"{path}: image {rel} is not in dataset {dataset.root}")
-        left.append(dataset.index[_safe_rel(dataset.root, a, path)])
-        right.append(dataset.index[_safe_rel(dataset.root, b, path)])
+            index.append(dataset.index[key])
+    ids = np.array(index, dtype=int).reshape(-1, 2)
     same = np.array([s for _, _, s in rows], dtype=bool)
     fold_arr = np.array(folds, dtype=int) if folds is not None else None
-    return Pairs(np.array(left, dtype=int), np.array(right, dtype=int), same, fold_arr, str(path))
+    return Pairs(ids[:, 0], ids[:, 1], same, fold_arr, str(path))
 
 
 def sample_pairs(dataset: Dataset, n: int, seed: int = 0) -> Pairs:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm import tqdm
 
+from bench.errors import BenchError
 from bench.faces import Face
 from bench.images import UnreadableImage, decode
 from bench.registry import DetectorSpec, RecognizerSpec
@@ -26,7 +27,7 @@ from bench.weights import MissingWeights
 Spec = DetectorSpec | RecognizerSpec
 
 
-class PluginLoadError(Exception):
+class PluginLoadError(BenchError):
     """A plugin whose weights are present could not be loaded (corrupt file, incompatible package...)."""
 
 

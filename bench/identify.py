@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bench.distances import cross_distances
+from bench.metrics import Metric
 from bench.sweep import Combination
 
 FPIRS = (0.5, 0.2, 0.1, 0.05, 0.01, 0.001)
@@ -62,8 +62,9 @@ def _join(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts).astype(int) if parts else np.zeros(0, int)
 
 
-def identity_distances(vectors: np.ndarray, s: Split, metric: str) -> np.ndarray:
-    """(probes, enrolled identities): distance to each identity's closest gallery image.
+def identity_distances(vectors: np.ndarray, s: Split, metric: Metric) -> np.ndarray:
+    """(probes, enrolled identities): dissimilarity (the score, negated where higher is more similar) to each
+    identity's closest gallery image.
 
     NaN rows for probes without an embedding; +inf columns for identities without a usable gallery image.
     """
@@ -71,7 +72,7 @@ def identity_distances(vectors: np.ndarray, s: Split, metric: str) -> np.ndarray
     usable = np.isfinite(vectors[s.gallery]).all(axis=1)
     gallery, labels = s.gallery[usable], s.gallery_label[usable]
     if len(gallery) and len(s.probes):
-        dist = cross_distances(vectors[s.probes], vectors[gallery], metric)
+        dist = -metric.similarity(metric.all_against(vectors[s.probes], vectors[gallery]))
         starts = np.flatnonzero(np.r_[True, np.diff(labels) != 0])
         out[:, labels[starts]] = np.minimum.reduceat(dist, starts, axis=1)
     out[~np.isfinite(vectors[s.probes]).all(axis=1)] = np.nan
@@ -108,7 +109,7 @@ def tpir_at_fpir(hits: np.ndarray, nonmated: np.ndarray, fpir: float) -> tuple[f
     return float(np.mean(hits <= threshold)), threshold
 
 
-def identification(vectors: np.ndarray, s: Split, metric: str) -> tuple[dict[str, float | None], np.ndarray]:
+def identification(vectors: np.ndarray, s: Split, metric: Metric) -> tuple[dict[str, float | None], np.ndarray]:
     """Every identification figure for one metric, and the CMC."""
     dist = identity_distances(vectors, s, metric)
     mated = s.probe_label >= 0
@@ -120,23 +121,26 @@ def identification(vectors: np.ndarray, s: Split, metric: str) -> tuple[dict[str
         **s.describe(),
         "n_probes_failed": int((~searched).sum()),
         "rank1": float(curve[0]) if len(curve) else None,
-        "rank5": float(curve[min(4, len(curve) - 1)]) if len(curve) else None,
+        "rank5": float(curve[4]) if len(curve) >= 5 else None,  # undefined with fewer than 5 enrolled
     }
     hits = np.where(ranks == 1, own, np.inf)
     nonmated = dist[~mated & searched].min(axis=1) if len(s.enrolled) else np.zeros(0)
     for fpir in FPIRS:
         found = tpir_at_fpir(hits, nonmated, fpir)
-        row[f"tpir_at_fpir_{fpir:g}"], row[f"threshold_at_fpir_{fpir:g}"] = found if found else (None, None)
+        tpir, threshold = found if found else (None, None)
+        if threshold is not None and metric.higher_is_more_similar:
+            threshold = -threshold  # back in the metric's own units
+        row[f"tpir_at_fpir_{fpir:g}"], row[f"threshold_at_fpir_{fpir:g}"] = tpir, threshold
     return row, curve
 
 
-def evaluate(combo: Combination, s: Split, metrics: list[str]) -> tuple[list[dict[str, object]], pd.DataFrame]:
+def evaluate(combo: Combination, s: Split, metrics: list[Metric]) -> tuple[list[dict[str, object]], pd.DataFrame]:
     """One row per metric, and the CMC curves in long form (rank, identification_rate)."""
     base = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name}
     rows, curves = [], []
     for metric in metrics:
         row, curve = identification(combo.vectors, s, metric)
-        rows.append({**base, "metric": metric, **row})
-        curves.append(pd.DataFrame({**base, "metric": metric, "rank": np.arange(1, len(curve) + 1),
+        rows.append({**base, "metric": metric.name, **row})
+        curves.append(pd.DataFrame({**base, "metric": metric.name, "rank": np.arange(1, len(curve) + 1),
                                     "identification_rate": curve}))
     return rows, pd.concat(curves, ignore_index=True)

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.errors import BenchError
+
 MAX_SIDE = 2048
 """Longer images are downscaled to this side on decode: DeepFace's detectors pad an 8000x6000 photo to four times
 its pixels and OpenCV's cascade then takes ~45 s on it; faces stay far above detection size at 2048."""
 
 
-class UnreadableImage(Exception):
+class UnreadableImage(BenchError):
     """An image file that cannot be decoded; the message is the recorded reason."""
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from bench.datasets import Dataset
+from bench.errors import BenchError
 from bench.executors import Executor, Item, LocalExecutor, Outcome, Work
 from bench.faces import Face
 from bench.images import file_sha256
@@ -17,11 +18,11 @@ from bench.store import Store, key_of
 from bench.weights import sha256
 
 
-class NoFaceError(Exception):
+class NoFaceError(BenchError):
     """``--on-no-face error`` met an image without a face."""
 
 
-class NotInCache(Exception):
+class NotInCache(BenchError):
     """The executor reported an item computed, but the cache does not have it (a cache folder not shared)."""
 
 

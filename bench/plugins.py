@@ -1,4 +1,4 @@
-"""The plugin manager: entry points (built-in and third-party alike) and plugin folders."""
+"""The plugin manager: entry points (built-in and third-party alike) and plugin folders, one registry per kind."""
 
 from __future__ import annotations
 
@@ -8,27 +8,50 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pluggy
 
 from bench import hookspecs
+from bench.errors import BenchError
+from bench.evaluations import EvaluationSpec
+from bench.metrics import Metric
+from bench.protocols import ProtocolSpec
+from bench.quality import QualityMeasure
 from bench.registry import DetectorSpec, RecognizerSpec, Registry
+from bench.selection import FaceSelector
 
 ENTRY_POINT_GROUP = "bench"
 PLUGINS_DIR_ENV = "BENCH_PLUGINS_DIR"
 
+KINDS: dict[str, tuple[str, str, type[Any]]] = {
+    "recognizers": ("register_recognizers", "model", RecognizerSpec),
+    "detectors": ("register_detectors", "detector", DetectorSpec),
+    "metrics": ("register_metrics", "metric", Metric),
+    "protocols": ("register_protocols", "protocol", ProtocolSpec),
+    "evaluations": ("register_evaluations", "evaluation", EvaluationSpec),
+    "face_selectors": ("register_face_selectors", "face selector", FaceSelector),
+    "quality": ("register_quality", "quality measure", QualityMeasure),
+}
+"""Registry attribute -> (hook, the kind's name in messages, the type its objects must have)."""
 
-class PluginError(Exception):
+
+class PluginError(BenchError):
     """A plugin could not be loaded."""
 
 
 @dataclass
 class Plugins:
-    """Everything the loaded plugins registered."""
+    """Everything the loaded plugins registered, one registry per kind."""
 
     manager: pluggy.PluginManager
     recognizers: Registry[RecognizerSpec]
     detectors: Registry[DetectorSpec]
+    metrics: Registry[Metric]
+    protocols: Registry[ProtocolSpec]
+    evaluations: Registry[EvaluationSpec]
+    face_selectors: Registry[FaceSelector]
+    quality: Registry[QualityMeasure]
 
 
 def _load_dir(pm: pluggy.PluginManager, folder: Path) -> None:
@@ -50,15 +73,14 @@ def _load_dir(pm: pluggy.PluginManager, folder: Path) -> None:
 
 
 def _registries(pm: pluggy.PluginManager) -> Plugins:
-    recognizers: Registry[RecognizerSpec] = Registry("model")
-    detectors: Registry[DetectorSpec] = Registry("detector")
+    registries = {attr: Registry(kind, spec_type) for attr, (_, kind, spec_type) in KINDS.items()}
     for plugin in pm.get_plugins():
         name = pm.get_name(plugin) or repr(plugin)
-        for hook, registry in (("register_recognizers", recognizers), ("register_detectors", detectors)):
+        for attr, (hook, _, _) in KINDS.items():
             impl = getattr(plugin, hook, None)
             if impl is not None:
-                impl(register=lambda spec, _r=registry, _n=name: _r.register(spec, plugin=_n))
-    return Plugins(pm, recognizers, detectors)
+                impl(register=lambda spec, _r=registries[attr], _n=name: _r.register(spec, plugin=_n))
+    return Plugins(pm, **registries)
 
 
 def folders(plugins_dirs: tuple[Path, ...] = ()) -> tuple[Path, ...]:
@@ -84,16 +106,14 @@ def load(plugins_dirs: tuple[Path, ...] = (), extra: tuple[ModuleType, ...] = ()
 
 
 def describe(plugins: Plugins) -> list[dict[str, object]]:
-    """What each loaded plugin provides (for ``bench plugins``)."""
+    """What each loaded plugin provides, kind by kind (for ``bench plugins``)."""
     out = []
     for plugin in plugins.manager.get_plugins():
         name = plugins.manager.get_name(plugin)
-        out.append(
-            {
-                "name": name,
-                "module": getattr(plugin, "__name__", repr(plugin)),
-                "recognizers": [s.name for s in plugins.recognizers if s.plugin == name],
-                "detectors": [s.name for s in plugins.detectors if s.plugin == name],
-            }
-        )
+        record: dict[str, object] = {"name": name, "module": getattr(plugin, "__name__", repr(plugin))}
+        for attr in KINDS:
+            provided = [s.name for s in getattr(plugins, attr) if s.plugin == name]
+            if provided:
+                record[attr] = provided
+        out.append(record)
     return out

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from bench.errors import BenchError
 from bench.faces import Detector, Recognizer
 from bench.weights import WeightFile, find, missing_message, require
 
 
-class UnknownName(Exception):
+class UnknownName(BenchError):
     """A model or detector name that nothing registered."""
 
 
-class DuplicateName(Exception):
+class DuplicateName(BenchError):
     """Two plugins registered the same name."""
+
+
+class WrongType(BenchError):
+    """A plugin registered an object of the wrong type for a kind."""
 
 
 @dataclass(frozen=True)
@@ -77,43 +82,62 @@ class DetectorSpec(_Spec):
         return self.load(self.resolve_weights(weights_dir))  # type: ignore[no-any-return]
 
 
-S = TypeVar("S", bound=_Spec)
+S = TypeVar("S")
 
 
 class Registry(Generic[S]):
-    """Name -> spec, case-insensitive lookup, collisions and typos reported clearly."""
+    """Name -> registered object of one kind; case-insensitive lookup, collisions and typos reported clearly."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, spec_type: type[Any] = object) -> None:
         self.kind = kind
+        self.spec_type = spec_type
         self._specs: dict[str, S] = {}
 
     def register(self, spec: S, plugin: str = "") -> None:
-        """Add ``spec``; a name registered twice is an error naming both plugins."""
-        key = spec.name.lower()
+        """Add ``spec``; a name registered twice, or an object of the wrong type, is an error naming the plugin."""
+        if not isinstance(spec, self.spec_type):
+            raise WrongType(f"plugin {plugin} registered a {type(spec).__name__} as a {self.kind}; "
+                            f"expected a {self.spec_type.__name__}")
+        name: str = spec.name  # type: ignore[attr-defined]
+        key = name.lower()
         if key in self._specs:
-            other = self._specs[key].plugin
-            raise DuplicateName(f"{self.kind} '{spec.name}' is registered by both {other} and {plugin}")
+            other = self._specs[key].plugin  # type: ignore[attr-defined]
+            raise DuplicateName(f"{self.kind} '{name}' is registered by both {other} and {plugin}")
         object.__setattr__(spec, "plugin", plugin)
         self._specs[key] = spec
 
     def names(self) -> list[str]:
         """Registered names in registration order."""
-        return [s.name for s in self._specs.values()]
+        return [s.name for s in self._specs.values()]  # type: ignore[attr-defined]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[S]:
         return iter(self._specs.values())
 
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._specs
+
     def get(self, name: str) -> S:
-        """The spec called ``name``; :class:`UnknownName` listing valid names otherwise."""
-        spec = self._specs.get(name.lower())
+        """The object called ``name`` (any case); :class:`UnknownName` with a "did you mean" otherwise."""
+        spec = self._specs.get(name.strip().lower())
         if spec is None:
-            close = difflib.get_close_matches(name.lower(), list(self._specs), n=1)
-            hint = f" (did you mean '{self._specs[close[0]].name}'?)" if close else ""
-            raise UnknownName(f"unknown {self.kind} '{name}'{hint}; valid: {', '.join(self.names())}")
+            raise UnknownName(unknown_message(self.kind, name, self.names()))
         return spec
 
     def select(self, names: str) -> list[S]:
-        """Specs for a comma list, or every registered one for ``all``."""
+        """Objects for a comma list, or every registered one for ``all``."""
         if names.strip().lower() == "all":
             return list(self._specs.values())
         return [self.get(n.strip()) for n in names.split(",") if n.strip()]
+
+
+def unknown_message(kind: str, name: str, valid: list[str]) -> str:
+    """``unknown KIND 'NAME' (did you mean 'X'?); valid: ...`` -- case-insensitive and prefix-aware."""
+    lowered = {v.lower(): v for v in valid}
+    key = name.strip().lower()
+    close = [lowered[k] for k in lowered if k.startswith(key)] if key else []
+    close = close or [lowered[k] for k in difflib.get_close_matches(key, list(lowered), n=1, cutoff=0.6)]
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown {kind} '{name}'{hint}; valid: {', '.join(valid)}"

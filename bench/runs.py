@@ -15,13 +15,14 @@ from typing import Any
 import pandas as pd
 
 import bench
+from bench.errors import BenchError
 from bench.store import atomic_write
 
 PACKAGES = ("numpy", "pandas", "scikit-learn", "opencv-python", "opencv-contrib-python-headless", "deepface",
             "tensorflow", "tf-keras", "onnxruntime", "dlib-bin", "mtcnn", "pluggy", "click")
 
 
-class RunExists(Exception):
+class RunExists(BenchError):
     """The run folder exists and the user did not ask to overwrite it."""
 
 
@@ -88,7 +89,7 @@ RESULT_TABLES = ("accuracy", "identify", "robustness", "similarity", "quality", 
 """The long-format CSVs a run folder may hold, in the order reports show them."""
 
 
-class NotARun(Exception):
+class NotARun(BenchError):
     """A folder that is not a facebench run (no manifest.json)."""
 
 

@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pandas as pd
 
-from bench.distances import pair_distances
+from bench.metrics import Metric
 from bench.sweep import Combination
 
 
@@ -21,7 +21,7 @@ def _cell_pairs(a: list[int], b: list[int], same: bool, cap: int | None, rng: ra
     return pairs
 
 
-def identity_matrix(combo: Combination, metric: str, cap: int | None, seed: int) -> pd.DataFrame:
+def identity_matrix(combo: Combination, metric: Metric, cap: int | None, seed: int) -> pd.DataFrame:
     """Long rows (identity_a, identity_b, mean_distance, n_pairs) over every identity pair, both orders."""
     ok = ~np.isnan(combo.vectors).any(axis=1)
     groups: dict[str, list[int]] = {}
@@ -37,12 +37,12 @@ def identity_matrix(combo: Combination, metric: str, cap: int | None, seed: int)
             mean = np.nan
             if pairs:
                 left, right = np.array(pairs).T
-                mean = float(pair_distances(combo.vectors, left, right, metric).mean())
+                mean = float(metric.pairs(combo.vectors, left, right).mean())
             for x, y in {(a, b), (b, a)}:
                 rows.append({"identity_a": x, "identity_b": y, "mean_distance": mean, "n_pairs": len(pairs)})
     frame = pd.DataFrame(rows)
     return frame.assign(
-        dataset=combo.dataset.name, model=combo.model.name, detector=combo.detector.name, metric=metric
+        dataset=combo.dataset.name, model=combo.model.name, detector=combo.detector.name, metric=metric.name
     )
 
 

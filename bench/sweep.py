@@ -10,6 +10,7 @@ import pandas as pd
 
 from bench.datasets import Dataset
 from bench.executors import PluginLoadError
+from bench.metrics import Metric
 from bench.pipeline import Detection, Pipeline
 from bench.registry import DetectorSpec, RecognizerSpec
 from bench.weights import MissingWeights
@@ -37,6 +38,7 @@ class Sweep:
     unavailable: list[dict[str, str]] = field(default_factory=list)
     datasets: list[Dataset] = field(default_factory=list)
     failures: list[dict[str, object]] = field(default_factory=list)
+    metrics: list[Metric] = field(default_factory=list)
 
     def _skip(self, dataset: Dataset, detector: str, model: str, reason: str) -> None:
         self.unavailable.append({"dataset": dataset.name, "detector": detector, "model": model, "reason": reason})

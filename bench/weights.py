@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from bench.errors import BenchError
+
 WEIGHTS_ENV = "BENCH_WEIGHTS_DIR"
 
 
-class MissingWeights(Exception):
+class MissingWeights(BenchError):
     """A weight file a plugin needs is not in the weights directory."""
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.error import HTTPError, URLError
 
+from bench.errors import BenchError
 from bench.plugins import Plugins
 from bench.registry import DetectorSpec, RecognizerSpec, UnknownName
 from bench.weights import WeightFile, find, sha256
@@ -23,7 +24,7 @@ from bench.weights import WeightFile, find, sha256
 Spec = RecognizerSpec | DetectorSpec
 
 
-class DownloadError(Exception):
+class DownloadError(BenchError):
     """A weight file could not be downloaded from any of its sources (one-line message)."""
 
 

@@ -182,7 +182,9 @@ def child_floor(cfg: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
     from bench import plugins
-    from bench.distances import pair_distances
+    from plugins.metrics import METRICS as metric_objects
+
+    by_name = {m.name: m for m in metric_objects}
     from bench.images import decode
     from bench.pipeline import choose
 
@@ -255,7 +257,7 @@ def child_floor(cfg: dict[str, Any]) -> dict[str, Any]:
     left = np.array([index[a] for a, _, _ in cfg["pairs"]])
     right = np.array([index[b] for _, b, _ in cfg["pairs"]])
     distances = {
-        f"{m}/{d}/{metric}": [float(x) for x in pair_distances(v, left, right, metric)]
+        f"{m}/{d}/{metric}": [float(x) for x in by_name[metric].pairs(v, left, right)]
         for (m, d), v in vectors.items() for metric in cfg["metrics"]
     }
     return {"import_s": round(import_s, 3), "load_s": load, "compute_s": round(compute_s, 3),

@@ -25,3 +25,10 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFacto
     monkeypatch.setenv("BENCH_WEIGHTS_DIR", str(WEIGHTS))
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
     monkeypatch.delenv("BENCH_PLUGINS_DIR", raising=False)
+
+
+def read_pairs(dataset, path):  # type: ignore[no-untyped-def]
+    """A pair list read through the registered protocol readers (declared by sniffing), as the CLI does."""
+    from bench import plugins, protocols
+
+    return protocols.read_pairs(plugins.load().protocols, dataset, path)

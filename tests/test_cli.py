@@ -34,8 +34,10 @@ def test_help_is_fast_and_imports_no_framework() -> None:
 def test_plugins_lists_builtins_as_json() -> None:
     _, text = bench("plugins")
     data = json.loads(text)
-    provided = {name for p in data for name in p["recognizers"] + p["detectors"]}
+    provided = {name for p in data for name in p.get("recognizers", []) + p.get("detectors", [])}
     assert {"Dlib", "SFace", "opencv", "yunet", "mtcnn", "dlib", "retinaface-mnet", "skip"} <= provided
+    metrics = {name for p in data for name in p.get("metrics", [])}
+    assert metrics == {"cosine", "euclidean", "euclidean_l2", "angular"}
 
 
 @needs_weights

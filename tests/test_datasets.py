@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.datasets import DatasetError, load_catalog, read_pairs, sample_pairs, scan
-from tests.conftest import LFW, REPO, SAMPLE, needs_lfw
+from bench.datasets import DatasetError, load_catalog, sample_pairs, scan
+from tests.conftest import LFW, REPO, SAMPLE, needs_lfw, read_pairs
 
 
 def test_scan_sample() -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.distances import METRICS, pair_distances, select
+from bench.plugins import load
+from bench.registry import UnknownName
+from plugins.metrics import METRICS as _METRICS
+
+METRICS = {m.name: m for m in _METRICS}
 
 
 @pytest.mark.parametrize("metric", list(METRICS))
@@ -14,18 +18,20 @@ def test_metric_matches_deepface(metric: str) -> None:
 
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(20, 128)), rng.normal(size=(20, 128))
-    ours = METRICS[metric](a, b)
+    ours = METRICS[metric].pair(a, b)
     theirs = [find_distance(x, y, metric) for x, y in zip(a, b)]
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)  # DeepFace computes in float32
 
 
 def test_pair_distances_index_rows() -> None:
     vectors = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=np.float32)
-    got = pair_distances(vectors, np.array([0, 0]), np.array([1, 2]), "cosine")
+    got = METRICS["cosine"].pairs(vectors, np.array([0, 0]), np.array([1, 2]))
     np.testing.assert_allclose(got, [1.0, 1 - 1 / np.sqrt(2)], rtol=1e-6)
 
 
 def test_select_rejects_unknown_metric() -> None:
-    assert select("all") == list(METRICS)
-    with pytest.raises(ValueError, match="unknown metric cosin"):
-        select("cosin")
+    registry = load().metrics
+    assert [m.name for m in registry.select("all")] == list(METRICS)
+    assert registry.get("Cosine").name == "cosine"
+    with pytest.raises(UnknownName, match="unknown metric 'cos' \\(did you mean 'cosine'"):
+        registry.select("cos")

@@ -14,10 +14,10 @@ import tomllib
 from click.testing import CliRunner
 
 from bench import plugins
-from bench.distances import cosine
 from bench.faces import Face
 from bench.protocol import best_threshold
 from plugins.alignment import TEMPLATE_ORDER, align, box_square, template_points
+from plugins.metrics import cosine
 from plugins.onnx_recognizers import (
     BUILTINS,
     ConfigError,

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from bench import plugins
-from bench.distances import METRICS
+from plugins.metrics import METRICS as _METRICS
+
+METRICS = {m.name: m.pair for m in _METRICS}
 from bench.images import decode
 from tests.conftest import SAMPLE, WEIGHTS, needs_weights
 

@@ -48,7 +48,7 @@ def test_plugins_dir_adds_a_recognizer(plugin_dir: Path) -> None:
     registry = plugins.load((plugin_dir,))
     assert registry.recognizers.get("histogram").name == "Histogram"
     listed = json.loads(CliRunner().invoke(main, ["--plugins-dir", str(plugin_dir), "plugins"]).output)
-    assert any(p["recognizers"] == ["Histogram"] for p in listed)
+    assert any(p.get("recognizers") == ["Histogram"] for p in listed)
 
 
 def test_env_var_plugins_dir(plugin_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

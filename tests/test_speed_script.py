@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.datasets import read_pairs, scan
-from tests.conftest import REPO, SAMPLE
+from bench.datasets import scan
+from tests.conftest import REPO, SAMPLE, read_pairs
 
 
 def _speed():  # type: ignore[no-untyped-def]

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from bench import variants
 from bench.cli import main
-from bench.datasets import DatasetError, read_pairs, scan
-from tests.conftest import SAMPLE, needs_weights
+from bench.datasets import DatasetError, scan
+from tests.conftest import SAMPLE, needs_weights, read_pairs
 
 
 def bench(*args: str) -> tuple[int, str]:

@@ -1,0 +1,1 @@
+"""Built-in evaluations: verification, identification, similarity."""

@@ -1,0 +1,1 @@
+"""Demographic differentials: per-group FMR/FNMR at one threshold (ISO/IEC 19795-10)."""

@@ -1,0 +1,1 @@
+"""Operating points: FNMR at FMR with confidence intervals, DET curves, threshold transfer."""

@@ -1,0 +1,1 @@
+"""Standard benchmark formats: insightface .bin, CFP, CALFW/CPLFW, IJB-B/C, TinyFace, RFW."""
