@@ -27,9 +27,10 @@ class DatasetError(BenchError):
 class Image:
     """One image of a dataset."""
 
-    rel: str  # path relative to the dataset root, with forward slashes
+    rel: str  # path relative to the dataset root, with forward slashes (for container members: a member key)
     identity: str
     path: Path
+    attrs: dict[str, str] = field(default_factory=dict, compare=False, hash=False)  # group labels, subject, media...
 
 
 @dataclass
