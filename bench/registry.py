@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib.util
 from collections.abc import Callable, Iterator
@@ -73,13 +74,62 @@ class RecognizerSpec(_Spec):
         return self.load(self.resolve_weights(weights_dir))  # type: ignore[no-any-return]
 
 
+SCREENING_OPTIONS = ("min_confidence", "min_face_size")
+"""Settings every detector has, applied by the pipeline to the faces it found (see ``bench.faces.screen``)."""
+
+
+class BadDetectorOption(BenchError):
+    """A ``--detector-option`` key the detector does not know, or a value of the wrong type."""
+
+
 @dataclass(frozen=True)
 class DetectorSpec(_Spec):
-    """A face detector: metadata listing needs, and how to load it."""
+    """A face detector: metadata listing needs, and how to load it.
+
+    ``settings`` hold every detector's screening keys (``min_confidence``, ``min_face_size``; the pipeline applies
+    them) and the keys named in ``options``, which ``load`` receives as keyword arguments.
+    """
+
+    options: tuple[str, ...] = ()  # settings keys passed to ``load(files, **options)``
+
+    def __post_init__(self) -> None:
+        defaults = {"min_confidence": 0.0, "min_face_size": 0}
+        object.__setattr__(self, "settings", {**self.settings, **{k: v for k, v in defaults.items()
+                                                                   if k not in self.settings}})
 
     def build(self, weights_dir: Path) -> Detector:
         """Load the detector (imports its heavy dependencies)."""
-        return self.load(self.resolve_weights(weights_dir))  # type: ignore[no-any-return]
+        kwargs = {key: self.settings[key] for key in self.options}
+        return self.load(self.resolve_weights(weights_dir), **kwargs)  # type: ignore[call-arg, no-any-return]
+
+    def with_options(self, values: dict[str, Any]) -> DetectorSpec:
+        """This detector with some settings changed (strings are converted to the setting's type).
+
+        Only the screening keys and ``options`` may change; anything else is a :class:`BadDetectorOption` naming
+        the valid keys. The new settings are in the cache key, so changed options never reuse old detections.
+        """
+        valid = sorted({*SCREENING_OPTIONS, *self.options})
+        settings = dict(self.settings)
+        for key, value in values.items():
+            if key not in valid:
+                raise BadDetectorOption(f"detector {self.name} has no option '{key}'; valid: {', '.join(valid)}")
+            settings[key] = _convert(self.name, key, value, settings[key])
+        return dataclasses.replace(self, settings=settings)
+
+
+def _convert(detector: str, key: str, value: Any, default: Any) -> Any:
+    """``value`` as the type of ``default`` (bool, int or float); other types pass through."""
+    if not isinstance(value, str) or isinstance(default, str):
+        return value
+    kind = type(default)
+    try:
+        if kind is bool:
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1", "yes")
+        return kind(value) if kind in (int, float) else value
+    except ValueError:
+        raise BadDetectorOption(f"detector {detector} option {key}={value!r}: expected a {kind.__name__}") from None
 
 
 S = TypeVar("S")
