@@ -189,6 +189,9 @@ def sweep_options(func: Any) -> Any:
         click.option("--on-no-face", type=click.Choice(["whole", "skip", "error"]), default="whole", show_default=True,
                      help="Image without a face: embed the whole image (DeepFace's enforce_detection=False), "
                           "drop its pairs, or stop."),
+        click.option("--face", default="center", show_default=True,
+                     help="Face-selection policy where an image has several faces: center, largest, confidence, "
+                          "or deepface (every face; a pair scores its closest face pair, as DeepFace.verify)."),
         click.option("--run-id", help="Name of the run folder [default: timestamp-command]."),
         click.option("--overwrite", is_flag=True, help="Allow writing into an existing run folder."),
         click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,

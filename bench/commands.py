@@ -71,7 +71,8 @@ def _prepare(settings: Settings, options: dict[str, Any], command: str) -> tuple
     dataset = open_dataset(settings, options)
     executor = executors.make(options["executor"], plugins.folders(settings.plugins_dirs), options["ray_address"],
                               settings.quiet)
-    pipeline = Pipeline(Store(settings.cache_dir), settings.weights_dir, options["on_no_face"], executor)
+    selector = registry.face_selectors.get(options["face"])
+    pipeline = Pipeline(Store(settings.cache_dir), settings.weights_dir, options["on_no_face"], executor, selector=selector)
     run_dir = new_run_dir(options["output"], command, options["run_id"], options["overwrite"])
     manifest = {
         **manifest_base(command),
@@ -87,6 +88,7 @@ def _prepare(settings: Settings, options: dict[str, Any], command: str) -> tuple
 
 def _finish(run_dir: Path, manifest: dict[str, Any], sweep: Sweep, started: float) -> None:
     manifest["dataset"] = sweep.dataset_record()
+    manifest["detections"] = sweep.detection_counts
     write_csv(run_dir / "failures.csv", sweep.failures_frame())
     write_csv(run_dir / "unavailable.csv", sweep.unavailable_frame())
     manifest["plugins"] = _plugin_records(sweep)

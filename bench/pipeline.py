@@ -8,12 +8,14 @@ from typing import Any
 
 import numpy as np
 
+from bench import selection
 from bench.datasets import Dataset
 from bench.errors import BenchError
 from bench.executors import Executor, Item, LocalExecutor, Outcome, Work
-from bench.faces import Face
+from bench.faces import Face, screen
 from bench.images import file_sha256
 from bench.registry import DetectorSpec, RecognizerSpec
+from bench.selection import FaceSelector
 from bench.store import Store, key_of
 from bench.weights import sha256
 
@@ -31,14 +33,36 @@ def _not_in_cache(store: Store, stage: str, spec_name: str, path: Path) -> NotIn
                       "with --executor ray the cache folder must be the same path on a filesystem all nodes share")
 
 
+NO_FACE_STATUSES = ("no_face", "below_confidence", "face_too_small")
+"""Statuses of an image whose detector ran but left no usable face (the last two: every face was screened out)."""
+
+
 @dataclass(frozen=True)
 class Detection:
-    """What detection gave for one image: the face used, or why there is none."""
+    """What detection gave for one image: the faces used (by the face-selection policy), or why there are none.
 
-    n_faces: int
-    face: Face | None  # the largest face, the whole image (policy ``whole``), or None
-    status: str  # "ok", "no_face" or "unreadable"
+    ``status`` is "ok", one of :data:`NO_FACE_STATUSES`, "unreadable" or "detector_failed".
+    """
+
+    n_faces: int  # faces the detector found, before screening
+    face: Face | None  # the policy's first face, the whole image (``--on-no-face whole``), or None
+    status: str
     reason: str = ""
+    faces: tuple[Face, ...] = ()  # every face embedded, best first: one, or all under an every-face policy
+    n_rejected: int = 0  # faces screened out (below min_confidence or min_face_size)
+
+
+@dataclass
+class Embeddings:
+    """Embeddings of one dataset for one detector and model.
+
+    ``faces[i]`` holds image i's vectors (k, D) in :attr:`Detection.faces` order, k = 0 when it has none;
+    ``vectors[i]`` is its first face's vector (NaN row when none); ``reasons[i]`` says why it has none ("" if ok).
+    """
+
+    vectors: np.ndarray
+    faces: list[np.ndarray]
+    reasons: list[str]
 
 
 @dataclass
@@ -81,14 +105,27 @@ def choose(faces: list[Face], height: int, width: int, policy: str) -> Face | No
     return Face.whole(height, width) if policy == "whole" else None
 
 
+def _default_selector() -> FaceSelector:
+    from bench import plugins
+
+    return plugins.load().face_selectors.get(selection.DEFAULT)
+
+
 @dataclass
 class Pipeline:
-    """Runs the cached stages for one dataset: the executor computes the cache misses, then all is read back."""
+    """Runs the cached stages for one dataset: the executor computes the cache misses, then all is read back.
+
+    The detection cache holds every face a detector found; screening (the detector's ``min_confidence`` and
+    ``min_face_size``) and the face-selection policy ``selector`` apply after reading it, so switching policy
+    costs no detection. Embeddings are cached per face (image sha256 + :meth:`Face.key`), so every policy reuses
+    the faces another one embedded.
+    """
 
     store: Store
     weights_dir: Path
     policy: str = "whole"
     executor: Executor = field(default_factory=LocalExecutor)
+    selector: FaceSelector = field(default_factory=_default_selector)
     stats: dict[str, StageStats] = field(default_factory=dict)
     _hashes: dict[Path, str] = field(default_factory=dict)
 
@@ -131,18 +168,29 @@ class Pipeline:
         return detections
 
     def _detection(self, spec: DetectorSpec, path: Path, record: dict[str, Any]) -> Detection:
-        faces = [Face.from_json(f) for f in record["faces"]]
-        face = choose(faces, record["height"], record["width"], self.policy)
-        if not faces:
-            if self.policy == "error":
-                raise NoFaceError(f"no face found by {spec.name} in {path} (use --on-no-face whole or skip)")
-            return Detection(0, face, "no_face", f"no face found; policy {self.policy}")
-        return Detection(len(faces), face, "ok")
+        found = [Face.from_json(f) for f in record["faces"]]
+        height, width = record["height"], record["width"]
+        kept, rejected = screen(found, height, width, spec.settings.get("min_confidence", 0.0),
+                                spec.settings.get("min_face_size", 0))
+        if kept:
+            used = tuple(kept[i] for i in self.selector.used(kept, height, width))
+            return Detection(len(found), used[0], "ok", "", used, len(rejected))
+        if rejected:
+            status = max(rejected, key=lambda r: r[0].confidence)[1]  # why the most confident face went
+            counts = {why: sum(r[1] == why for r in rejected) for why in dict.fromkeys(r[1] for r in rejected)}
+            found_text = f"{len(found)} face(s) found, rejected: " + ", ".join(f"{n} {w}" for w, n in counts.items())
+        else:
+            status, found_text = "no_face", "no face found"
+        if self.policy == "error":
+            raise NoFaceError(f"{found_text} by {spec.name} in {path} (use --on-no-face whole or skip)")
+        face = Face.whole(height, width) if self.policy == "whole" else None
+        faces = (face,) if face is not None else ()
+        return Detection(len(found), face, status, f"{found_text}; policy {self.policy}", faces, len(rejected))
 
     def embed(
         self, dataset: Dataset, det_spec: DetectorSpec, detections: list[Detection], spec: RecognizerSpec
-    ) -> tuple[np.ndarray, list[str]]:
-        """Embeddings (N, D) with NaN rows where there is no face, and a failure reason per image ("" if ok)."""
+    ) -> Embeddings:
+        """Every used face's embedding, computing only cache misses (one per distinct image and face)."""
         namespace = "-".join(
             [
                 f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}",
@@ -150,21 +198,34 @@ class Pipeline:
             ]
         )
         shas = self.hashes(dataset)
-        found = {i: self._vector(spec, namespace, shas[i]) for i, d in enumerate(detections) if d.face is not None}
-        misses = [Item(shas[i], dataset.images[i].path, detections[i].face) for i, v in found.items() if v is None]
-        failures = self._compute("embed", spec, namespace, misses, len(found), spec.batch_size).failures
-        vectors = np.full((len(shas), spec.dim), np.nan, dtype=np.float32)
-        reasons = [d.reason if d.face is None else "" for d in detections]
-        for i, vector in found.items():
-            if shas[i] in failures:
-                reasons[i] = failures[shas[i]][1]
-                continue
-            vector = self._vector(spec, namespace, shas[i]) if vector is None else vector
-            if vector is None:
-                raise _not_in_cache(self.store, "embed", spec.name, dataset.images[i].path)
-            vectors[i] = vector
-        return vectors, reasons
+        keys = [[f"{shas[i]}-{face.key()}" for face in d.faces] for i, d in enumerate(detections)]
+        cached = {key: self._vector(spec, namespace, key) for per_image in keys for key in per_image}
+        misses = [
+            Item(key, dataset.images[i].path, face)
+            for i, d in enumerate(detections)
+            for key, face in zip(keys[i], d.faces)
+            if cached[key] is None
+        ]
+        failures = self._compute("embed", spec, namespace, misses, len(cached), spec.batch_size).failures
+        faces, reasons = [], []
+        for i, d in enumerate(detections):
+            vectors, why = [], d.reason if not d.faces else ""
+            for key in keys[i]:
+                if key in failures:
+                    why = why or failures[key][1]
+                    continue
+                vector = cached[key] if cached[key] is not None else self._vector(spec, namespace, key)
+                if vector is None:
+                    raise _not_in_cache(self.store, "embed", spec.name, dataset.images[i].path)
+                vectors.append(vector)
+            faces.append(np.asarray(vectors, dtype=np.float32).reshape(len(vectors), spec.dim))
+            reasons.append("" if vectors else why)
+        first = np.full((len(shas), spec.dim), np.nan, dtype=np.float32)
+        for i, face_vectors in enumerate(faces):
+            if len(face_vectors):
+                first[i] = face_vectors[0]
+        return Embeddings(first, faces, reasons)
 
-    def _vector(self, spec: RecognizerSpec, namespace: str, sha: str) -> np.ndarray | None:
-        cached = self.store.get_vector(namespace, sha)
+    def _vector(self, spec: RecognizerSpec, namespace: str, key: str) -> np.ndarray | None:
+        cached = self.store.get_vector(namespace, key)
         return cached if cached is not None and cached.shape == (spec.dim,) else None

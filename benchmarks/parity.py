@@ -1,0 +1,114 @@
+"""Parity with DeepFace.verify on a real pair list, per combination and face-selection policy.
+
+Two steps, each resumable:
+
+``python benchmarks/parity.py deepface``  calls ``DeepFace.verify`` once per pair and combination (OpenCV on one
+thread, ``enforce_detection=False``, ``align=True``, cosine) and appends each distance to ``--deepface-csv``
+as soon as it is known, so an interrupted run resumes where it stopped.
+
+``python benchmarks/parity.py compare``  runs facebench's cached pipeline on the same pairs under every
+face-selection policy and writes a Markdown table (``--out``): per combination and policy the largest per-pair
+|distance - DeepFace's|, how many pairs differ by more than 1e-4, and the best-threshold accuracy on those very
+pairs (DeepFace's published protocol) beside the same figure from DeepFace's own distances.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+COMBINATIONS = ("Dlib:opencv", "SFace:yunet", "Dlib:yunet", "Dlib:dlib", "SFace:opencv", "SFace:mtcnn")
+POLICIES = ("deepface", "center", "largest", "confidence")
+TOLERANCE = 1e-4
+SHARED = REPO.parent / "shared"
+
+
+def _pairs(root: Path, pairs_file: Path, limit: int | None) -> tuple[object, object]:
+    from bench import plugins, protocols
+    from bench.datasets import restrict, scan
+
+    dataset = scan(root, pairs_file=pairs_file)
+    pairs = protocols.read_pairs(plugins.load().protocols, dataset, pairs_file)
+    if limit is not None:
+        from bench.datasets import Pairs
+
+        keep = np.arange(min(limit, len(pairs)))
+        pairs = Pairs(pairs.left[keep], pairs.right[keep], pairs.same[keep], None, pairs.source)
+    return restrict(dataset, pairs)
+
+
+def _done(path: Path) -> set[tuple[str, int]]:
+    if not path.is_file():
+        return set()
+    with path.open() as handle:
+        return {(row["combination"], int(row["pair"])) for row in csv.DictReader(handle)}
+
+
+def run_deepface(args: argparse.Namespace) -> None:
+    """DeepFace.verify per pair and combination, appended to the CSV (skipping what is already there)."""
+    import cv2
+
+    cv2.setNumThreads(1)  # DeepFace's Haar detection differs between calls with more OpenCV threads
+    from deepface import DeepFace
+
+    from bench import plugins
+    from plugins.deepface_common import stage_weights
+
+    registry = plugins.load()
+    dataset, pairs = _pairs(args.root, args.pairs, args.limit)
+    done = _done(args.deepface_csv)
+    new = not args.deepface_csv.is_file()
+    args.deepface_csv.parent.mkdir(parents=True, exist_ok=True)
+    with args.deepface_csv.open("a", newline="") as handle:
+        writer = csv.writer(handle)
+        if new:
+            writer.writerow(["combination", "pair", "image_a", "image_b", "same", "distance"])
+        for combination in args.combinations.split(","):
+            model, detector = combination.split(":")
+            for spec in (registry.recognizers.get(model), registry.detectors.get(detector)):
+                stage_weights(spec.resolve_weights(args.weights))
+            start, count = time.perf_counter(), 0
+            for k, (i, j) in enumerate(zip(pairs.left, pairs.right)):
+                if (combination, k) in done:
+                    continue
+                a, b = dataset.images[i], dataset.images[j]
+                result = DeepFace.verify(str(a.path), str(b.path), model_name=model, detector_backend=detector,
+                                         distance_metric="cosine", enforce_detection=False, align=True, silent=True)
+                writer.writerow([combination, k, a.rel, b.rel, int(pairs.same[k]), repr(result["distance"])])
+                handle.flush()
+                count += 1
+            print(f"{combination}: {count} verify calls in {time.perf_counter() - start:.0f} s", flush=True)
+
+
+def main() -> None:
+    """Parse the command line and run a step."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("step", choices=["deepface", "compare"])
+    parser.add_argument("--root", type=Path, default=SHARED / "data" / "lfw")
+    parser.add_argument("--pairs", type=Path, default=SHARED / "data" / "lfw" / "pairsDevTest.txt")
+    parser.add_argument("--weights", type=Path, default=Path(os.environ.get("BENCH_WEIGHTS_DIR", SHARED / "weights")))
+    parser.add_argument("--combinations", default=",".join(COMBINATIONS), help="MODEL:DETECTOR comma list")
+    parser.add_argument("--limit", type=int, help="only the first N pairs")
+    parser.add_argument("--deepface-csv", type=Path, default=REPO / "benchmarks" / "results" / "deepface_devtest.csv")
+    parser.add_argument("--cache-dir", type=Path, help="facebench cache [default: the usual one]")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "parity.md")
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ["BENCH_WEIGHTS_DIR"] = str(args.weights)
+    if args.step == "deepface":
+        run_deepface(args)
+    else:
+        run_compare(args)
+
+
+if __name__ == "__main__":
+    main()
