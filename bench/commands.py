@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import click
 import pandas as pd
 
 from bench import executors, plugins, protocols, report
@@ -22,6 +23,7 @@ from bench.datasets import (
     sample_identities,
     sample_pairs,
     scan,
+    subsample,
 )
 from bench.errors import BenchError
 from bench.pipeline import Pipeline
@@ -109,9 +111,17 @@ def _plugin_records(sweep: Sweep) -> dict[str, Any]:
 
 
 def _pairs(dataset: Dataset, options: dict[str, Any]) -> Pairs:
+    pairs = _listed_or_sampled(dataset, options)
+    for note in pairs.notes:
+        click.echo(f"note: {note}", err=True)
+    return pairs
+
+
+def _listed_or_sampled(dataset: Dataset, options: dict[str, Any]) -> Pairs:
     registry = plugins.load(()).protocols
     if options["pairs"]:
-        return protocols.read_pairs(registry, dataset, Path(options["pairs"]))
+        listed = protocols.read_pairs(registry, dataset, Path(options["pairs"]))
+        return listed if options["n"] is None else subsample(listed, options["n"], options["seed"])
     if options["n"] is None and dataset.pairs_file is not None:
         return protocols.read_pairs(registry, dataset, dataset.pairs_file)
     if options["n"] is None and any(is_reference(img) for img in dataset.images):
@@ -143,7 +153,8 @@ def run_accuracy(settings: Settings, options: dict[str, Any]) -> str:
     dataset, pairs = restrict(dataset, _pairs(dataset, options))
     manifest["pairs"] = {"source": pairs.source, "n_pairs": len(pairs), "n_same": int(pairs.same.sum()),
                          "n_images_used": len(dataset.images),
-                         "folds": "given by the pair list" if pairs.folds is not None else "10 stratified (seed 0)"}
+                         "folds": "given by the pair list" if pairs.folds is not None else "10 stratified (seed 0)",
+                         "notes": list(pairs.notes)}
     rows: list[dict[str, Any]] = []
     scores: list[pd.DataFrame] = []
     qualities: dict[str, pd.DataFrame] = {}

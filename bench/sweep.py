@@ -122,6 +122,10 @@ class Sweep:
     def run(self, dataset: Dataset) -> Iterator[Combination]:
         """Each available (detector, model) on ``dataset``; unavailable ones are recorded, not raised."""
         self.datasets.append(dataset)
+        for rel, why in dataset.skipped:
+            self.failures.append({"dataset": dataset.name, "detector": "", "model": "", "image": rel,
+                                  "status": "unreadable", "reason": why, "policy": self.pipeline.policy,
+                                  "face": self.pipeline.selector.name, "n_faces": 0, "n_rejected": 0})
         models = [(m, self._available(m)) for m in self.models]
         for det in self.detectors:
             reason = self._available(det)
