@@ -81,8 +81,16 @@ def run_deepface(args: argparse.Namespace) -> None:
                 if (combination, k) in done:
                     continue
                 a, b = dataset.images[i], dataset.images[j]
-                result = DeepFace.verify(str(a.path), str(b.path), model_name=model, detector_backend=detector,
-                                         distance_metric="cosine", enforce_detection=False, align=True, silent=True)
+                result = DeepFace.verify(
+                    str(a.path),
+                    str(b.path),
+                    model_name=model,
+                    detector_backend=detector,
+                    distance_metric="cosine",
+                    enforce_detection=False,
+                    align=True,
+                    silent=True,
+                )
                 writer.writerow([combination, k, a.rel, b.rel, int(pairs.same[k]), repr(result["distance"])])
                 handle.flush()
                 count += 1

@@ -58,12 +58,20 @@ def every(faces: list[Face], height: int, width: int) -> list[int]:
 
 
 SELECTORS = (
-    FaceSelector("center", center, description="insightface: clipped box area - 2 x squared offset of its centre "
-                 "from the image centre (the default)"),
+    FaceSelector(
+        "center",
+        center,
+        description="insightface: clipped box area - 2 x squared offset of its centre "
+        "from the image centre (the default)",
+    ),
     FaceSelector("largest", largest, description="the largest box, area clipped to the image"),
     FaceSelector("confidence", confidence, description="the detector's most confident face"),
-    FaceSelector("deepface", every, every_face=True, description="every face embedded; a pair scores its closest "
-                 "face pair (DeepFace.verify's rule)"),
+    FaceSelector(
+        "deepface",
+        every,
+        every_face=True,
+        description="every face embedded; a pair scores its closest face pair (DeepFace.verify's rule)",
+    ),
 )
 
 

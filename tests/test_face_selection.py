@@ -122,7 +122,7 @@ def test_switching_policy_detects_nothing_again_and_reuses_embeddings(tmp_path: 
         pipeline = Pipeline(store, tmp_path, executor=LocalExecutor(quiet=True), selector=selectors.get(policy))
         return next(Sweep(pipeline, [DETECTOR], [MODEL]).run(data)), pipeline
 
-    every, first = run("deepface")
+    every, _ = run("deepface")
     assert TwoFaces.calls == 4 and MeanColour.calls == 8  # the 5 px face is screened out: 2 faces per image
     assert [len(f) for f in every.face_vectors] == [2] * 4
     assert every.detections[0].n_faces == 3 and every.detections[0].n_rejected == 1

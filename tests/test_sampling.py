@@ -60,7 +60,7 @@ def test_files_are_used_by_content_and_the_rest_reported(tmp_path: Path) -> None
     shutil.copytree(SAMPLE / "Colin_Powell", root / "Colin_Powell")
     shutil.copy(SAMPLE / "Colin_Powell" / "Colin_Powell_0001.jpg", root / "Colin_Powell" / "subject01.happy")
     grey = cv2.cvtColor(cv2.imread(str(SAMPLE / "Colin_Powell" / "Colin_Powell_0002.jpg")), cv2.COLOR_BGR2GRAY)
-    ok, pgm = cv2.imencode(".pgm", grey)
+    _, pgm = cv2.imencode(".pgm", grey)
     (root / "Colin_Powell" / "face.pgm.bad").write_bytes(pgm.tobytes())
     (root / "Colin_Powell" / "notes.txt").write_text("taken in 2003\n")
     data = scan(root)
