@@ -192,6 +192,9 @@ def sweep_options(func: Any) -> Any:
         click.option("--face", default="center", show_default=True,
                      help="Face-selection policy where an image has several faces: center, largest, confidence, "
                           "or deepface (every face; a pair scores its closest face pair, as DeepFace.verify)."),
+        click.option("--detector-option", "detector_options", multiple=True, metavar="NAME.KEY=VALUE",
+                     help="Change a detector setting (repeatable), e.g. retinaface-mnet.max_side=1024; "
+                          "the manifest lists every detector's settings."),
         click.option("--run-id", help="Name of the run folder [default: timestamp-command]."),
         click.option("--overwrite", is_flag=True, help="Allow writing into an existing run folder."),
         click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,

@@ -27,6 +27,7 @@ from bench.datasets import (
 )
 from bench.errors import BenchError
 from bench.pipeline import Pipeline
+from bench.registry import with_detector_options
 from bench.runs import manifest_base, new_run_dir, write_csv, write_json
 from bench.similarity import identity_matrix
 from bench.store import Store
@@ -68,7 +69,7 @@ def open_dataset(settings: Settings, options: dict[str, Any]) -> Dataset:
 def _prepare(settings: Settings, options: dict[str, Any], command: str) -> tuple[Dataset, Sweep, Path, dict[str, Any]]:
     registry = settings.plugins()
     models = registry.recognizers.select(options["model"])
-    detectors = registry.detectors.select(options["backend"])
+    detectors = with_detector_options(registry.detectors.select(options["backend"]), options["detector_options"])
     metrics = registry.metrics.select(options["metric"])
     dataset = open_dataset(settings, options)
     executor = executors.make(options["executor"], plugins.folders(settings.plugins_dirs), options["ray_address"],

@@ -117,6 +117,31 @@ class DetectorSpec(_Spec):
         return dataclasses.replace(self, settings=settings)
 
 
+def parse_detector_options(items: tuple[str, ...] | list[str]) -> dict[str, dict[str, str]]:
+    """``NAME.KEY=VALUE`` strings (``--detector-option``) -> {lower-case detector name: {key: value}}."""
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        target, eq, value = item.partition("=")
+        name, dot, key = target.rpartition(".")
+        if not (eq and dot and name and key):
+            raise BadDetectorOption(f"--detector-option {item!r}: expected NAME.KEY=VALUE, e.g. "
+                                    "retinaface-mnet.max_side=1024")
+        out.setdefault(name.strip().lower(), {})[key.strip()] = value.strip()
+    return out
+
+
+def with_detector_options(specs: list[DetectorSpec], items: tuple[str, ...] | list[str]) -> list[DetectorSpec]:
+    """``specs`` with the ``--detector-option`` values applied; an option for a detector not in ``specs`` is an
+    error."""
+    options = parse_detector_options(items)
+    names = {spec.name.lower() for spec in specs}
+    unused = sorted(set(options) - names)
+    if unused:
+        raise BadDetectorOption(f"--detector-option for {', '.join(unused)}, which is not among the detectors "
+                                f"run ({', '.join(spec.name for spec in specs)})")
+    return [spec.with_options(options.get(spec.name.lower(), {})) for spec in specs]
+
+
 def _convert(detector: str, key: str, value: Any, default: Any) -> Any:
     """``value`` as the type of ``default`` (bool, int or float); other types pass through."""
     if not isinstance(value, str) or isinstance(default, str):

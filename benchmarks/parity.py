@@ -97,6 +97,89 @@ def run_deepface(args: argparse.Namespace) -> None:
             print(f"{combination}: {count} verify calls in {time.perf_counter() - start:.0f} s", flush=True)
 
 
+def _deepface_rows(path: Path) -> dict[str, dict[int, float]]:
+    """DeepFace's distance per combination and pair index."""
+    rows: dict[str, dict[int, float]] = {}
+    with path.open() as handle:
+        for row in csv.DictReader(handle):
+            rows.setdefault(row["combination"], {})[int(row["pair"])] = float(row["distance"])
+    return rows
+
+
+def _accuracy(distances: np.ndarray, same: np.ndarray) -> float:
+    from bench import protocol
+
+    return protocol.best_threshold(distances, same, False)[1]
+
+
+def run_compare(args: argparse.Namespace) -> None:
+    """facebench under every policy against DeepFace's distances; writes the Markdown table."""
+    from bench import plugins
+    from bench.executors import LocalExecutor
+    from bench.pipeline import Pipeline
+    from bench.store import Store, default_cache_dir
+    from bench.sweep import Sweep
+
+    registry = plugins.load()
+    cosine = registry.metrics.get("cosine")
+    dataset, pairs = _pairs(args.root, args.pairs, args.limit)
+    theirs_all = _deepface_rows(args.deepface_csv)
+    store = Store(args.cache_dir or default_cache_dir())
+    lines = [
+        f"# Parity with DeepFace.verify: {args.pairs.name}, cosine, `--face POLICY`",
+        "",
+        (
+            "DeepFace 0.0.103 `verify(enforce_detection=False, align=True)` per pair, OpenCV on one thread; "
+            "facebench with `--on-no-face whole` from its cache. max |d|: largest per-pair |distance - DeepFace's|; "
+            "over 1e-4: pairs differing by more; multi-face: pairs with an image where the detector found 2+ faces; "
+            "accuracy: best threshold chosen on these same pairs (DeepFace's published protocol; optimistic)."
+        ),
+        "",
+        "| combination | policy | pairs | multi-face | max \\|d\\| | over 1e-4 | accuracy | DeepFace's accuracy |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    outliers = []
+    for combination in args.combinations.split(","):
+        theirs = theirs_all.get(combination, {})
+        if not theirs:
+            continue
+        model, detector = combination.split(":")
+        index = np.array(sorted(theirs))
+        reference = np.array([theirs[k] for k in index])
+        for policy in POLICIES:
+            pipeline = Pipeline(
+                store, args.weights, "whole", LocalExecutor(quiet=True), selector=registry.face_selectors.get(policy)
+            )
+            combo = next(
+                Sweep(pipeline, [registry.detectors.get(detector)], [registry.recognizers.get(model)]).run(dataset)
+            )
+            ours = combo.pair_scores(cosine, pairs.left[index], pairs.right[index])
+            delta = np.abs(ours - reference)
+            multi = (combo.n_faces()[pairs.left[index]] > 1) | (combo.n_faces()[pairs.right[index]] > 1)
+            over = delta > TOLERANCE
+            same = pairs.same[index]
+            lines.append(
+                f"| {model} x {detector} | {policy} | {len(index)} | {int(multi.sum())} | {delta.max():.2e} "
+                f"| {int(over.sum())} | {_accuracy(ours, same):.4f} | {_accuracy(reference, same):.4f} |"
+            )
+            if policy == "deepface":
+                outliers += [
+                    f"- {combination} pair {k}: {dataset.images[pairs.left[k]].rel} vs "
+                    f"{dataset.images[pairs.right[k]].rel}: ours {o:.6f}, DeepFace {r:.6f}"
+                    for k, o, r in zip(index[over], ours[over], reference[over])
+                ]
+            print(lines[-1], flush=True)
+    lines += [
+        "",
+        "Pairs over 1e-4 under `--face deepface`:" if outliers else "No pair over 1e-4 under `--face deepface`.",
+        *outliers,
+        "",
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines))
+    print(f"wrote {args.out}")
+
+
 def main() -> None:
     """Parse the command line and run a step."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

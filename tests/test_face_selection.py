@@ -169,3 +169,18 @@ def test_with_options_validates_keys_and_converts_values() -> None:
     assert opencv.settings["min_confidence"] == 0 and opencv.settings["min_face_size"] == 0  # DeepFace's parity
     with pytest.raises(BadDetectorOption, match="valid: min_confidence, min_face_size"):
         opencv.with_options({"max_side": "640"})
+
+
+def test_detector_options_from_the_command_line() -> None:
+    from bench.registry import parse_detector_options, with_detector_options
+
+    assert parse_detector_options(["retinaface-mnet.max_side=1024", "RetinaFace-MNet.min_face_size=30"]) == {
+        "retinaface-mnet": {"max_side": "1024", "min_face_size": "30"}
+    }
+    specs = plugins.load().detectors.select("retinaface-mnet,opencv")
+    changed = with_detector_options(specs, ["retinaface-mnet.max_side=1024"])
+    assert changed[0].settings["max_side"] == 1024 and changed[1] == specs[1]
+    with pytest.raises(BadDetectorOption, match="expected NAME.KEY=VALUE"):
+        parse_detector_options(["max_side=1024"])
+    with pytest.raises(BadDetectorOption, match="yunet, which is not among the detectors run"):
+        with_detector_options(specs, ["yunet.min_confidence=0.9"])
