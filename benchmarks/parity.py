@@ -128,6 +128,7 @@ def _accuracy(distances: np.ndarray, same: np.ndarray) -> float:
 def run_compare(args: argparse.Namespace) -> None:
     """facebench under every policy against DeepFace's distances; writes the Markdown table."""
     from bench import plugins
+    from bench.datasets import Pairs, restrict
     from bench.executors import LocalExecutor
     from bench.pipeline import Pipeline
     from bench.store import Store, default_cache_dir
@@ -159,16 +160,18 @@ def run_compare(args: argparse.Namespace) -> None:
         model, detector = combination.split(":")
         index = np.array(sorted(theirs))
         reference = np.array([theirs[k] for k in index])
+        listed = Pairs(pairs.left[index], pairs.right[index], pairs.same[index])
+        images, compared = restrict(dataset, listed)  # only the images of the pairs DeepFace scored
         for policy in POLICIES:
             pipeline = Pipeline(
                 store, args.weights, "whole", LocalExecutor(quiet=True), selector=registry.face_selectors.get(policy)
             )
             combo = next(
-                Sweep(pipeline, [registry.detectors.get(detector)], [registry.recognizers.get(model)]).run(dataset)
+                Sweep(pipeline, [registry.detectors.get(detector)], [registry.recognizers.get(model)]).run(images)
             )
-            ours = combo.pair_scores(cosine, pairs.left[index], pairs.right[index])
+            ours = combo.pair_scores(cosine, compared.left, compared.right)
             delta = np.abs(ours - reference)
-            multi = (combo.n_faces()[pairs.left[index]] > 1) | (combo.n_faces()[pairs.right[index]] > 1)
+            multi = (combo.n_faces()[compared.left] > 1) | (combo.n_faces()[compared.right] > 1)
             over = delta > TOLERANCE
             same = pairs.same[index]
             full = len(index) == len(pairs)  # accuracy only over the whole list (a subset's is not DeepFace's figure)
