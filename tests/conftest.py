@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,10 +14,35 @@ WEIGHTS = SHARED / "weights"
 LFW = SHARED / "data" / "lfw"
 SAMPLE = REPO / "datasets" / "sample"
 
-needs_weights = pytest.mark.skipif(
+_no_weights = pytest.mark.skipif(
     not (WEIGHTS / "dlib_face_recognition_resnet_model_v1.dat").is_file(), reason=f"real weights not in {WEIGHTS}"
 )
-needs_lfw = pytest.mark.skipif(not (LFW / "pairs.txt").is_file(), reason=f"LFW not in {LFW}")
+_no_lfw = pytest.mark.skipif(not (LFW / "pairs.txt").is_file(), reason=f"LFW not in {LFW}")
+
+
+def needs_weights(test: Any) -> Any:
+    """An integration-tier test on the real weights in ../shared/weights (marked ``slow``)."""
+    return pytest.mark.slow(_no_weights(test))
+
+
+def needs_lfw(test: Any) -> Any:
+    """An integration-tier test on the real LFW images in ../shared/data/lfw (marked ``slow``)."""
+    return pytest.mark.slow(_no_lfw(test))
+
+
+def bench(*args: str) -> tuple[int, str]:
+    """Run the ``bench`` CLI in-process (quiet): (exit code, output)."""
+    from click.testing import CliRunner
+
+    from bench.cli import main
+
+    result = CliRunner().invoke(main, ["-q", *args])
+    crash = result.exception is not None and not isinstance(result.exception, SystemExit)
+    if crash:  # an unexpected exception: show it in the assertion message
+        import traceback
+
+        return result.exit_code, result.output + "".join(traceback.format_exception(result.exception))
+    return result.exit_code, result.output
 
 
 @pytest.fixture(autouse=True)
@@ -32,3 +58,23 @@ def read_pairs(dataset, path):  # type: ignore[no-untyped-def]
     from bench import plugins, protocols
 
     return protocols.read_pairs(plugins.load().protocols, dataset, path)
+
+
+SLOW_MODULES = {"test_parity", "test_zoo", "test_resume", "test_executors", "test_speed_script",
+                "test_example_plugin", "test_onnx_recognizers", "test_retinaface_onnx", "test_bad_inputs"}
+"""Modules that are integration tier as a whole (subprocesses, TensorFlow, real ONNX graphs)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test of the integration-tier modules ``slow``."""
+    for item in items:
+        if item.module is not None and item.module.__name__.rpartition(".")[2] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def only_given_weights(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Weight files are searched only in the folder a test passes (no env var, an empty DeepFace home)."""
+    monkeypatch.delenv("BENCH_WEIGHTS_DIR", raising=False)
+    monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path / "deepface-home"))
+    monkeypatch.chdir(tmp_path)  # no ./weights either
