@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,20 +13,13 @@ WEIGHTS = SHARED / "weights"
 LFW = SHARED / "data" / "lfw"
 SAMPLE = REPO / "datasets" / "sample"
 
-_no_weights = pytest.mark.skipif(
+needs_weights = pytest.mark.skipif(
     not (WEIGHTS / "dlib_face_recognition_resnet_model_v1.dat").is_file(), reason=f"real weights not in {WEIGHTS}"
 )
-_no_lfw = pytest.mark.skipif(not (LFW / "pairs.txt").is_file(), reason=f"LFW not in {LFW}")
-
-
-def needs_weights(test: Any) -> Any:
-    """An integration-tier test on the real weights in ../shared/weights (marked ``slow``)."""
-    return pytest.mark.slow(_no_weights(test))
-
-
-def needs_lfw(test: Any) -> Any:
-    """An integration-tier test on the real LFW images in ../shared/data/lfw (marked ``slow``)."""
-    return pytest.mark.slow(_no_lfw(test))
+"""An integration-tier test on the real weights in ../shared/weights (marked ``slow`` at collection)."""
+needs_lfw = pytest.mark.skipif(not (LFW / "pairs.txt").is_file(), reason=f"LFW not in {LFW}")
+"""An integration-tier test on the real LFW images (marked ``slow`` at collection)."""
+SHARED_REASONS = (needs_weights.kwargs["reason"], needs_lfw.kwargs["reason"])
 
 
 def bench(*args: str) -> tuple[int, str]:
@@ -66,9 +58,11 @@ SLOW_MODULES = {"test_parity", "test_zoo", "test_resume", "test_executors", "tes
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test of the integration-tier modules ``slow``."""
+    """Mark ``slow`` every test of the integration-tier modules and every test that needs ../shared."""
     for item in items:
-        if item.module is not None and item.module.__name__.rpartition(".")[2] in SLOW_MODULES:
+        module = getattr(item, "module", None)
+        in_slow_module = module is not None and module.__name__.rpartition(".")[2] in SLOW_MODULES
+        if in_slow_module or any(m.kwargs.get("reason") in SHARED_REASONS for m in item.iter_markers("skipif")):
             item.add_marker(pytest.mark.slow)
 
 
