@@ -66,6 +66,7 @@ def evaluate(combo: Combination, pairs: Pairs, metrics: list[Metric]) -> tuple[l
             scores[valid], pairs.same[valid], metric.higher_is_more_similar, folds=folds[valid],
             default_threshold=default,
         )
+        summary.pop("n_pairs")  # the same as n_pairs_scored
         failures = protocol.with_failures(scores, pairs.same, folds, metric.higher_is_more_similar, default)
         rows.append({**base, "metric": metric.name, "status": "ok", "default_threshold": default, **summary,
                      **failures})
@@ -75,7 +76,7 @@ def evaluate(combo: Combination, pairs: Pairs, metrics: list[Metric]) -> tuple[l
                     "dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name,
                     "face": base["face"], "metric": metric.name, "pair": np.flatnonzero(valid),
                     "image_a": [names[i] for i in pairs.left[valid]], "image_b": [names[i] for i in pairs.right[valid]],
-                    "same": pairs.same[valid], "distance": scores[valid],
+                    "same": pairs.same[valid], "score": scores[valid],
                 }
             )
         )

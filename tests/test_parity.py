@@ -144,7 +144,9 @@ def _lfw(entry: str) -> tuple[str, str]:
 @needs_weights
 @needs_lfw
 @pytest.mark.parametrize(("model", "backend"), list(MULTI_FACE_PAIRS))
-def test_every_face_policy_matches_deepface_verify_on_multi_face_pairs(model: str, backend: str, tmp_path: Path) -> None:
+def test_every_face_policy_matches_deepface_verify_on_multi_face_pairs(
+    model: str, backend: str, tmp_path: Path
+) -> None:
     """``--face deepface``: every face embedded, a pair's distance the minimum over face pairs, as DeepFace.verify."""
     import cv2
     from deepface import DeepFace
