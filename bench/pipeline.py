@@ -138,15 +138,19 @@ class Pipeline:
 
     def _compute(
         self, stage: str, spec: DetectorSpec | RecognizerSpec, namespace: str, items: list[Item], n_images: int,
-        batch_size: int = 1,
+        batch_size: int = 1, detector: str = "",
     ) -> Outcome:
-        """Have the executor compute the misses (one per distinct image); the other images count as cached."""
+        """Have the executor compute the misses (one per distinct image); the other images count as cached.
+
+        Stats go to ``stage:NAME``, and with ``detector`` also to ``stage:NAME@DETECTOR`` (embedding per detector,
+        so a detector whose faces were all cached shows as cached in the speed table)."""
         misses = tuple({item.sha: item for item in items}.values())
         work = Work(stage, spec.name, self.store, self.weights_dir, namespace, misses, batch_size)
         outcome = self.executor.run(work, spec)
-        stats = self.stats.setdefault(f"{stage}:{spec.name}", StageStats())
-        stats.add(outcome)
-        stats.cached += n_images - len(misses)
+        for key in (f"{stage}:{spec.name}", *([f"{stage}:{spec.name}@{detector}"] if detector else [])):
+            stats = self.stats.setdefault(key, StageStats())
+            stats.add(outcome)
+            stats.cached += n_images - len(misses)
         return outcome
 
     def detect(self, dataset: Dataset, spec: DetectorSpec) -> list[Detection]:
@@ -206,7 +210,7 @@ class Pipeline:
             for key, face in zip(keys[i], d.faces)
             if cached[key] is None
         ]
-        failures = self._compute("embed", spec, namespace, misses, len(cached), spec.batch_size).failures
+        failures = self._compute("embed", spec, namespace, misses, len(cached), spec.batch_size, det_spec.name).failures
         faces, reasons = [], []
         for i, d in enumerate(detections):
             vectors, why = [], d.reason if not d.faces else ""
