@@ -152,8 +152,9 @@ def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Cal
         click.option("--metric", "metrics", default=default_metric, show_default=True,
                      help="Metric(s): NAME, A,B or all (see `bench metrics`)."),
         click.option("--face", default="center", show_default=True,
-                     help="Which face of a multi-face image is used: center, largest, confidence, or deepface (every "
-                          "face; a pair scores its closest face pair, as DeepFace.verify) (see `bench face-selectors`)."),
+                     help="Which face of a multi-face image is used: center, largest, confidence, or deepface "
+                          "(every face; a pair scores its closest face pair, as DeepFace.verify); see "
+                          "`bench face-selectors`."),
         click.option("--detector-option", "detector_options", multiple=True, metavar="NAME.KEY=VALUE",
                      help="Change a detector setting (repeatable), e.g. retinaface-mnet.max_side=1024; the manifest "
                           "lists every detector's settings."),

@@ -154,7 +154,8 @@ def _convert(detector: str, key: str, value: Any, default: Any) -> Any:
             return value.lower() in ("true", "1", "yes")
         return kind(value) if kind in (int, float) else value
     except ValueError:
-        raise BadDetectorOption(f"detector {detector} option {key}={value!r}: expected a value of type {kind.__name__}") from None
+        message = f"detector {detector} option {key}={value!r}: expected a value of type {kind.__name__}"
+        raise BadDetectorOption(message) from None
 
 
 S = TypeVar("S")
