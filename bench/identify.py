@@ -9,7 +9,7 @@ is not a correct rejection).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,7 +62,11 @@ def _join(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts).astype(int) if parts else np.zeros(0, int)
 
 
-def identity_distances(vectors: np.ndarray, s: Split, metric: Metric) -> np.ndarray:
+Cross = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""(image indices a, image indices b) -> (len(a), len(b)) metric scores, e.g. :meth:`Combination.cross_scores`."""
+
+
+def identity_distances(vectors: np.ndarray, s: Split, metric: Metric, cross: Cross | None = None) -> np.ndarray:
     """(probes, enrolled identities): dissimilarity (the score, negated where higher is more similar) to each
     identity's closest gallery image.
 
@@ -72,7 +76,8 @@ def identity_distances(vectors: np.ndarray, s: Split, metric: Metric) -> np.ndar
     usable = np.isfinite(vectors[s.gallery]).all(axis=1)
     gallery, labels = s.gallery[usable], s.gallery_label[usable]
     if len(gallery) and len(s.probes):
-        dist = -metric.similarity(metric.all_against(vectors[s.probes], vectors[gallery]))
+        scores = cross(s.probes, gallery) if cross else metric.all_against(vectors[s.probes], vectors[gallery])
+        dist = -metric.similarity(scores)
         starts = np.flatnonzero(np.r_[True, np.diff(labels) != 0])
         out[:, labels[starts]] = np.minimum.reduceat(dist, starts, axis=1)
     out[~np.isfinite(vectors[s.probes]).all(axis=1)] = np.nan
@@ -109,9 +114,11 @@ def tpir_at_fpir(hits: np.ndarray, nonmated: np.ndarray, fpir: float) -> tuple[f
     return float(np.mean(hits <= threshold)), threshold
 
 
-def identification(vectors: np.ndarray, s: Split, metric: Metric) -> tuple[dict[str, float | None], np.ndarray]:
+def identification(
+    vectors: np.ndarray, s: Split, metric: Metric, cross: Cross | None = None
+) -> tuple[dict[str, float | None], np.ndarray]:
     """Every identification figure for one metric, and the CMC."""
-    dist = identity_distances(vectors, s, metric)
+    dist = identity_distances(vectors, s, metric, cross)
     mated = s.probe_label >= 0
     own = dist[mated][np.arange(mated.sum()), s.probe_label[mated]]
     ranks = true_ranks(dist[mated], own)
@@ -139,7 +146,7 @@ def evaluate(combo: Combination, s: Split, metrics: list[Metric]) -> tuple[list[
     base = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name}
     rows, curves = [], []
     for metric in metrics:
-        row, curve = identification(combo.vectors, s, metric)
+        row, curve = identification(combo.vectors, s, metric, lambda a, b, m=metric: combo.cross_scores(m, a, b))
         rows.append({**base, "metric": metric.name, **row})
         curves.append(pd.DataFrame({**base, "metric": metric.name, "rank": np.arange(1, len(curve) + 1),
                                     "identification_rate": curve}))

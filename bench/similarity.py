@@ -23,7 +23,7 @@ def _cell_pairs(a: list[int], b: list[int], same: bool, cap: int | None, rng: ra
 
 def identity_matrix(combo: Combination, metric: Metric, cap: int | None, seed: int) -> pd.DataFrame:
     """Long rows (identity_a, identity_b, mean_distance, n_pairs) over every identity pair, both orders."""
-    ok = ~np.isnan(combo.vectors).any(axis=1)
+    ok = combo.embedded()
     groups: dict[str, list[int]] = {}
     for i, img in enumerate(combo.dataset.images):
         if ok[i]:
@@ -37,7 +37,7 @@ def identity_matrix(combo: Combination, metric: Metric, cap: int | None, seed: i
             mean = np.nan
             if pairs:
                 left, right = np.array(pairs).T
-                mean = float(metric.pairs(combo.vectors, left, right).mean())
+                mean = float(combo.pair_scores(metric, left, right).mean())
             for x, y in {(a, b), (b, a)}:
                 rows.append({"identity_a": x, "identity_b": y, "mean_distance": mean, "n_pairs": len(pairs)})
     frame = pd.DataFrame(rows)

@@ -184,3 +184,18 @@ def test_detector_options_from_the_command_line() -> None:
         parse_detector_options(["max_side=1024"])
     with pytest.raises(BadDetectorOption, match="yunet, which is not among the detectors run"):
         with_detector_options(specs, ["yunet.min_confidence=0.9"])
+
+
+def test_identification_uses_the_every_face_rule() -> None:
+    from bench.identify import Split, identification
+
+    selectors = plugins.load().face_selectors
+    faces = [np.array([[1.0, 0.0], [0.0, 1.0]], np.float32), np.array([[0.6, 0.8]], np.float32),
+             np.array([[0.0, 1.0]], np.float32)]  # gallery A (two faces), gallery B, a probe of A
+    split = Split(np.array([0, 1]), np.array([0, 1]), np.array([2]), np.array([0]), ["A", "B"])
+    every = _combination(faces, selectors.get("deepface"))
+    row, _ = identification(every.vectors, split, COSINE, lambda a, b: every.cross_scores(COSINE, a, b))
+    assert row["rank1"] == 1.0  # A's second face is the probe's face
+    first = _combination(faces, selectors.get("center"))
+    row, _ = identification(first.vectors, split, COSINE, lambda a, b: first.cross_scores(COSINE, a, b))
+    assert row["rank1"] == 0.0  # A's first face is orthogonal to the probe; B is closer
