@@ -128,7 +128,8 @@ def _points(g: Grouped, weights: np.ndarray, fmrs: Sequence[float]) -> tuple[np.
     with np.errstate(invalid="ignore", divide="ignore"):
         fmr = false_matches / n_imp
         fnmr = 1.0 - np.take_along_axis(cum_gen, j, axis=1) / n_gen
-    return g.candidates[j], fmr, fnmr, false_matches, np.broadcast_to(n_imp, j.shape), np.broadcast_to(n_gen, j.shape)
+    threshold = np.where((n_imp > 0) & (n_gen > 0), g.candidates[j], np.nan)  # a sample lacking a class: undefined
+    return threshold, fmr, fnmr, false_matches, np.broadcast_to(n_imp, j.shape), np.broadcast_to(n_gen, j.shape)
 
 
 def operating_points(

@@ -217,3 +217,9 @@ def test_subject_split_is_disjoint() -> None:
 def test_normal_deviate() -> None:
     assert operating.normal_deviate([0.5])[0] == pytest.approx(0.0)
     assert np.isfinite(operating.normal_deviate([0.0, 1.0])).all()
+
+
+def test_a_bootstrap_sample_without_impostors_has_no_threshold() -> None:
+    g = operating.Grouped.of([0.1, 0.2, 0.9], [True, True, False], False)
+    threshold, fmr, *_ = operating._points(g, np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]]), (0.1,))
+    assert np.isnan(threshold[0, 0]) and np.isnan(fmr[0, 0]) and np.isfinite(threshold[1, 0])
