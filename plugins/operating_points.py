@@ -188,14 +188,18 @@ def transfer_rows(s: Scored, thresholds: dict[float, dict[str, Any]], n_boot: in
 def failure_rows(ctx: Context, combo: Combination) -> list[dict[str, Any]]:
     """Failure to acquire by cause for this detector (and this model's embedding failures) over the images used."""
     n_images = len(combo.dataset.images)
+    used = {img.rel for img in combo.dataset.images}
+    seen = {  # the sweep records a dataset's failures each time it is swept (dev and eval halves): count once
+        (f["image"], f["model"], str(f["status"]))
+        for f in ctx.sweep.failures
+        if f["dataset"] == combo.dataset.name
+        and f["detector"] == combo.detector.name
+        and f["model"] in ("", combo.model.name)
+        and f["image"] in used
+    }
     counts: dict[str, int] = {}
-    for f in ctx.sweep.failures:
-        if (
-            f["dataset"] == combo.dataset.name
-            and f["detector"] == combo.detector.name
-            and f["model"] in ("", combo.model.name)
-        ):
-            counts[str(f["status"])] = counts.get(str(f["status"]), 0) + 1
+    for _, _, status in seen:
+        counts[status] = counts.get(status, 0) + 1
     causes = [*FAILURE_CAUSES, *sorted(set(counts) - set(FAILURE_CAUSES))]
     rows = [
         {
