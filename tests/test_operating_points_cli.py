@@ -47,7 +47,7 @@ def test_operating_points_agree_with_scores_csv(tmp_path: Path) -> None:
         assert row.insufficient == (row.n_impostor < 10 / row.fmr_target)
         assert row.fnmr_lo <= row.fnmr <= row.fnmr_hi
     assert (run / "card.html").is_file() and (run / "card.md").is_file()
-    assert (run / "det_sample_all_cosine.png").is_file()
+    assert (run / "det_sample_all_cosine.png").is_file() and (run / "pareto_sample_all_cosine.png").is_file()
     efficiency = pd.read_csv(run / "efficiency.csv").iloc[0]
     assert efficiency.template_bytes == 128 * 4 and efficiency.us_per_comparison > 0
     assert efficiency.ms_per_face > 0  # from the cache's timings even when the items were cached
