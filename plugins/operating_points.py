@@ -11,19 +11,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from bench.context import Context, Input
-from bench.runner import console_table
-from bench.sources import named, open_source, pairs_for
 
 from bench import card, operating, protocol, protocols
 from bench.accuracy import scored_pairs
+from bench.context import Context, Input
 from bench.datasets import Pairs, restrict
 from bench.errors import BenchError
 from bench.evaluations import EvaluationSpec, Option, Rows, Table
 from bench.hookspecs import hookimpl
 from bench.metrics import Metric
 from bench.report import slug
+from bench.runner import console_table
 from bench.runs import NotARun, read_run
+from bench.sources import named, open_source, pairs_for
 from bench.sweep import Combination
 from plugins.operating_plots import Curve, det_plot, pareto_plot
 
@@ -323,7 +323,10 @@ class OperatingPoints:
         """A run folder gives thresholds directly; a pair file, dataset name or folder becomes a calibration input."""
         path = Path(source)
         if (path / "manifest.json").is_file():
-            ctx.state["thresholds"] = _run_thresholds(path)
+            ctx.state["thresholds"] = {
+                key: {t: row for t, row in by_target.items() if any(np.isclose(t, self.at))}
+                for key, by_target in _run_thresholds(path).items()
+            }
             ctx.run.record(calibration={"run": str(path)})
             return
         if path.is_file():
