@@ -353,7 +353,12 @@ class OperatingPoints:
         valid = scored_pairs(combo, pairs)
         left, right, same = pairs.left[valid], pairs.right[valid], pairs.same[valid]
         n_boot, seed = int(ctx.request.option("bootstrap", 1000)), ctx.request.seed
-        base = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name}
+        base = {
+            "dataset": combo.dataset.name,
+            "subset": subset,
+            "model": combo.model.name,
+            "detector": combo.detector.name,
+        }
         rows: Rows = {
             "operating_points": [],
             "operating_summary": [],
