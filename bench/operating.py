@@ -169,7 +169,8 @@ def accepted(scores: ArrayLike, threshold: float, higher_is_more_similar: bool) 
 
 def rates_at(scores: ArrayLike, same: ArrayLike, threshold: float, higher_is_more_similar: bool) -> tuple[float, float]:
     """(FMR, FNMR) at a fixed threshold; NaN for a class with no pairs."""
-    fmr, fnmr = weighted_rates(accepted(scores, threshold, higher_is_more_similar), same, np.ones((1, len(same))))
+    accept = accepted(scores, threshold, higher_is_more_similar)
+    fmr, fnmr = weighted_rates(accept, same, np.ones((1, len(accept))))
     return float(fmr[0]), float(fnmr[0])
 
 

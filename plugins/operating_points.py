@@ -624,7 +624,12 @@ TABLES = (
 @hookimpl
 def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
     """``bench operating`` and ``bench calibrate``."""
-    common = {"factory": OperatingPoints, "needs": frozenset({"pairs"}), "tables": TABLES, "options": OPTIONS}
+    common: dict[str, Any] = {
+        "factory": OperatingPoints,
+        "needs": frozenset({"pairs"}),
+        "tables": TABLES,
+        "options": OPTIONS,
+    }
     register(
         EvaluationSpec(
             "operating_points",
