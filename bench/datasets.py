@@ -206,14 +206,18 @@ class DatasetEntry:
     layout: str
     description: str
     baseline: str = ""
+    attributes: tuple[Any, ...] = ()  # bench.attributes sources (a CSV, label lists)
 
     def present(self) -> bool:
         """Whether its folder (and pairs file, if any) exist."""
         return self.root.is_dir() and (self.pairs is None or self.pairs.is_file())
 
     def open(self) -> Dataset:
-        """Scan the folder into a :class:`Dataset`."""
-        return dataclasses.replace(scan(self.root, self.name, self.pairs, self.description), baseline=self.baseline)
+        """Scan the folder into a :class:`Dataset`, with the declared attributes on its images."""
+        from bench import attributes  # imports this module
+
+        dataset = dataclasses.replace(scan(self.root, self.name, self.pairs, self.description), baseline=self.baseline)
+        return attributes.attach(dataset, self.attributes) if self.attributes else dataset
 
 
 def _expand(text: str) -> str:
@@ -226,13 +230,16 @@ def _expand(text: str) -> str:
 def _entry(name: str, raw: Any, base: Path, source: Path) -> DatasetEntry:
     if not isinstance(raw, dict) or "root" not in raw:
         raise DatasetError(f"{source}: dataset '{name}' needs a mapping with at least 'root:'")
-    unknown = set(raw) - {"root", "pairs", "layout", "description", "baseline"}
+    unknown = set(raw) - {"root", "pairs", "layout", "description", "baseline", "attributes"}
     if unknown:
         raise DatasetError(f"{source}: dataset '{name}' has unknown keys {sorted(unknown)}")
     root = (base / _expand(str(raw["root"]))).resolve()
     pairs = (root / str(raw["pairs"])) if raw.get("pairs") else None
     layout, description = str(raw.get("layout", "identity-per-folder")), str(raw.get("description", ""))
-    return DatasetEntry(name, root, pairs, layout, description, str(raw.get("baseline", "")))
+    from bench import attributes  # imports this module
+
+    declared = attributes.parse(raw["attributes"], root, f"{source}: dataset '{name}'") if "attributes" in raw else ()
+    return DatasetEntry(name, root, pairs, layout, description, str(raw.get("baseline", "")), declared)
 
 
 def load_catalog(path: Path) -> dict[str, DatasetEntry]:
