@@ -135,12 +135,12 @@ def read(dataset: Dataset, sources: Sequence[Source]) -> Labels:
     """Each image's labels from ``sources``; conflicting images are left unlabelled and listed."""
     names = _Names(dataset)
     said: list[dict[tuple[str, bool], set[str]]] = [{} for _ in dataset.images]  # (attr, identity-level) -> labels
-    unmatched: list[str] = []
+    unmatched: set[str] = set()
     for source in sources:
         for name, attr, label in _entries(source):
             indices, by_identity = names.resolve(name)
             if not indices:
-                unmatched.append(name)
+                unmatched.add(name)
             for i in indices:
                 said[i].setdefault((attr, by_identity), set()).add(label)
     values: list[dict[str, str]] = []
@@ -154,7 +154,7 @@ def read(dataset: Dataset, sources: Sequence[Source]) -> Labels:
             else:
                 conflicts.setdefault(attr, []).append(img.rel)
         values.append(chosen)
-    return Labels(values, conflicts, unmatched)
+    return Labels(values, conflicts, sorted(unmatched))
 
 
 def attach(dataset: Dataset, sources: Sequence[Source]) -> Dataset:
@@ -180,9 +180,7 @@ def attributes_of(dataset: Dataset) -> list[str]:
     return sorted({a for img in dataset.images for a in img.attrs})
 
 
-def sample_group_pairs(
-    dataset: Dataset, n: int, attribute: str, seed: int = 0, impostors: str = "same-group"
-) -> Pairs:
+def sample_group_pairs(dataset: Dataset, n: int, attribute: str, seed: int = 0, impostors: str = "same-group") -> Pairs:
     """``n`` pairs of labelled images, genuine and impostor halves each split evenly over the groups.
 
     ``impostors="same-group"`` (the default) draws each impostor from two identities of one group: cross-group
@@ -203,13 +201,19 @@ def sample_group_pairs(
     labelled = [i for i, g in enumerate(groups) if g != UNLABELLED]
     share = [n // 2 // len(members) + (k < (n // 2) % len(members)) for k in range(len(members))]
     rows: list[tuple[int, int, bool]] = []
+    taken: set[tuple[int, int]] = set()  # impostors drawn so far (with "all", two groups can draw one pair)
     for (group, images), want in zip(sorted(members.items()), share):
         rows += [(a, b, True) for a, b in _genuine(dataset, images, want, rng)]
         pool = images if impostors == "same-group" else labelled
-        rows += [(a, b, False) for a, b in _impostors(dataset, images, pool, want, rng)]
+        rows += [(a, b, False) for a, b in _impostors(dataset, images, pool, want, rng, taken)]
     left, right, same = (np.array(col) for col in zip(*rows))
-    return Pairs(left.astype(int), right.astype(int), same.astype(bool), None,
-                 f"sampled by {attribute} n={n} seed={seed} impostors={impostors}")
+    return Pairs(
+        left.astype(int),
+        right.astype(int),
+        same.astype(bool),
+        None,
+        f"sampled by {attribute} n={n} seed={seed} impostors={impostors}",
+    )
 
 
 def _genuine(dataset: Dataset, images: list[int], want: int, rng: random.Random) -> list[tuple[int, int]]:
@@ -221,14 +225,16 @@ def _genuine(dataset: Dataset, images: list[int], want: int, rng: random.Random)
 
 
 def _impostors(
-    dataset: Dataset, images: list[int], pool: list[int], want: int, rng: random.Random
+    dataset: Dataset, images: list[int], pool: list[int], want: int, rng: random.Random, taken: set[tuple[int, int]]
 ) -> list[tuple[int, int]]:
-    """Up to ``want`` distinct (a, b): a from ``images``, b from ``pool``, different identities."""
+    """Up to ``want`` new (a, b) not in ``taken``: a from ``images``, b from ``pool``, different identities."""
     chosen: set[tuple[int, int]] = set()
     for _ in range(50 * want):  # bounded: a tiny group may hold fewer distinct pairs than asked
         if len(chosen) == want:
             break
         a, b = rng.choice(images), rng.choice(pool)
-        if dataset.images[a].identity != dataset.images[b].identity:
-            chosen.add((min(a, b), max(a, b)))
+        pair = (min(a, b), max(a, b))
+        if dataset.images[a].identity != dataset.images[b].identity and pair not in taken:
+            chosen.add(pair)
+            taken.add(pair)
     return sorted(chosen)
