@@ -14,7 +14,8 @@ n_failed_detection, ftd_rate, ftd_ci_low, ftd_ci_high`` (the detector's, over th
 groups, fmr_target, threshold, fmr_achieved, insufficient, fmr_ratio, fnmr_ratio, garbe, fdr`` each with
 ``_ci_low`` / ``_ci_high``, ``alpha, n_bootstrap, seed``.
 
-``fairness_det.csv`` -- per-group DET curves: ``group, fmr, fnmr`` per candidate threshold.
+``det_by_group.csv`` -- per-group DET curves: ``group, fmr, fnmr`` per candidate threshold (not prefixed
+``fairness``, so a report that shows every ``fairness*.csv`` does not dump curve points).
 """
 
 from __future__ import annotations
@@ -48,6 +49,41 @@ TARGETS = (1e-3, 1e-2, 1e-1)
 """FMR targets ``--at-fmr auto`` tries, strictest first: the first the impostor count supports is used."""
 
 KEYS = ("dataset", "model", "detector", "metric")
+
+CARD_COLUMNS = {
+    "fairness": (
+        "dataset",
+        "metric",
+        "attribute",
+        "fmr_target",
+        "group",
+        "n_impostor",
+        "n_false_match",
+        "fmr",
+        "fmr_ci_low",
+        "fmr_ci_high",
+        "n_genuine",
+        "n_false_nonmatch",
+        "fnmr",
+        "fnmr_ci_low",
+        "fnmr_ci_high",
+        "ftd_rate",
+    ),
+    "fairness_differentials": (
+        "dataset",
+        "metric",
+        "fmr_target",
+        "fmr_ratio",
+        "fnmr_ratio",
+        "garbe",
+        "garbe_ci_low",
+        "garbe_ci_high",
+        "fdr",
+        "fdr_ci_low",
+        "fdr_ci_high",
+    ),
+}
+"""What a report card shows of each table (the spec's ``extras["card_columns"]``)."""
 
 
 class FairnessError(BenchError):
@@ -138,7 +174,7 @@ def combination_rows(
     attribute = choose_attribute(combo.dataset, settings.attribute)
     base = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name}
     detection = detection_rows(combo, pairs, attribute, settings)
-    out: dict[str, list[dict[str, Any]]] = {"fairness": [], "fairness_differentials": [], "fairness_det": []}
+    out: dict[str, list[dict[str, Any]]] = {"fairness": [], "fairness_differentials": [], "det_by_group": []}
     for metric in metrics:
         scored = pair_set(combo, pairs, metric, attribute)
         tag = {**base, "metric": metric.name, "attribute": attribute}
@@ -147,7 +183,7 @@ def combination_rows(
             out["fairness"] += [{**tag, **row, **detection.get(row["group"], {})} for row in rows]
             out["fairness_differentials"].append({**tag, **summary})
         groups = fairness.groups_of(fairness.pair_groups(scored.left_group, scored.right_group))
-        out["fairness_det"] += [{**tag, **row} for row in _det_rows(scored, groups)]
+        out["det_by_group"] += [{**tag, **row} for row in _det_rows(scored, groups)]
     return out
 
 
@@ -275,7 +311,7 @@ def summary_text(table: pd.DataFrame, differentials: pd.DataFrame) -> str:
 def write_plots(run_dir: Path) -> list[Path]:
     """The plots, from the tables written in ``run_dir``."""
     table = pd.read_csv(run_dir / "fairness.csv")
-    det = pd.read_csv(run_dir / "fairness_det.csv")
+    det = pd.read_csv(run_dir / "det_by_group.csv")
     return rate_plots(table, run_dir) + det_plots(det, table, run_dir)
 
 
@@ -344,7 +380,7 @@ class Fairness:
 
     def finish(self, ctx: Context) -> None:
         """Rate bars with CIs and per-group DET curves, from the written tables."""
-        table, det = ctx.run.table("fairness"), ctx.run.table("fairness_det")
+        table, det = ctx.run.table("fairness"), ctx.run.table("det_by_group")
         if table.empty:
             return
         for path in [*rate_plots(table, ctx.run.path), *det_plots(det, table, ctx.run.path)]:
@@ -387,7 +423,7 @@ def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
                     (*KEYS, "attribute", "fmr_target"),
                     ("fmr_ratio", "fnmr_ratio", "garbe", "fdr"),
                 ),
-                Table("fairness_det", "per-group DET curves (FMR, FNMR per candidate threshold)", (*KEYS, "group")),
+                Table("det_by_group", "per-group DET curves (FMR, FNMR per candidate threshold)", (*KEYS, "group")),
             ),
             options=(
                 Option("attribute", str, None, "Attribute to group by [default: the dataset's only one]."),
@@ -408,5 +444,6 @@ def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
                 ),
             ),
             default_metric="cosine",
+            extras={"card_columns": CARD_COLUMNS},
         )
     )

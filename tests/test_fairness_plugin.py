@@ -55,8 +55,9 @@ def test_rows_of_one_combination(tmp_path: Path) -> None:
     detections = [Detection(1, None, "ok")] * len(data.images)
     detections[0] = Detection(0, None, "no_face", "no face found")  # image 0 is of group "a"
     vectors[1] = np.nan  # an image without an embedding: its pairs are not scored
-    combo = Combination(data, SimpleNamespace(name="det"), SimpleNamespace(name="rec"), detections, vectors,
-                        [""] * len(data.images))
+    combo = Combination(
+        data, SimpleNamespace(name="det"), SimpleNamespace(name="rec"), detections, vectors, [""] * len(data.images)
+    )
     metric = Metric("euclidean", lambda a, b: np.linalg.norm(a - b, axis=1), lambda a, b: a, False)
     out = combination_rows(combo, pairs, [metric], Settings(at_fmr="0.1,0.2", bootstrap=50))
     rows = [r for r in out["fairness"] if r["fmr_target"] == 0.1]
@@ -70,4 +71,4 @@ def test_rows_of_one_combination(tmp_path: Path) -> None:
     used = np.unique(np.concatenate([pairs.left, pairs.right]))
     assert by["a"]["n_images"] == (groups[used] == "a").sum() and by["a"]["n_failed_detection"] == 1
     assert by["b"]["ftd_rate"] == 0 and by[ALL]["n_impostor"] == (scored & ~pairs.same).sum()
-    assert len(out["fairness_differentials"]) == 2 and {r["group"] for r in out["fairness_det"]} == {"a", "b"}
+    assert len(out["fairness_differentials"]) == 2 and {r["group"] for r in out["det_by_group"]} == {"a", "b"}
