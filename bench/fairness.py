@@ -221,7 +221,7 @@ def analyse(
     else:
         lo = hi = np.full(len(estimate), np.nan)
     n_rows = len(rows_of)
-    operating = {
+    operating: dict[str, Any] = {
         "fmr_target": fmr_target,
         "threshold": point.threshold,
         "fmr_achieved": point.fmr,
@@ -230,8 +230,9 @@ def analyse(
     }
     rows = []
     for r, (name, mask) in enumerate(zip(rows_of, member.T)):
-        row = {**operating, "group": name, **_counts(accept, pairs.same, mask)}
-        row["group_insufficient"] = row["n_impostor"] < MIN_IMPOSTORS_PER_ERROR / fmr_target
+        counts = _counts(accept, pairs.same, mask)
+        row = {**operating, "group": name, **counts}
+        row["group_insufficient"] = counts["n_impostor"] < MIN_IMPOSTORS_PER_ERROR / fmr_target
         for col, offset in (("fmr", 0), ("fnmr", n_rows)):
             row.update({col: estimate[offset + r], f"{col}_ci_low": lo[offset + r], f"{col}_ci_high": hi[offset + r]})
         rows.append({**row, **(_own_threshold(pairs, mask, fmr_target) if r < k else {})})
