@@ -57,6 +57,7 @@ class Dataset:
     pairs_file: Path | None = None
     description: str = ""
     baseline: str = ""  # name of the clean dataset its results are reported against
+    protocol: str = ""  # the registered reader of its pairs file ("" = sniffed)
     index: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -206,6 +207,7 @@ class DatasetEntry:
     layout: str
     description: str
     baseline: str = ""
+    protocol: str = ""
     attributes: tuple[Any, ...] = ()  # bench.attributes sources (a CSV, label lists)
 
     def present(self) -> bool:
@@ -216,7 +218,8 @@ class DatasetEntry:
         """Scan the folder into a :class:`Dataset`, with the declared attributes on its images."""
         from bench import attributes  # imports this module
 
-        dataset = dataclasses.replace(scan(self.root, self.name, self.pairs, self.description), baseline=self.baseline)
+        dataset = scan(self.root, self.name, self.pairs, self.description)
+        dataset = dataclasses.replace(dataset, baseline=self.baseline, protocol=self.protocol)
         return attributes.attach(dataset, self.attributes) if self.attributes else dataset
 
 
@@ -230,7 +233,7 @@ def _expand(text: str) -> str:
 def _entry(name: str, raw: Any, base: Path, source: Path) -> DatasetEntry:
     if not isinstance(raw, dict) or "root" not in raw:
         raise DatasetError(f"{source}: dataset '{name}' needs a mapping with at least 'root:'")
-    unknown = set(raw) - {"root", "pairs", "layout", "description", "baseline", "attributes"}
+    unknown = set(raw) - {"root", "pairs", "layout", "description", "baseline", "protocol", "attributes"}
     if unknown:
         raise DatasetError(f"{source}: dataset '{name}' has unknown keys {sorted(unknown)}")
     root = (base / _expand(str(raw["root"]))).resolve()
@@ -239,7 +242,8 @@ def _entry(name: str, raw: Any, base: Path, source: Path) -> DatasetEntry:
     from bench import attributes  # imports this module
 
     declared = attributes.parse(raw["attributes"], root, f"{source}: dataset '{name}'") if "attributes" in raw else ()
-    return DatasetEntry(name, root, pairs, layout, description, str(raw.get("baseline", "")), declared)
+    return DatasetEntry(name, root, pairs, layout, description, str(raw.get("baseline", "")),
+                        str(raw.get("protocol", "")), declared)
 
 
 def load_catalog(path: Path) -> dict[str, DatasetEntry]:
