@@ -202,7 +202,7 @@ def sample_group_pairs(dataset: Dataset, n: int, attribute: str, seed: int = 0, 
     share = [n // 2 // len(members) + (k < (n // 2) % len(members)) for k in range(len(members))]
     rows: list[tuple[int, int, bool]] = []
     taken: set[tuple[int, int]] = set()  # impostors drawn so far (with "all", two groups can draw one pair)
-    for (group, images), want in zip(sorted(members.items()), share):
+    for (_, images), want in zip(sorted(members.items()), share):
         rows += [(a, b, True) for a, b in _genuine(dataset, images, want, rng)]
         pool = images if impostors == "same-group" else labelled
         rows += [(a, b, False) for a, b in _impostors(dataset, images, pool, want, rng, taken)]

@@ -196,9 +196,10 @@ def analyse(
     """Per-group rows and one differentials row at the global threshold for ``fmr_target``.
 
     Group rows (``group``: each label, then :data:`ALL`, :data:`CROSS`, ``UNLABELLED``) hold the counts, FMR and
-    FNMR with ``*_ci_low`` / ``*_ci_high`` (NaN without bootstrap), ``group_insufficient`` (fewer than 10 / target
-    impostors of that group: its FMR rests on fewer than 10 expected false matches), and for each label its own
-    threshold. ``insufficient`` is the same rule for the global threshold (all impostors).
+    FNMR with ``*_ci_low`` / ``*_ci_high`` (NaN without bootstrap), ``n_subjects`` (identities in the group's
+    pairs: the bootstrap's resampling units -- with few, the interval means little), ``group_insufficient``
+    (fewer than 10 / target impostors of that group: its FMR rests on fewer than 10 expected false matches), and
+    for each label its own threshold. ``insufficient`` is the same rule for the global threshold (all impostors).
     """
     point = threshold_at_fmr(pairs.scores, pairs.same, fmr_target, pairs.higher_is_more_similar)
     accept = accepted(pairs.scores, point.threshold, pairs.higher_is_more_similar)
@@ -231,7 +232,8 @@ def analyse(
     rows = []
     for r, (name, mask) in enumerate(zip(rows_of, member.T)):
         counts = _counts(accept, pairs.same, mask)
-        row = {**operating, "group": name, **counts}
+        subjects = len(set(pairs.left_subject[mask].tolist()) | set(pairs.right_subject[mask].tolist()))
+        row = {**operating, "group": name, **counts, "n_subjects": subjects}
         row["group_insufficient"] = counts["n_impostor"] < MIN_IMPOSTORS_PER_ERROR / fmr_target
         for col, offset in (("fmr", 0), ("fnmr", n_rows)):
             row.update({col: estimate[offset + r], f"{col}_ci_low": lo[offset + r], f"{col}_ci_high": hi[offset + r]})

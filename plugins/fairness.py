@@ -5,8 +5,8 @@ tables and draws the plots. Tables (long format, one CSV each in the run folder)
 
 ``fairness.csv`` -- one row per dataset x model x detector x metric x FMR target x group (each label, ``all``,
 ``cross-group``, ``unlabelled``): ``attribute, fmr_target, threshold`` (the global one), ``fmr_achieved,
-insufficient``, counts ``n_genuine, n_impostor, n_false_match, n_false_nonmatch``, ``fmr, fmr_ci_low, fmr_ci_high,
-fnmr, fnmr_ci_low, fnmr_ci_high, group_insufficient``, the group's own threshold ``group_threshold,
+insufficient``, counts ``n_genuine, n_impostor, n_false_match, n_false_nonmatch, n_subjects``, ``fmr, fmr_ci_low,
+fmr_ci_high, fnmr, fnmr_ci_low, fnmr_ci_high, group_insufficient``, the group's own threshold ``group_threshold,
 group_threshold_fmr, group_threshold_fnmr, group_threshold_insufficient``, and detection ``n_images,
 n_failed_detection, ftd_rate, ftd_ci_low, ftd_ci_high`` (the detector's, over the images the pairs use).
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 import numpy as np
@@ -32,6 +32,7 @@ import pandas as pd
 from bench import fairness
 from bench.accuracy import scored_pairs
 from bench.attributes import UNLABELLED, attributes_of, coverage, image_groups, sample_group_pairs
+from bench.context import Context, Input
 from bench.datasets import Dataset, Pairs, restrict
 from bench.errors import BenchError
 from bench.evaluations import EvaluationSpec, Option, Rows, Table
@@ -39,11 +40,9 @@ from bench.hookspecs import hookimpl
 from bench.metrics import Metric
 from bench.operating import MIN_IMPOSTORS_PER_ERROR, det_curve, normal_deviate
 from bench.report import _pyplot, _save, slug
+from bench.requests import SweepRequest
+from bench.sources import pairs_for
 from bench.sweep import Combination
-
-if TYPE_CHECKING:
-    from bench.context import Context
-    from bench.requests import SweepRequest
 
 TARGETS = (1e-3, 1e-2, 1e-1)
 """FMR targets ``--at-fmr auto`` tries, strictest first: the first the impostor count supports is used."""
@@ -328,8 +327,6 @@ def settings_of(request: SweepRequest) -> Settings:
 
 def choose_pairs(ctx: Context, attribute: str) -> Pairs:
     """``--n``: pairs sampled by group (same-group impostors unless ``--impostors all``); else the usual pairs."""
-    from bench.sources import pairs_for
-
     request = ctx.request
     if request.n is not None and not request.pairs:
         return sample_group_pairs(
@@ -343,8 +340,6 @@ class Fairness:
 
     def prepare(self, ctx: Context) -> None:
         """The attribute and (when fairness leads) the pairs; what the labels cover goes into the manifest."""
-        from bench.context import Input
-
         attribute = choose_attribute(ctx.dataset, ctx.request.option("attribute"))
         if not ctx.inputs:
             dataset, pairs = restrict(ctx.dataset, choose_pairs(ctx, attribute))

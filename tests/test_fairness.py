@@ -63,6 +63,7 @@ def test_per_group_rates_match_the_hand_computation() -> None:
     assert by[CROSS]["fmr"] == 0.5 and by[CROSS]["n_impostor"] == 2 and np.isnan(by[CROSS]["fnmr"])
     assert (by[ALL]["fmr"], by[ALL]["fnmr"]) == (0.25, pytest.approx(2 / 6))
     assert by[UNLABELLED]["n_genuine"] == 1 and by[UNLABELLED]["n_false_nonmatch"] == 0
+    assert by["A"]["n_subjects"] == 3 + 2 * 4 and by[CROSS]["n_subjects"] == 4
     # Own thresholds: A's 4 impostors allow 1 false match -> accept up to genuine 0.75, reject 0.80: (0.775);
     # B's 2 allow none -> midpoint of 0.15 and 0.70 (0.425), where B's genuine 0.72 is rejected.
     assert by["A"]["group_threshold"] == pytest.approx(0.775) and by["A"]["group_threshold_fnmr"] == 0

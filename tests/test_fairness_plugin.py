@@ -15,7 +15,7 @@ from bench.metrics import Metric
 from bench.pipeline import Detection
 from bench.sweep import Combination
 from plugins.fairness import FairnessError, Settings, choose_attribute, combination_rows, fmr_targets
-from tests.conftest import SAMPLE, read_pairs
+from tests.conftest import LFW, SAMPLE, bench, needs_lfw, needs_weights, read_pairs
 
 
 def test_fmr_targets() -> None:
@@ -72,3 +72,40 @@ def test_rows_of_one_combination(tmp_path: Path) -> None:
     assert by["a"]["n_images"] == (groups[used] == "a").sum() and by["a"]["n_failed_detection"] == 1
     assert by["b"]["ftd_rate"] == 0 and by[ALL]["n_impostor"] == (scored & ~pairs.same).sum()
     assert len(out["fairness_differentials"]) == 2 and {r["group"] for r in out["det_by_group"]} == {"a", "b"}
+
+
+@needs_weights
+@needs_lfw
+def test_bench_fairness_on_the_sample_with_the_lfw_gender_lists(tmp_path: Path) -> None:
+    """Real Dlib x opencv embeddings; the per-group rates recomputed from scores.csv and the gender lists."""
+    import pandas as pd
+
+    (tmp_path / "datasets.yaml").write_text(
+        f"datasets:\n  sample-gender:\n    root: {SAMPLE}\n    pairs: pairs.csv\n    attributes:\n"
+        f"      gender: {{female: {LFW / 'female_names.txt'}, male: {LFW / 'male_names.txt'}}}\n"
+    )
+    code, out = bench(
+        "--datasets", str(tmp_path / "datasets.yaml"), "accuracy", "--dataset", "sample-gender", "--model", "Dlib",
+        "--backend", "opencv", "--metric", "cosine", "--eval", "fairness", "--o", str(tmp_path), "--run-id", "r",
+    )  # fmt: skip
+    assert code == 0, out
+    run = tmp_path / "r"
+    table = pd.read_csv(run / "fairness.csv").set_index("group")
+    scores = pd.read_csv(run / "scores.csv")
+    pairs = pd.read_csv(SAMPLE / "pairs.csv")
+    female = {"Gloria_Macapagal_Arroyo", "Serena_Williams"}  # the sample's women in female_names.txt
+    side = [pairs[c].str.split("/").str[0].isin(female).to_numpy() for c in ("file_x", "file_y")]
+    scores["group"] = np.where(side[0] & side[1], "female", np.where(~side[0] & ~side[1], "male", CROSS))[scores.pair]
+    threshold = table.threshold.iloc[0]
+    impostors = np.sort(scores.score[~scores.same])
+    assert table.fmr_target.iloc[0] == 0.1  # auto: 90 impostors support 1e-1 only
+    assert impostors[8] < threshold < impostors[9]  # 9 = floor(0.1 x 90) impostors accepted, never a 10th
+    for group in ("female", "male", CROSS):
+        mine = scores[scores.group == group]
+        accept = mine.score <= threshold  # cosine distance: lower = more similar
+        assert table.loc[group, "n_impostor"] == (~mine.same).sum()
+        assert table.loc[group, "fmr"] == pytest.approx((accept & ~mine.same).sum() / (~mine.same).sum())
+        if group != CROSS:
+            assert table.loc[group, "fnmr"] == pytest.approx((~accept & mine.same).sum() / mine.same.sum())
+    assert (run / "fairness_rates_sample-gender_cosine_fmr0.1.png").is_file()
+    assert (run / "fairness_det_sample-gender_cosine.png").is_file()
