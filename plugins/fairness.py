@@ -14,8 +14,8 @@ n_failed_detection, ftd_rate, ftd_ci_low, ftd_ci_high`` (the detector's, over th
 groups, fmr_target, threshold, fmr_achieved, insufficient, fmr_ratio, fnmr_ratio, garbe, fdr`` each with
 ``_ci_low`` / ``_ci_high``, ``alpha, n_bootstrap, seed``.
 
-``det_by_group.csv`` -- per-group DET curves: ``group, fmr, fnmr`` per candidate threshold (not prefixed
-``fairness``, so a report that shows every ``fairness*.csv`` does not dump curve points).
+``det_by_group.csv`` -- per-group DET curves: ``group, fmr, fnmr`` per candidate threshold; a data file written at
+the end, not a manifest table (and not prefixed ``fairness``), so no report dumps curve points.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from bench.metrics import Metric
 from bench.operating import MIN_IMPOSTORS_PER_ERROR, det_curve, normal_deviate
 from bench.report import _pyplot, _save, slug
 from bench.requests import SweepRequest
+from bench.runs import write_csv
 from bench.sources import pairs_for
 from bench.sweep import Combination
 
@@ -48,6 +49,9 @@ TARGETS = (1e-3, 1e-2, 1e-1)
 """FMR targets ``--at-fmr auto`` tries, strictest first: the first the impostor count supports is used."""
 
 KEYS = ("dataset", "model", "detector", "metric")
+
+DET_FILE = "det_by_group"
+"""The per-group DET curve points (a data file beside the tables, not a table the report shows)."""
 
 CARD_COLUMNS = {
     "fairness": (
@@ -173,7 +177,7 @@ def combination_rows(
     attribute = choose_attribute(combo.dataset, settings.attribute)
     base = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name}
     detection = detection_rows(combo, pairs, attribute, settings)
-    out: dict[str, list[dict[str, Any]]] = {"fairness": [], "fairness_differentials": [], "det_by_group": []}
+    out: dict[str, list[dict[str, Any]]] = {"fairness": [], "fairness_differentials": [], DET_FILE: []}
     for metric in metrics:
         scored = pair_set(combo, pairs, metric, attribute)
         tag = {**base, "metric": metric.name, "attribute": attribute}
@@ -182,7 +186,7 @@ def combination_rows(
             out["fairness"] += [{**tag, **row, **detection.get(row["group"], {})} for row in rows]
             out["fairness_differentials"].append({**tag, **summary})
         groups = fairness.groups_of(fairness.pair_groups(scored.left_group, scored.right_group))
-        out["det_by_group"] += [{**tag, **row} for row in _det_rows(scored, groups)]
+        out[DET_FILE] += [{**tag, **row} for row in _det_rows(scored, groups)]
     return out
 
 
@@ -310,7 +314,7 @@ def summary_text(table: pd.DataFrame, differentials: pd.DataFrame) -> str:
 def write_plots(run_dir: Path) -> list[Path]:
     """The plots, from the tables written in ``run_dir``."""
     table = pd.read_csv(run_dir / "fairness.csv")
-    det = pd.read_csv(run_dir / "det_by_group.csv")
+    det = pd.read_csv(run_dir / f"{DET_FILE}.csv")
     return rate_plots(table, run_dir) + det_plots(det, table, run_dir)
 
 
@@ -365,19 +369,22 @@ class Fairness:
         )
 
     def combination(self, ctx: Context, combo: Combination) -> Rows:
-        """The three tables' rows; an input without the attribute (e.g. a clean baseline) gives none."""
+        """The two tables' rows; the DET curves are kept for :meth:`finish`. An input without the attribute (e.g.
+        a clean baseline) gives none."""
         settings = settings_of(ctx.request)
-        if ctx.input.pairs is None or choose_attribute(ctx.dataset, settings.attribute) not in attributes_of(
-            combo.dataset
-        ):
+        attribute = choose_attribute(ctx.dataset, settings.attribute)
+        if ctx.input.pairs is None or attribute not in attributes_of(combo.dataset):
             return {}
-        return combination_rows(combo, ctx.input.pairs, ctx.metrics, settings)
+        rows = combination_rows(combo, ctx.input.pairs, ctx.metrics, settings)
+        ctx.state.setdefault(DET_FILE, []).extend({**ctx.input.tags, **r} for r in rows.pop(DET_FILE))
+        return rows
 
     def finish(self, ctx: Context) -> None:
-        """Rate bars with CIs and per-group DET curves, from the written tables."""
-        table, det = ctx.run.table("fairness"), ctx.run.table("det_by_group")
+        """``det_by_group.csv`` (curve points: a data file, not a report table), rate bars and DET plots."""
+        table, det = ctx.run.table("fairness"), pd.DataFrame(ctx.state.get(DET_FILE, []))
         if table.empty:
             return
+        write_csv(ctx.run.path / f"{DET_FILE}.csv", det)
         for path in [*rate_plots(table, ctx.run.path), *det_plots(det, table, ctx.run.path)]:
             ctx.run.plot(path)
 
@@ -418,7 +425,6 @@ def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
                     (*KEYS, "attribute", "fmr_target"),
                     ("fmr_ratio", "fnmr_ratio", "garbe", "fdr"),
                 ),
-                Table("det_by_group", "per-group DET curves (FMR, FNMR per candidate threshold)", (*KEYS, "group")),
             ),
             options=(
                 Option("attribute", str, None, "Attribute to group by [default: the dataset's only one]."),
