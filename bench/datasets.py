@@ -208,15 +208,19 @@ class DatasetEntry:
     description: str
     baseline: str = ""
     protocol: str = ""
+    attributes: tuple[Any, ...] = ()  # bench.attributes sources (a CSV, label lists)
 
     def present(self) -> bool:
         """Whether its folder (and pairs file, if any) exist."""
         return self.root.is_dir() and (self.pairs is None or self.pairs.is_file())
 
     def open(self) -> Dataset:
-        """Scan the folder into a :class:`Dataset`."""
+        """Scan the folder into a :class:`Dataset`, with the declared attributes on its images."""
+        from bench import attributes  # imports this module
+
         dataset = scan(self.root, self.name, self.pairs, self.description)
-        return dataclasses.replace(dataset, baseline=self.baseline, protocol=self.protocol)
+        dataset = dataclasses.replace(dataset, baseline=self.baseline, protocol=self.protocol)
+        return attributes.attach(dataset, self.attributes) if self.attributes else dataset
 
 
 def _expand(text: str) -> str:
@@ -229,14 +233,17 @@ def _expand(text: str) -> str:
 def _entry(name: str, raw: Any, base: Path, source: Path) -> DatasetEntry:
     if not isinstance(raw, dict) or "root" not in raw:
         raise DatasetError(f"{source}: dataset '{name}' needs a mapping with at least 'root:'")
-    unknown = set(raw) - {"root", "pairs", "layout", "description", "baseline", "protocol"}
+    unknown = set(raw) - {"root", "pairs", "layout", "description", "baseline", "protocol", "attributes"}
     if unknown:
         raise DatasetError(f"{source}: dataset '{name}' has unknown keys {sorted(unknown)}")
     root = (base / _expand(str(raw["root"]))).resolve()
     pairs = (root / str(raw["pairs"])) if raw.get("pairs") else None
     layout, description = str(raw.get("layout", "identity-per-folder")), str(raw.get("description", ""))
+    from bench import attributes  # imports this module
+
+    declared = attributes.parse(raw["attributes"], root, f"{source}: dataset '{name}'") if "attributes" in raw else ()
     return DatasetEntry(name, root, pairs, layout, description, str(raw.get("baseline", "")),
-                        str(raw.get("protocol", "")))
+                        str(raw.get("protocol", "")), declared)
 
 
 def load_catalog(path: Path) -> dict[str, DatasetEntry]:
