@@ -54,12 +54,16 @@ def open_dataset(settings: Settings, options: dict[str, Any]) -> Dataset:
     """The dataset named by ``--dataset`` or found at ``--i``."""
     if options["dataset"] and options["input_dir"]:
         raise DatasetError("give either --i DIR or --dataset NAME, not both")
+    registry = settings.plugins().protocols
     if options["dataset"]:
-        return _named(settings, options["dataset"]).open()
+        entry = _named(settings, options["dataset"])
+        return protocols.open_benchmark(registry, entry.root, entry.protocol) if entry.protocol else entry.open()
     if not options["input_dir"]:
         raise DatasetError("no dataset: pass --i DIR (identity-per-folder) or --dataset NAME")
     root = Path(options["input_dir"])
     pairs = next((p for p in (root / "pairs.csv", root / "pairs.txt") if p.is_file()), None)
+    if root.is_file() or (pairs is None and protocols.find_benchmark(registry, root)):  # a .bin, CFP folder...
+        return protocols.open_benchmark(registry, root)
     return scan(root, pairs_file=pairs)
 
 
@@ -111,7 +115,7 @@ def _pairs(dataset: Dataset, options: dict[str, Any]) -> Pairs:
     if options["pairs"]:
         return protocols.read_pairs(registry, dataset, Path(options["pairs"]))
     if options["n"] is None and dataset.pairs_file is not None:
-        return protocols.read_pairs(registry, dataset, dataset.pairs_file)
+        return protocols.read_pairs(registry, dataset, dataset.pairs_file, dataset.protocol or None)
     if options["n"] is None and any(is_reference(img) for img in dataset.images):
         return reference_pairs(dataset, options["seed"])
     return sample_pairs(dataset, options["n"] or 1000, options["seed"])

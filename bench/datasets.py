@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import random
 import re
@@ -15,6 +16,8 @@ import numpy as np
 import yaml
 
 from bench.errors import BenchError
+from bench.faces import Face
+from bench.images import bytes_sha256, file_sha256
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".pgm", ".ppm", ".tif", ".tiff", ".gif"}
 
@@ -31,6 +34,16 @@ class Image:
     identity: str
     path: Path
     attrs: dict[str, str] = field(default_factory=dict, compare=False, hash=False)  # group labels, subject, media...
+    data: bytes | None = field(default=None, repr=False, compare=False)  # encoded bytes of a container member
+    face: Face | None = field(default=None, compare=False)  # the face the dataset gives (box, 5 points), if any
+
+    def sha256(self) -> str:
+        """Content key: the encoded bytes' sha256, extended by the dataset-given face when there is one
+        (a detection result then depends on that annotation, not only on the pixels)."""
+        sha = file_sha256(self.path) if self.data is None else bytes_sha256(self.data)
+        if self.face is None:
+            return sha
+        return bytes_sha256(f"{sha}\0{json.dumps(self.face.to_json(), sort_keys=True)}".encode())
 
 
 @dataclass
@@ -57,6 +70,7 @@ class Dataset:
     pairs_file: Path | None = None
     description: str = ""
     baseline: str = ""  # name of the clean dataset its results are reported against
+    protocol: str = ""  # the registered reader of ``pairs_file`` when declared (else it is sniffed)
     index: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -206,9 +220,12 @@ class DatasetEntry:
     layout: str
     description: str
     baseline: str = ""
+    protocol: str = ""  # a registered reader of ``root`` itself (a .bin, a CFP or IJB folder...), by name
 
     def present(self) -> bool:
-        """Whether its folder (and pairs file, if any) exist."""
+        """Whether its folder (or, for a protocol entry, its file) and pairs file, if any, exist."""
+        if self.protocol:
+            return self.root.exists()
         return self.root.is_dir() and (self.pairs is None or self.pairs.is_file())
 
     def open(self) -> Dataset:
@@ -226,13 +243,14 @@ def _expand(text: str) -> str:
 def _entry(name: str, raw: Any, base: Path, source: Path) -> DatasetEntry:
     if not isinstance(raw, dict) or "root" not in raw:
         raise DatasetError(f"{source}: dataset '{name}' needs a mapping with at least 'root:'")
-    unknown = set(raw) - {"root", "pairs", "layout", "description", "baseline"}
+    unknown = set(raw) - {"root", "pairs", "layout", "description", "baseline", "protocol"}
     if unknown:
         raise DatasetError(f"{source}: dataset '{name}' has unknown keys {sorted(unknown)}")
     root = (base / _expand(str(raw["root"]))).resolve()
     pairs = (root / str(raw["pairs"])) if raw.get("pairs") else None
     layout, description = str(raw.get("layout", "identity-per-folder")), str(raw.get("description", ""))
-    return DatasetEntry(name, root, pairs, layout, description, str(raw.get("baseline", "")))
+    baseline, protocol = str(raw.get("baseline", "")), str(raw.get("protocol", ""))
+    return DatasetEntry(name, root, pairs, layout, description, baseline, protocol)
 
 
 def load_catalog(path: Path) -> dict[str, DatasetEntry]:

@@ -7,6 +7,7 @@ file's content, never by its suffix alone.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,3 +51,16 @@ def choose(protocols: Iterable[ProtocolSpec], path: Path, declared: str | None =
 def read_pairs(protocols: Iterable[ProtocolSpec], dataset: Dataset, path: Path, declared: str | None = None) -> Pairs:
     """Pairs from ``path`` on ``dataset``, by the declared or sniffed reader."""
     return choose(protocols, path, declared).read(path, dataset)[1]
+
+
+def find_benchmark(protocols: Iterable[ProtocolSpec], path: Path) -> ProtocolSpec | None:
+    """The self-contained benchmark reader (``needs_dataset=False``) whose ``sniff`` accepts ``path``, if any."""
+    return next((s for s in protocols if not s.needs_dataset and s.sniff(path)), None)
+
+
+def open_benchmark(protocols: Iterable[ProtocolSpec], path: Path, declared: str | None = None) -> Dataset:
+    """A whole benchmark at ``path`` (a ``.bin``, a CFP or IJB folder...) as a Dataset whose ``pairs_file`` is
+    ``path`` and whose ``protocol`` names the reader, so the pairs are read by that same reader."""
+    spec = choose(protocols, path, declared)
+    dataset, _ = spec.read(path, None)
+    return dataclasses.replace(dataset, pairs_file=path, protocol=spec.name)
