@@ -70,8 +70,10 @@ class RestrictedUnpickler(pickle.Unpickler):
         """The checked stand-in for an allowed global; :class:`UnsafePickle` for anything else."""
         found = ALLOWED.get((module, name))
         if found is None:
-            raise UnsafePickle(f"refuses to load global '{module}.{name}': only bytes, lists, tuples, bools and "
-                               "numpy bool arrays are accepted (nothing in the file is run)")
+            raise UnsafePickle(
+                f"refuses to load global '{module}.{name}': only bytes, lists, tuples, bools and "
+                "numpy bool arrays are accepted (nothing in the file is run)"
+            )
         return found
 
     def persistent_load(self, pid: Any) -> Any:

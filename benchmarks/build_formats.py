@@ -25,8 +25,13 @@ from bench.datasets import Dataset, Pairs, scan
 from bench.faces import Face
 
 
-def detect_faces(dataset: Dataset, detector: str = "retinaface-mnet", cache_dir: Path | None = None,
-                 weights_dir: Path | None = None, quiet: bool = True) -> list[Face | None]:
+def detect_faces(
+    dataset: Dataset,
+    detector: str = "retinaface-mnet",
+    cache_dir: Path | None = None,
+    weights_dir: Path | None = None,
+    quiet: bool = True,
+) -> list[Face | None]:
     """The face the pipeline uses per image (cached like any detection), None where there is none."""
     from bench import plugins
     from bench.executors import LocalExecutor
@@ -35,8 +40,9 @@ def detect_faces(dataset: Dataset, detector: str = "retinaface-mnet", cache_dir:
     from bench.weights import default_weights_dir
 
     spec = plugins.load().detectors.get(detector)
-    pipeline = Pipeline(Store(cache_dir or default_cache_dir()), weights_dir or default_weights_dir(), "skip",
-                        LocalExecutor(quiet))
+    pipeline = Pipeline(
+        Store(cache_dir or default_cache_dir()), weights_dir or default_weights_dir(), "skip", LocalExecutor(quiet)
+    )
     return [d.face for d in pipeline.detect(dataset, spec)]
 
 
@@ -66,10 +72,113 @@ def build_bin(dataset: Dataset, pairs: Pairs, faces: Sequence[Face | None], out:
     write_bin(out, images, [bool(s) for s in pairs.same])
 
 
+def fold_subset(pairs: Pairs, per_class: int) -> Pairs:
+    """The first ``per_class`` same and ``per_class`` different pairs of each fold, in the list's order (a
+    small View 2 whose consecutive folds are still its folds)."""
+    assert pairs.folds is not None
+    keep = np.zeros(len(pairs), bool)
+    for fold in np.unique(pairs.folds):
+        for label in (True, False):
+            keep[np.flatnonzero((pairs.folds == fold) & (pairs.same == label))[:per_class]] = True
+    return Pairs(pairs.left[keep], pairs.right[keep], pairs.same[keep], pairs.folds[keep], pairs.source)
+
+
 def _link(target: Path, link: Path) -> None:
     link.parent.mkdir(parents=True, exist_ok=True)
     if not link.is_symlink():
         os.symlink(target.resolve(), link)
+
+
+def _pair_rels(dataset: Dataset, pairs: Pairs) -> list[tuple[str, str, bool]]:
+    return [
+        (dataset.images[a].rel, dataset.images[b].rel, bool(s)) for a, b, s in zip(pairs.left, pairs.right, pairs.same)
+    ]
+
+
+def build_calfw(dataset: Dataset, pairs: Pairs, out: Path, name: str = "LFW") -> Path:
+    """CALFW / CPLFW layout: ``out/aligned images/<file>`` and ``out/pairs_<name>.txt``, two lines a pair
+    (``file label``, label 1 same / 0 different); the pair order is kept, so 10 equal folds stay folds."""
+    lines = []
+    for a, b, same in _pair_rels(dataset, pairs):
+        for rel in (a, b):
+            _link(dataset.root / rel, out / "aligned images" / Path(rel).name)
+            lines.append(f"{Path(rel).name} {int(same)}")
+    path = out / f"pairs_{name}.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def build_cfp(dataset: Dataset, pairs: Pairs, out: Path) -> Path:
+    """CFP layout: every pair image listed in ``Protocol/Pair_list_F.txt`` (``Data/Images/<id>/frontal/``) and
+    ``Pair_list_P.txt`` (``.../profile/``), and per fold ``Protocol/Split/FP|FF/NN/same.txt, diff.txt`` of
+    1-based ``i,j`` (FP: frontal i, profile j; FF: frontal i, frontal j)."""
+    assert pairs.folds is not None
+    rows = _pair_rels(dataset, pairs)
+    rels = sorted({rel for a, b, _ in rows for rel in (a, b)})
+    number = {rel: k for k, rel in enumerate(rels, start=1)}
+    protocol = out / "Protocol"
+    for pose, list_name in (("frontal", "Pair_list_F.txt"), ("profile", "Pair_list_P.txt")):
+        listed = []
+        for rel in rels:
+            target = Path("Data/Images") / Path(rel).parent / pose / Path(rel).name
+            _link(dataset.root / rel, out / target)
+            listed.append(f"{number[rel]} ../{target.as_posix()}")
+        protocol.mkdir(parents=True, exist_ok=True)
+        (protocol / list_name).write_text("\n".join(listed) + "\n")
+    for split in ("FP", "FF"):
+        for fold in np.unique(pairs.folds):
+            folder = protocol / "Split" / split / f"{fold + 1:02d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, label in (("same.txt", True), ("diff.txt", False)):
+                chosen = [
+                    f"{number[a]},{number[b]}" for (a, b, s), f in zip(rows, pairs.folds) if f == fold and s == label
+                ]
+                (folder / name).write_text("\n".join(chosen) + "\n")
+    return out
+
+
+def gender_groups(root: Path) -> dict[str, str]:
+    """LFW image file name -> ``Female`` / ``Male`` from the gender lists (names in both lists left out)."""
+    groups: dict[str, set[str]] = {}
+    for group, list_name in (("Female", "female_names.txt"), ("Male", "male_names.txt")):
+        for line in (root / list_name).read_text().split():
+            groups.setdefault(line.strip(), set()).add(group)
+    return {name: next(iter(found)) for name, found in groups.items() if len(found) == 1}
+
+
+def rfw_subset(dataset: Dataset, pairs: Pairs, groups: dict[str, str]) -> tuple[Pairs, list[str]]:
+    """The pairs whose two images share a group (RFW's pairs are within a group), and that group per pair."""
+    keep, labels = [], []
+    for k, (a, b) in enumerate(zip(pairs.left, pairs.right)):
+        ga, gb = groups.get(dataset.images[a].path.name), groups.get(dataset.images[b].path.name)
+        if ga is not None and ga == gb:
+            keep.append(k)
+            labels.append(ga)
+    idx = np.array(keep, dtype=int)
+    return Pairs(pairs.left[idx], pairs.right[idx], pairs.same[idx], None, pairs.source), labels
+
+
+def build_rfw(dataset: Dataset, pairs: Pairs, groups: list[str], out: Path) -> Path:
+    """RFW layout: ``out/test/txts/<G>/<G>_pairs.txt`` (LFW lines, no header) and ``out/test/data/<G>/<name>/``,
+    one group per pair (see :func:`rfw_subset`); pairs keep their order within a group."""
+    lines: dict[str, list[str]] = {}
+    for (a, b, same), group in zip(_pair_rels(dataset, pairs), groups):
+        for rel in (a, b):
+            _link(dataset.root / rel, out / "test" / "data" / group / rel)
+        (na, fa), (nb, fb) = (_name_number(a), _name_number(b))
+        lines.setdefault(group, []).append(f"{na}\t{fa}\t{fb}" if same else f"{na}\t{fa}\t{nb}\t{fb}")
+    for group, text in lines.items():
+        folder = out / "test" / "txts" / group
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{group}_pairs.txt").write_text("\n".join(text) + "\n")
+    return out
+
+
+def _name_number(rel: str) -> tuple[str, int]:
+    """``Name/Name_0004.jpg`` -> (``Name``, 4)."""
+    stem = Path(rel).stem
+    name, _, number = stem.rpartition("_")
+    return name, int(number)
 
 
 def _lfw(root: Path, pairs_name: str | None) -> tuple[Dataset, Pairs | None]:
@@ -84,7 +193,7 @@ def _lfw(root: Path, pairs_name: str | None) -> tuple[Dataset, Pairs | None]:
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: one sub-command per format."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("format", choices=["bin"])
+    parser.add_argument("format", choices=["bin", "cfp", "calfw", "rfw"])
     parser.add_argument("root", type=Path, help="identity-per-folder dataset (LFW)")
     parser.add_argument("--pairs", default="pairs.txt", help="pair list inside root")
     parser.add_argument("--out", type=Path, required=True)
@@ -95,6 +204,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     assert pairs is not None
     if args.format == "bin":
         build_bin(dataset, pairs, detect_faces(dataset, args.detector, quiet=False), args.out, args.ext)
+    elif args.format == "cfp":
+        build_cfp(dataset, pairs, args.out)
+    elif args.format == "calfw":
+        build_calfw(dataset, pairs, args.out)
+    elif args.format == "rfw":
+        build_rfw(dataset, *rfw_subset(dataset, pairs, gender_groups(args.root)), args.out)
     print(f"wrote {args.out}")
 
 

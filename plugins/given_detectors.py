@@ -51,10 +51,18 @@ class GivenFace:
 
 
 DETECTORS = (
-    DetectorSpec(name="aligned", load=lambda files: AlignedCrop(), settings={"family": "given", "template": "arcface112"},
-                 description="pre-aligned crops (insightface .bin): ArcFace template points scaled to the image"),
-    DetectorSpec(name="given", load=lambda files: GivenFace(), settings={"family": "given", "face": "dataset"},
-                 description="the dataset's own box / 5 points per image (IJB-B/C); no face where none is given"),
+    DetectorSpec(
+        name="aligned",
+        load=lambda files: AlignedCrop(),
+        settings={"family": "given", "template": "arcface112"},
+        description="pre-aligned crops (insightface .bin): ArcFace template points scaled to the image",
+    ),
+    DetectorSpec(
+        name="given",
+        load=lambda files: GivenFace(),
+        settings={"family": "given", "face": "dataset"},
+        description="the dataset's own box / 5 points per image (IJB-B/C); no face where none is given",
+    ),
 )
 
 

@@ -12,15 +12,56 @@ from bench.hookspecs import hookimpl
 from bench.protocols import ProtocolSpec
 from plugins import given_detectors
 from plugins.protocols_bin import read_bin, sniff_bin
+from plugins.protocols_pairs import read_calfw, read_cfp, read_rfw, sniff_calfw, sniff_cfp, sniff_rfw
+
+
+def _cfp(split: str) -> ProtocolSpec:
+    kind = "frontal-profile" if split == "cfp-fp" else "frontal-frontal"
+    return ProtocolSpec(
+        split,
+        lambda path, dataset: read_cfp(path, split),
+        sniff_cfp,
+        f"CFP {kind}: Protocol/Pair_list_F.txt, Pair_list_P.txt, Split/{split[-2:].upper()}/01..10/"
+        "same.txt, diff.txt (10 folds of 350 + 350)",
+        needs_dataset=False,
+    )
+
+
+PROTOCOLS = (
+    ProtocolSpec(
+        "insightface-bin",
+        read_bin,
+        sniff_bin,
+        "insightface verification .bin (lfw, cfp_fp, agedb_30, calfw, cplfw...): pickled aligned 112x112 "
+        "crops + issame, 10 consecutive folds; read without running pickle code",
+        needs_dataset=False,
+    ),
+    _cfp("cfp-fp"),
+    _cfp("cfp-ff"),
+    ProtocolSpec(
+        "calfw-cplfw",
+        read_calfw,
+        sniff_calfw,
+        "CALFW / CPLFW pairs_*.txt: two 'image label' lines a pair (label 0: different), 10 consecutive "
+        "folds; images in 'aligned images/'",
+        needs_dataset=False,
+    ),
+    ProtocolSpec(
+        "rfw",
+        read_rfw,
+        sniff_rfw,
+        "RFW: test/txts/<Group>/<Group>_pairs.txt (LFW lines) and test/data/<Group>/<name>/; group per "
+        "image for per-group accuracy",
+        needs_dataset=False,
+    ),
+)
 
 
 @hookimpl
 def register_protocols(register: Callable[[ProtocolSpec], None]) -> None:
     """insightface .bin, CFP-FP/FF, CALFW/CPLFW, IJB-B/C, TinyFace, RFW."""
-    register(ProtocolSpec("insightface-bin", read_bin, sniff_bin,
-                          "insightface verification .bin (lfw, cfp_fp, agedb_30, calfw, cplfw...): pickled aligned "
-                          "112x112 crops + issame, 10 consecutive folds; read without running pickle code",
-                          needs_dataset=False))
+    for spec in PROTOCOLS:
+        register(spec)
 
 
 @hookimpl
