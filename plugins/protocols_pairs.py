@@ -60,7 +60,9 @@ def _cfp_list(protocol: Path, name: str, root: Path) -> dict[int, str]:
     for lineno, parts in enumerate(_lines(protocol / name), start=1):
         if len(parts) != 2 or not parts[0].isdigit():
             raise DatasetError(f"{protocol / name}:{lineno}: expected 'index path'")
-        rel = os.path.normpath(os.path.join(protocol.name, parts[1]))  # "../Data/..." -> "Data/..." (no symlinks followed)
+        rel = os.path.normpath(
+            os.path.join(protocol.name, parts[1])
+        )  # "../Data/..." -> "Data/..." (no symlinks followed)
         if rel.startswith(".."):
             raise DatasetError(f"{protocol / name}:{lineno}: path {parts[1]!r} leaves the CFP folder {root}")
         listed[int(parts[0])] = rel.replace(os.sep, "/")
@@ -111,7 +113,9 @@ def sniff_calfw(path: Path) -> bool:
         return False
     with pairs.open("rb") as handle:
         head = handle.read(2048).decode("utf-8", errors="replace").splitlines()[:4]
-    return bool(head) and all(len(p := ln.split()) == 2 and re.search(r"\.(jpe?g|png)$", p[0], re.I) for ln in head)
+    return bool(head) and all(
+        len(p := ln.split()) == 2 and re.search(r"\.(jpe?g|png)$", p[0], re.IGNORECASE) for ln in head
+    )
 
 
 def _identity(file_name: str) -> str:

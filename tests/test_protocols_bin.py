@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.build_formats import aligned_crop, build_bin, detect_faces, fold_subset
 from bench import plugins, protocols
 from bench.datasets import Dataset, Pairs, restrict, scan
 from bench.pipeline import Pipeline
 from bench.store import Store
 from bench.sweep import Sweep
+from benchmarks.build_formats import aligned_crop, build_bin, detect_faces, fold_subset
 from plugins.protocols_bin import consecutive_folds, pair_groups, read_bin, sniff_bin, write_bin
 from tests.conftest import LFW, SAMPLE, WEIGHTS, needs_lfw, needs_weights, read_pairs
 
@@ -56,8 +56,9 @@ def test_round_trip_is_bit_exact_in_images_pairs_labels_and_folds(tmp_path: Path
     assert (got.same == pairs.same).all() and (got.folds == pairs.folds).all()
     lefts = [dataset.images[i].data for i in got.left]
     assert lefts == [data.images[i].path.read_bytes() for i in pairs.left]
-    assert [img.sha256() for img in dataset.images][:2] == [data.images[i].sha256() for i in (pairs.left[0],
-                                                                                              pairs.right[0])]
+    assert [img.sha256() for img in dataset.images][:2] == [
+        data.images[i].sha256() for i in (pairs.left[0], pairs.right[0])
+    ]
 
 
 def _accuracy(dataset: Dataset, pairs: Pairs, detector: str, tmp_path: Path, models: str = "MobileFace"):  # type: ignore[no-untyped-def]
@@ -104,8 +105,10 @@ def test_aligned_crop_of_an_aligned_crop_is_the_crop() -> None:
     from plugins.alignment import align
     from plugins.given_detectors import template_face
 
-    crop = cv2.imdecode(np.frombuffer(aligned_crop(SAMPLE / "Colin_Powell" / "Colin_Powell_0001.jpg", None, ".png"),
-                                      np.uint8), cv2.IMREAD_COLOR)
+    crop = cv2.imdecode(
+        np.frombuffer(aligned_crop(SAMPLE / "Colin_Powell" / "Colin_Powell_0001.jpg", None, ".png"), np.uint8),
+        cv2.IMREAD_COLOR,
+    )
     face = template_face(112, 112)
     again, used = align(crop, face.landmarks, (0, 0, 112, 112), "arcface112", (112, 112))
     assert used and np.array_equal(again, crop)
