@@ -181,6 +181,68 @@ def _name_number(rel: str) -> tuple[str, int]:
     return name, int(number)
 
 
+def _by_identity(dataset: Dataset, minimum: int, limit: int | None) -> list[list[int]]:
+    """Image indices per identity with at least ``minimum`` images, the first ``limit`` identities by name."""
+    by: dict[str, list[int]] = {}
+    for i, img in enumerate(dataset.images):
+        by.setdefault(img.identity, []).append(i)
+    chosen = [by[name] for name in sorted(by) if len(by[name]) >= minimum]
+    return chosen[:limit] if limit is not None else chosen
+
+
+def build_ijb(
+    dataset: Dataset, faces: Sequence[Face | None], out: Path, identities: int | None = None, prefix: str = "ijbl"
+) -> Path:
+    """IJB meta layout from identities with 2+ images (each with a detected face): two templates per identity
+    (even / odd images), media of two consecutive images of a template (a "video"), the detector's 5 points and
+    confidence as faceness; template pairs: each identity's two templates (genuine) and every first template
+    against every other identity's second (impostor)."""
+    from plugins.alignment import five_points
+
+    usable = [i for i, face in enumerate(faces) if face is not None and five_points(face.landmarks) is not None]
+    kept = Dataset(dataset.name, dataset.root, [dataset.images[i] for i in usable])
+    kept_faces = [faces[i] for i in usable]
+    tid_mid, points, firsts, seconds = [], [], [], []
+    template, media = 0, 0
+    for members in _by_identity(kept, 2, identities):
+        pair_ids = []
+        for half in (members[0::2], members[1::2]):
+            template += 1
+            pair_ids.append(template)
+            for k, i in enumerate(half):
+                media += k % 2 == 0
+                name = f"{template}_{k}.jpg"
+                _link(kept.images[i].path, out / "loose_crop" / name)
+                tid_mid.append(f"{name} {template} {media}")
+                face = kept_faces[i]
+                assert face is not None
+                xy = " ".join(f"{v:.3f}" for v in five_points(face.landmarks).ravel())  # type: ignore[union-attr]
+                points.append(f"{name} {xy} {face.confidence:.4f}")
+        firsts.append(pair_ids[0])
+        seconds.append(pair_ids[1])
+    labels = [f"{a} {b} {int(ia == ib)}" for ia, a in enumerate(firsts) for ib, b in enumerate(seconds)]
+    meta = out / "meta"
+    meta.mkdir(parents=True, exist_ok=True)
+    (meta / f"{prefix}_face_tid_mid.txt").write_text("\n".join(tid_mid) + "\n")
+    (meta / f"{prefix}_name_5pts_score.txt").write_text("\n".join(points) + "\n")
+    (meta / f"{prefix}_template_pair_label.txt").write_text("\n".join(labels) + "\n")
+    return out
+
+
+def build_tinyface(dataset: Dataset, out: Path, identities: int | None = None) -> Path:
+    """TinyFace layout: per identity with 2+ images, its first image in ``Gallery_Match`` and the rest in
+    ``Probe`` (``<k>_<n>.jpg``, k numbering identities); single-image identities as ``Gallery_Distractor``."""
+    test = out / "Testing_Set"
+    for k, members in enumerate(_by_identity(dataset, 2, identities), start=1):
+        for n, i in enumerate(members):
+            folder = "Gallery_Match" if n == 0 else "Probe"
+            _link(dataset.images[i].path, test / folder / f"{k}_{n}{dataset.images[i].path.suffix}")
+    singles = [m[0] for m in _by_identity(dataset, 1, None) if len(m) == 1][:identities]
+    for n, i in enumerate(singles):
+        _link(dataset.images[i].path, test / "Gallery_Distractor" / f"d{n}{dataset.images[i].path.suffix}")
+    return out
+
+
 def _lfw(root: Path, pairs_name: str | None) -> tuple[Dataset, Pairs | None]:
     from bench import plugins, protocols
 
@@ -193,13 +255,22 @@ def _lfw(root: Path, pairs_name: str | None) -> tuple[Dataset, Pairs | None]:
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: one sub-command per format."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("format", choices=["bin", "cfp", "calfw", "rfw"])
+    parser.add_argument("format", choices=["bin", "cfp", "calfw", "rfw", "ijb", "tinyface"])
     parser.add_argument("root", type=Path, help="identity-per-folder dataset (LFW)")
     parser.add_argument("--pairs", default="pairs.txt", help="pair list inside root")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--detector", default="retinaface-mnet")
+    parser.add_argument("--identities", type=int, help="ijb, tinyface: at most this many identities (by name)")
     parser.add_argument("--ext", default=".jpg", help="image encoding inside the .bin (.jpg as insightface, .png)")
     args = parser.parse_args(argv)
+    if args.format in ("ijb", "tinyface"):
+        dataset = scan(args.root)
+        if args.format == "ijb":
+            build_ijb(dataset, detect_faces(dataset, args.detector, quiet=False), args.out, args.identities)
+        else:
+            build_tinyface(dataset, args.out, args.identities)
+        print(f"wrote {args.out}")
+        return
     dataset, pairs = _lfw(args.root, args.pairs)
     assert pairs is not None
     if args.format == "bin":

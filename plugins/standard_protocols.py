@@ -12,7 +12,9 @@ from bench.hookspecs import hookimpl
 from bench.protocols import ProtocolSpec
 from plugins import given_detectors
 from plugins.protocols_bin import read_bin, sniff_bin
+from plugins.protocols_ijb import read_ijb, sniff_ijb
 from plugins.protocols_pairs import read_calfw, read_cfp, read_rfw, sniff_calfw, sniff_cfp, sniff_rfw
+from plugins.protocols_tinyface import read_tinyface, sniff_tinyface
 
 
 def _cfp(split: str) -> ProtocolSpec:
@@ -52,6 +54,21 @@ PROTOCOLS = (
         sniff_rfw,
         "RFW: test/txts/<Group>/<Group>_pairs.txt (LFW lines) and test/data/<Group>/<name>/; group per "
         "image for per-group accuracy",
+        needs_dataset=False,
+    ),
+    ProtocolSpec(
+        "ijb",
+        read_ijb,
+        sniff_ijb,
+        "IJB-B / IJB-C 1:1: meta/*_face_tid_mid.txt, *_template_pair_label.txt, *_name_5pts_score.txt and "
+        "loose_crop/; template pairs, scored by the ijb evaluation (detector 'given')",
+        needs_dataset=False,
+    ),
+    ProtocolSpec(
+        "tinyface",
+        read_tinyface,
+        sniff_tinyface,
+        "TinyFace 1:N: Testing_Set/Probe, Gallery_Match, Gallery_Distractor (<identity>_<n>.jpg); rank-1/5/20",
         needs_dataset=False,
     ),
 )
