@@ -70,7 +70,7 @@ class Dataset:
     pairs_file: Path | None = None
     description: str = ""
     baseline: str = ""  # name of the clean dataset its results are reported against
-    protocol: str = ""  # the registered reader of ``pairs_file`` when declared (else it is sniffed)
+    protocol: str = ""  # the registered reader of its pairs file ("" = sniffed)
     index: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -230,7 +230,8 @@ class DatasetEntry:
 
     def open(self) -> Dataset:
         """Scan the folder into a :class:`Dataset`."""
-        return dataclasses.replace(scan(self.root, self.name, self.pairs, self.description), baseline=self.baseline)
+        dataset = scan(self.root, self.name, self.pairs, self.description)
+        return dataclasses.replace(dataset, baseline=self.baseline, protocol=self.protocol)
 
 
 def _expand(text: str) -> str:
@@ -249,8 +250,8 @@ def _entry(name: str, raw: Any, base: Path, source: Path) -> DatasetEntry:
     root = (base / _expand(str(raw["root"]))).resolve()
     pairs = (root / str(raw["pairs"])) if raw.get("pairs") else None
     layout, description = str(raw.get("layout", "identity-per-folder")), str(raw.get("description", ""))
-    baseline, protocol = str(raw.get("baseline", "")), str(raw.get("protocol", ""))
-    return DatasetEntry(name, root, pairs, layout, description, baseline, protocol)
+    return DatasetEntry(name, root, pairs, layout, description, str(raw.get("baseline", "")),
+                        str(raw.get("protocol", "")))
 
 
 def load_catalog(path: Path) -> dict[str, DatasetEntry]:

@@ -53,14 +53,19 @@ def read_pairs(protocols: Iterable[ProtocolSpec], dataset: Dataset, path: Path, 
     return choose(protocols, path, declared).read(path, dataset)[1]
 
 
-def find_benchmark(protocols: Iterable[ProtocolSpec], path: Path) -> ProtocolSpec | None:
-    """The self-contained benchmark reader (``needs_dataset=False``) whose ``sniff`` accepts ``path``, if any."""
-    return next((s for s in protocols if not s.needs_dataset and s.sniff(path)), None)
+def benchmark_at(protocols: Iterable[ProtocolSpec], path: Path, declared: str | None = None) -> ProtocolSpec | None:
+    """The self-contained benchmark reader (``needs_dataset=False``) for ``path``: the declared one if it is such a
+    reader, else the first whose ``sniff`` accepts ``path``; None when ``path`` is not a benchmark (a plain folder)."""
+    specs = [s for s in protocols if not s.needs_dataset]
+    if declared:
+        found = [s for s in specs if s.name.lower() == declared.strip().lower()]
+        return found[0] if found else None
+    return next((s for s in specs if s.sniff(path)), None)
 
 
-def open_benchmark(protocols: Iterable[ProtocolSpec], path: Path, declared: str | None = None) -> Dataset:
-    """A whole benchmark at ``path`` (a ``.bin``, a CFP or IJB folder...) as a Dataset whose ``pairs_file`` is
-    ``path`` and whose ``protocol`` names the reader, so the pairs are read by that same reader."""
-    spec = choose(protocols, path, declared)
-    dataset, _ = spec.read(path, None)
-    return dataclasses.replace(dataset, pairs_file=path, protocol=spec.name)
+def open_benchmark(protocols: Iterable[ProtocolSpec], path: Path, declared: str | None = None) -> tuple[Dataset, Pairs]:
+    """A whole benchmark at ``path`` (a ``.bin``, a CFP or IJB folder...): its images and pairs, the dataset
+    naming ``path`` as its pairs file and the reader as its ``protocol`` (so a re-read uses the same reader)."""
+    spec = benchmark_at(protocols, path, declared) or choose(protocols, path, declared)
+    dataset, pairs = spec.read(path, None)
+    return dataclasses.replace(dataset, pairs_file=path, protocol=spec.name), pairs

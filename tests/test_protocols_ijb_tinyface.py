@@ -30,7 +30,7 @@ def _lfw_identities() -> Dataset:
 
 
 def _open(path: Path) -> Dataset:
-    return protocols.open_benchmark(plugins.load().protocols, path)
+    return protocols.open_benchmark(plugins.load().protocols, path)[0]
 
 
 @needs_lfw

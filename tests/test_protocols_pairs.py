@@ -35,10 +35,12 @@ def _same_pairs(a: tuple[Dataset, Pairs], b: tuple[Dataset, Pairs]) -> None:
 
 
 def _open(path: Path, declared: str | None = None) -> tuple[Dataset, Pairs]:
-    """As ``bench accuracy --i PATH`` does: open the benchmark, then read its pairs with the same reader."""
+    """As ``bench accuracy --i PATH`` does; reading the pairs again by the dataset's own reader gives the same."""
     registry = plugins.load().protocols
-    dataset = protocols.open_benchmark(registry, path, declared)
-    return dataset, protocols.read_pairs(registry, dataset, path, dataset.protocol)
+    dataset, pairs = protocols.open_benchmark(registry, path, declared)
+    again = protocols.read_pairs(registry, dataset, dataset.pairs_file, dataset.protocol)
+    assert (again.left == pairs.left).all() and (again.right == pairs.right).all() and (again.same == pairs.same).all()
+    return dataset, pairs
 
 
 @needs_lfw
@@ -54,7 +56,8 @@ def test_cfp_layout_reads_back_the_pairs_and_folds(view2_subset, tmp_path: Path,
     assert (got[1].folds == reordered.folds).all()
     poses = {got[0].images[i].attrs["pose"] for i in got[1].right}
     assert poses == ({"profile"} if split == "cfp-fp" else {"frontal"})
-    assert protocols.find_benchmark(plugins.load().protocols, tmp_path / "cfp-dataset").name == "cfp-fp"
+    assert protocols.benchmark_at(plugins.load().protocols, tmp_path / "cfp-dataset").name == "cfp-fp"
+    assert protocols.benchmark_at(plugins.load().protocols, LFW) is None  # a plain identity folder
 
 
 @needs_lfw
