@@ -15,6 +15,7 @@ from plugins.protocols_bin import read_bin, sniff_bin
 from plugins.protocols_ijb import read_ijb, sniff_ijb
 from plugins.protocols_pairs import read_calfw, read_cfp, read_rfw, sniff_calfw, sniff_cfp, sniff_rfw
 from plugins.protocols_tinyface import read_tinyface, sniff_tinyface
+from plugins.standard_evaluations import EVALUATIONS
 
 
 def _cfp(split: str) -> ProtocolSpec:
@@ -85,3 +86,10 @@ def register_protocols(register: Callable[[ProtocolSpec], None]) -> None:
 def register_detectors(register: Callable[..., None]) -> None:
     """aligned (pre-aligned crops) and given (the dataset's own landmarks)."""
     given_detectors.register(register)
+
+
+@hookimpl
+def register_evaluations(register: Callable[..., None]) -> None:
+    """bench ijb, bench tinyface, bench rfw."""
+    for spec in EVALUATIONS:
+        register(spec)

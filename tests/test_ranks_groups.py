@@ -58,3 +58,12 @@ def test_group_accuracy_is_each_groups_own_kfold_and_the_spread() -> None:
     assert spread["max_gap"] == acc.max() - acc.min() and np.isclose(spread["std"], np.std(acc))
     assert np.isclose(spread["ser"], (1 - acc.min()) / (1 - acc.max()))
     assert rows[2]["acc_kfold_mean"] == acc.max()  # the least noisy group is the most accurate
+
+
+def test_a_group_with_one_class_has_no_accuracy_and_no_part_in_the_spread() -> None:
+    scores = np.array([0.9, 0.8, 0.1, 0.2, 0.95, 0.85, 0.9, 0.7])
+    same = np.array([True, True, False, False, True, True, True, True])
+    groups = np.array(["a", "a", "a", "a", "b", "b", "b", "b"])
+    rows, spread = group_accuracy(scores, same, np.array([0, 1, 0, 1, 0, 1, 0, 1]), groups, True)
+    assert rows[0]["acc_kfold_mean"] == 1.0 and rows[1]["acc_kfold_mean"] is None
+    assert rows[1]["status"] == "too few pairs of each class" and spread["max_gap"] == 0.0
