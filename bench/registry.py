@@ -75,9 +75,11 @@ class RecognizerSpec(_Spec):
 
     def with_flip(self) -> RecognizerSpec:
         """The same model with flip test-time augmentation (face + mirror embeddings summed), named
-        ``<name>+flip``, ``flip: true`` in its settings (so in cache keys and the manifest)."""
+        ``<name>+flip``, ``flip: true`` in its settings (so in cache keys and the manifest); already flipped: itself."""
         from bench.flip import FlipRecognizer
 
+        if self.settings.get("flip"):
+            return self
         load = self.load
         return dataclasses.replace(
             self, name=f"{self.name}{FLIP_SUFFIX}", load=lambda files: FlipRecognizer(load(files)),

@@ -51,6 +51,37 @@ def test_registry_resolves_plus_flip_with_the_setting_recorded() -> None:
     assert "flip" not in base.settings and flipped.dim == base.dim
     assert plugin_key(flipped, WEIGHTS) != plugin_key(base, WEIGHTS)
     assert [s.name for s in registry.select("MobileFace+flip,FaceRes")] == ["MobileFace+flip", "FaceRes"]
+    assert flipped.with_flip() is flipped  # --flip on a +flip model flips once
+
+
+@needs_weights
+def test_flip_option_runs_every_model_flipped(tmp_path: Path) -> None:
+    import json
+
+    import pandas as pd
+
+    from tests.conftest import bench
+
+    code, out = bench(
+        "accuracy",
+        "--i",
+        str(SAMPLE),
+        "--model",
+        "MobileFace",
+        "--backend",
+        "retinaface-mnet",
+        "--metric",
+        "cosine",
+        "--flip",
+        "--o",
+        str(tmp_path),
+        "--run-id",
+        "flip",
+    )
+    assert code == 0, out
+    assert pd.read_csv(tmp_path / "flip" / "accuracy.csv").model.tolist() == ["MobileFace+flip"]
+    manifest = json.loads((tmp_path / "flip" / "manifest.json").read_text())
+    assert manifest["plugins"]["MobileFace+flip"]["settings"]["flip"] is True
 
 
 @needs_weights
