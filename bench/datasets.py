@@ -220,11 +220,11 @@ class DatasetEntry:
     layout: str
     description: str
     baseline: str = ""
-    protocol: str = ""  # a registered reader of ``root`` itself (a .bin, a CFP or IJB folder...), by name
+    protocol: str = ""  # the reader of ``pairs``; without ``pairs``, of ``root`` itself (a .bin, an IJB folder...)
 
     def present(self) -> bool:
-        """Whether its folder (or, for a protocol entry, its file) and pairs file, if any, exist."""
-        if self.protocol:
+        """Whether its folder (or benchmark file) and pairs file, if any, exist."""
+        if self.protocol and self.pairs is None:
             return self.root.exists()
         return self.root.is_dir() and (self.pairs is None or self.pairs.is_file())
 
