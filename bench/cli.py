@@ -354,11 +354,11 @@ def variant_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--occlude-with", metavar="DETECTOR",
                      help="Place occlusions from this detector's eye landmarks and face box [default: fixed image "
                           "fractions, for centred faces]."),
-        *sweep_options("cosine"), location_options,
+        *sweep_options("cosine"),
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return location_options(func)
 
 
 @main.command("variants")

@@ -52,8 +52,8 @@ class _Spec:
         reason = self.check() if self.check is not None else None
         if reason:
             return reason
-        missing = [w for w in self.weights if find(w, weights_dir) is None]
-        return missing_message(missing[0], weights_dir) if missing else None
+        absent = [w for w in self.weights if find(w, weights_dir) is None]
+        return missing_message(absent[0], weights_dir) if absent else None
 
     def resolve_weights(self, weights_dir: Path) -> dict[str, Path]:
         """Canonical weight name -> present file; raises MissingWeights."""

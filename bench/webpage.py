@@ -74,8 +74,9 @@ def _meta(run: SavedRun) -> str:
     m = run.manifest
     datasets = "; ".join(f"{d.get('name')} ({d.get('n_images')} images, {d.get('n_identities')} identities)"
                          for d in m.get("dataset", []))
-    options = ", ".join(f"{k}={v}" for k, v in m.get("request", m.get("options", {})).items()
-                        if v not in (None, False, "", {}, []))
+    request = dict(m.get("request", m.get("options", {})))
+    request |= request.pop("options", None) or {}  # the evaluation's own options beside the common ones
+    options = ", ".join(f"{k}={v}" for k, v in request.items() if v not in (None, False, "", {}, [], ()))
     rows = [("command", m.get("command")), ("status", m.get("status")), ("error", m.get("error")),
             ("started", m.get("started")),
             ("dataset", datasets), ("pairs", (m.get("pairs") or {}).get("source", "")), ("options", options),
