@@ -151,6 +151,8 @@ def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Cal
                      help="Detector(s): NAME, A,B or all."),
         click.option("--metric", "metrics", default=default_metric, show_default=True,
                      help="Metric(s): NAME, A,B or all (see `bench metrics`)."),
+        click.option("--flip", is_flag=True, help="Flip test-time augmentation: each model embeds the face plus its "
+                     "mirror image (models named NAME+flip; also --model NAME+flip)."),
         click.option("--face", default="largest", show_default=True,
                      help="Which face of a multi-face image is used (see `bench face-selectors`)."),
         click.option("--n", type=int, help="How many to sample (pairs, identities or pairs per cell; see above)."),

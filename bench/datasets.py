@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import random
 import re
@@ -15,6 +16,8 @@ import numpy as np
 import yaml
 
 from bench.errors import BenchError
+from bench.faces import Face
+from bench.images import bytes_sha256, file_sha256
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".pgm", ".ppm", ".tif", ".tiff", ".gif"}
 
@@ -31,6 +34,16 @@ class Image:
     identity: str
     path: Path
     attrs: dict[str, str] = field(default_factory=dict, compare=False, hash=False)  # group labels, subject, media...
+    data: bytes | None = field(default=None, repr=False, compare=False)  # encoded bytes of a container member
+    face: Face | None = field(default=None, compare=False)  # the face the dataset gives (box, 5 points), if any
+
+    def sha256(self) -> str:
+        """Content key: the encoded bytes' sha256, extended by the dataset-given face when there is one
+        (a detection result then depends on that annotation, not only on the pixels)."""
+        sha = file_sha256(self.path) if self.data is None else bytes_sha256(self.data)
+        if self.face is None:
+            return sha
+        return bytes_sha256(f"{sha}\0{json.dumps(self.face.to_json(), sort_keys=True)}".encode())
 
 
 @dataclass
@@ -207,11 +220,13 @@ class DatasetEntry:
     layout: str
     description: str
     baseline: str = ""
-    protocol: str = ""
+    protocol: str = ""  # the reader of ``pairs``; without ``pairs``, of ``root`` itself (a .bin, an IJB folder...)
     attributes: tuple[Any, ...] = ()  # bench.attributes sources (a CSV, label lists)
 
     def present(self) -> bool:
-        """Whether its folder (and pairs file, if any) exist."""
+        """Whether its folder (or benchmark file) and pairs file, if any, exist."""
+        if self.protocol and self.pairs is None:
+            return self.root.exists()
         return self.root.is_dir() and (self.pairs is None or self.pairs.is_file())
 
     def open(self) -> Dataset:

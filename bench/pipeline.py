@@ -12,7 +12,6 @@ from bench.datasets import Dataset
 from bench.errors import BenchError
 from bench.executors import Executor, Item, LocalExecutor, Outcome, Work
 from bench.faces import Face
-from bench.images import file_sha256
 from bench.registry import DetectorSpec, RecognizerSpec
 from bench.selection import FaceSelector
 from bench.store import Store, key_of
@@ -94,14 +93,14 @@ class Pipeline:
     executor: Executor = field(default_factory=LocalExecutor)
     stats: dict[str, StageStats] = field(default_factory=dict)
     selector: FaceSelector | None = None  # which face of a multi-face image (default: the largest)
-    _hashes: dict[Path, str] = field(default_factory=dict)
+    _hashes: dict[tuple[Path, str], str] = field(default_factory=dict)
 
     def hashes(self, dataset: Dataset) -> list[str]:
-        """Content sha256 per image (memoised for the process)."""
+        """Content key per image (:meth:`Image.sha256`), memoised for the process by container path and member."""
         for img in dataset.images:
-            if img.path not in self._hashes:
-                self._hashes[img.path] = file_sha256(img.path)
-        return [self._hashes[img.path] for img in dataset.images]
+            if (img.path, img.rel) not in self._hashes:
+                self._hashes[img.path, img.rel] = img.sha256()
+        return [self._hashes[img.path, img.rel] for img in dataset.images]
 
     def _compute(
         self, stage: str, spec: DetectorSpec | RecognizerSpec, namespace: str, items: list[Item], n_images: int,
@@ -126,7 +125,8 @@ class Pipeline:
         namespace = f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}"
         shas = self.hashes(dataset)
         records = [self.store.get_json("detections", namespace, sha) for sha in shas]
-        misses = [Item(sha, img.path) for sha, img, rec in zip(shas, dataset.images, records) if rec is None]
+        misses = [Item(sha, img.path, img.face, img.data)
+                  for sha, img, rec in zip(shas, dataset.images, records) if rec is None]
         failures = self._compute("detect", spec, namespace, misses, len(shas), spec.name).failures
         detections = []
         for sha, img, record in zip(shas, dataset.images, records):
@@ -164,7 +164,8 @@ class Pipeline:
         )
         shas = self.hashes(dataset)
         found = {i: self._vector(spec, namespace, shas[i]) for i, d in enumerate(detections) if d.face is not None}
-        misses = [Item(shas[i], dataset.images[i].path, detections[i].face) for i, v in found.items() if v is None]
+        misses = [Item(shas[i], dataset.images[i].path, detections[i].face, dataset.images[i].data)
+                  for i, v in found.items() if v is None]
         failures = self._compute(
             "embed", spec, namespace, misses, len(found), det_spec.name, spec.batch_size
         ).failures
