@@ -334,7 +334,7 @@ def weights_import_cmd(ctx: click.Context, file: Path, as_name: str | None, **gi
 @click.pass_context
 def datasets_cmd(ctx: click.Context, **given: Any) -> None:
     """List the datasets named in datasets.yaml and whether their files are present."""
-    from bench.datasets import load_catalog
+    from bench.catalog import load_catalog
 
     settings = settings_of(ctx, given)
     for entry in load_catalog(settings.datasets_file).values():

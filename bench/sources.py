@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench import protocols
+from bench.catalog import DatasetEntry, load_catalog
 from bench.config import Settings
 from bench.datasets import (
     Dataset,
-    DatasetEntry,
     DatasetError,
     Pairs,
     is_reference,
-    load_catalog,
     reference_pairs,
     sample_pairs,
     scan,
