@@ -13,7 +13,6 @@ from bench.datasets import Dataset
 from bench.errors import BenchError
 from bench.executors import Executor, Item, LocalExecutor, Outcome, Work
 from bench.faces import Face, screen
-from bench.images import file_sha256
 from bench.registry import DetectorSpec, RecognizerSpec
 from bench.selection import FaceSelector
 from bench.store import Store, key_of
@@ -74,8 +73,10 @@ class StageStats:
     failed: int = 0
     seconds: float = 0.0
     load_seconds: float = 0.0
+    # detector name -> ms per item over every item ever computed into that cache entry (so warm runs have it too)
+    cache_ms_per_item: dict[str, float] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, Any]:
         """JSON-safe view, with milliseconds per computed item."""
         per = 1000 * self.seconds / self.computed if self.computed else 0.0
         return {**self.__dict__, "ms_per_item": round(per, 2)}
@@ -127,18 +128,18 @@ class Pipeline:
     executor: Executor = field(default_factory=LocalExecutor)
     selector: FaceSelector = field(default_factory=_default_selector)
     stats: dict[str, StageStats] = field(default_factory=dict)
-    _hashes: dict[Path, str] = field(default_factory=dict)
+    _hashes: dict[tuple[Path, str], str] = field(default_factory=dict)
 
     def hashes(self, dataset: Dataset) -> list[str]:
-        """Content sha256 per image (memoised for the process)."""
+        """Content key per image (:meth:`Image.sha256`), memoised for the process by container path and member."""
         for img in dataset.images:
-            if img.path not in self._hashes:
-                self._hashes[img.path] = file_sha256(img.path)
-        return [self._hashes[img.path] for img in dataset.images]
+            if (img.path, img.rel) not in self._hashes:
+                self._hashes[img.path, img.rel] = img.sha256()
+        return [self._hashes[img.path, img.rel] for img in dataset.images]
 
     def _compute(
         self, stage: str, spec: DetectorSpec | RecognizerSpec, namespace: str, items: list[Item], n_images: int,
-        batch_size: int = 1, detector: str = "",
+        detector: str, batch_size: int = 1,
     ) -> Outcome:
         """Have the executor compute the misses (one per distinct image); the other images count as cached.
 
@@ -147,10 +148,17 @@ class Pipeline:
         misses = tuple({item.sha: item for item in items}.values())
         work = Work(stage, spec.name, self.store, self.weights_dir, namespace, misses, batch_size)
         outcome = self.executor.run(work, spec)
-        for key in (f"{stage}:{spec.name}", *([f"{stage}:{spec.name}@{detector}"] if detector else [])):
+        keys = [f"{stage}:{spec.name}", *([f"{stage}:{spec.name}@{detector}"] if stage == "embed" else [])]
+        for key in keys:
             stats = self.stats.setdefault(key, StageStats())
             stats.add(outcome)
             stats.cached += n_images - len(misses)
+        if outcome.computed:
+            self.store.add_timing(namespace, outcome.computed, outcome.seconds)
+        timing = self.store.timing(namespace)
+        if timing and timing["computed"]:
+            for key in keys:
+                self.stats[key].cache_ms_per_item[detector] = round(1000 * timing["seconds"] / timing["computed"], 2)
         return outcome
 
     def detect(self, dataset: Dataset, spec: DetectorSpec) -> list[Detection]:
@@ -158,8 +166,9 @@ class Pipeline:
         namespace = f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}"
         shas = self.hashes(dataset)
         records = [self.store.get_json("detections", namespace, sha) for sha in shas]
-        misses = [Item(sha, img.path) for sha, img, rec in zip(shas, dataset.images, records) if rec is None]
-        failures = self._compute("detect", spec, namespace, misses, len(shas)).failures
+        misses = [Item(sha, img.path, img.face, img.data)
+                  for sha, img, rec in zip(shas, dataset.images, records) if rec is None]
+        failures = self._compute("detect", spec, namespace, misses, len(shas), spec.name).failures
         detections = []
         for sha, img, record in zip(shas, dataset.images, records):
             if sha in failures:
@@ -205,12 +214,12 @@ class Pipeline:
         keys = [[f"{shas[i]}-{face.key()}" for face in d.faces] for i, d in enumerate(detections)]
         cached = {key: self._vector(spec, namespace, key) for per_image in keys for key in per_image}
         misses = [
-            Item(key, dataset.images[i].path, face)
+            Item(key, dataset.images[i].path, face, dataset.images[i].data)
             for i, d in enumerate(detections)
             for key, face in zip(keys[i], d.faces)
             if cached[key] is None
         ]
-        failures = self._compute("embed", spec, namespace, misses, len(cached), spec.batch_size, det_spec.name).failures
+        failures = self._compute("embed", spec, namespace, misses, len(cached), det_spec.name, spec.batch_size).failures
         faces, reasons = [], []
         for i, d in enumerate(detections):
             vectors, why = [], d.reason if not d.faces else ""

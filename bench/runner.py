@@ -76,6 +76,7 @@ def _evaluations(settings: Settings, request: SweepRequest) -> list[EvaluationSp
 def _sweep(settings: Settings, request: SweepRequest) -> Sweep:
     registry = settings.plugins()
     models, all_models = _chosen(registry.recognizers, request.models)
+    models = [m.with_flip() for m in models] if request.flip else models
     detectors, all_detectors = _chosen(registry.detectors, request.backends)
     detectors = with_detector_options(detectors, request.detector_options)
     named: list[Spec] = [*([] if all_models else models), *([] if all_detectors else detectors)]

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench import card
 from bench.runs import SavedRun
 
 MAX_ROWS = 300
@@ -145,6 +146,8 @@ def render(runs: list[SavedRun], title: str = "facebench report") -> str:
     index = "".join(f"<li><a href='#run-{k}'>{_e(r.name)}</a> — {_e(r.manifest.get('command', ''))}</li>"
                     for k, r in enumerate(runs))
     sections = "".join(f"<section id='run-{k}'>{_section(r)}</section>" for k, r in enumerate(runs))
+    cards = card.render(runs)[0]
+    cards = f"<h2>report cards</h2>{cards}" if cards else ""
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
-            f"<style>{STYLE}</style></head><body><h1>{_e(title)}</h1><ul>{index}</ul>{across(runs)}{sections}"
-            "</body></html>\n")
+            f"<style>{STYLE}</style></head><body><h1>{_e(title)}</h1><ul>{index}</ul>{across(runs)}{cards}"
+            f"{sections}</body></html>\n")
