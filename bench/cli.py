@@ -183,8 +183,8 @@ def sweep_options(func: Any) -> Any:
                      show_default=True, help="Results root; each run gets its own sub-folder."),
         click.option("--model", default="Dlib", show_default=True, help="Recognizer(s): NAME, A,B or all."),
         click.option("--backend", default="opencv", show_default=True, help="Detector(s): NAME, A,B or all."),
-        click.option("--n", type=int, help="Similarity: pairs cap per identity cell; accuracy, variants: pairs to "
-                                           "sample; identify: identities to sample."),
+        click.option("--n", type=int, help="Accuracy, variants: pairs to sample; identify: identities to sample "
+                                           "(similarity is exact over every pair)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed for any sampling."),
         click.option("--on-no-face", type=click.Choice(["whole", "skip", "error"]), default="whole", show_default=True,
                      help="Image without a face: embed the whole image (DeepFace's enforce_detection=False), "
@@ -217,6 +217,9 @@ pairs_option = click.option(
 @main.command("similarity")
 @sweep_options
 @metric_option("cosine")
+@click.option("--identities", help="Heatmap of these identities (comma list, in this order) [default: all while "
+                                   "at most 40, else the 30 most-confused].")
+@click.option("--top", type=click.IntRange(1, 100), metavar="K", help="Heatmap of the K most-confused identities.")
 @click.pass_obj
 def similarity_cmd(settings: Settings, **options: Any) -> None:
     """Identity x identity mean-distance matrices (CSV + heatmap) per model/detector/metric."""

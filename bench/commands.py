@@ -26,7 +26,6 @@ from bench.datasets import (
 from bench.errors import BenchError
 from bench.pipeline import Pipeline
 from bench.runs import manifest_base, new_run_dir, write_csv, write_json
-from bench.similarity import identity_matrix
 from bench.store import Store
 from bench.sweep import Combination, Sweep
 
@@ -204,30 +203,35 @@ def _text(view: pd.DataFrame, sweep: Sweep, run_dir: Path, note: str = "") -> st
 
 
 def run_similarity(settings: Settings, options: dict[str, Any]) -> str:
-    """Sweep and build identity x identity matrices; returns the printed summary."""
+    """Sweep and build exact identity x identity mean matrices; returns the printed summary."""
+    from bench import similarity, similarity_report
+
     started = time.perf_counter()
     dataset, sweep, run_dir, manifest = _prepare(settings, options, "similarity")
-    frames = []
+    choice = similarity_report.HeatmapChoice(
+        tuple(n.strip() for n in (options.get("identities") or "").split(",") if n.strip()), options.get("top"))
+    frames, summaries = [], []
     for combo in sweep.run(dataset):
+        tag = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name}
         for metric in sweep.metrics:
-            frames.append(identity_matrix(combo, metric, options["n"], options["seed"]))
+            start = time.perf_counter()
+            totals = similarity.identity_totals(combo.vectors, [img.identity for img in combo.dataset.images], metric)
+            seconds = time.perf_counter() - start
+            name = report.slug(*tag.values(), metric.name)
+            files = similarity_report.write(totals, metric, run_dir, name,
+                                            f"{combo.model.name} / {combo.detector.name} on {combo.dataset.name}",
+                                            choice)
+            frames.append(similarity_report.long_table(totals, metric).assign(**tag, metric=metric.name))
+            summaries.append({**tag, "metric": metric.name, **similarity.summary(totals),
+                              "matrix_seconds": round(seconds, 3), "files": [p.name for p in files]})
         write_csv(run_dir / "similarity.csv", pd.concat(frames, ignore_index=True))
+    manifest["similarity"] = summaries
     _finish(run_dir, manifest, sweep, started)
     if not frames:
         raise _nothing_ran(sweep, run_dir)
-    long = pd.concat(frames, ignore_index=True)
-    report.similarity_outputs(long, run_dir)
-    return _similarity_text(long, sweep, run_dir)
-
-
-def _similarity_text(long: pd.DataFrame, sweep: Sweep, run_dir: Path) -> str:
-    same = long.identity_a == long.identity_b
-    keys = ["model", "detector", "metric"]
-    summary = pd.DataFrame(
-        {"same_identity_mean": long[same].groupby(keys).mean_distance.mean(),
-         "cross_identity_mean": long[~same].groupby(keys).mean_distance.mean()}
-    ).reset_index()
-    return _text(summary, sweep, run_dir)
+    view = pd.DataFrame(summaries).drop(columns=["dataset", "files", "same_pairs", "cross_pairs"])
+    return _text(view, sweep, run_dir, "means over every image pair (same identity: no self-pairs); most-confused "
+                                       "identity pairs in similarity_*_confused.csv")
 
 
 def run_identify(settings: Settings, options: dict[str, Any]) -> str:
