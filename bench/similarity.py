@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -57,11 +58,13 @@ class IdentityTotals:
     sums: np.ndarray  # (k, k) float64
     counts: np.ndarray  # (k, k) int64, ordered image pairs
 
-    @property
+    @cached_property
     def means(self) -> np.ndarray:
-        """(k, k) mean score per cell; NaN where a cell has no pair (e.g. an identity's only image)."""
+        """(k, k) symmetric mean score per cell over the pairs of both orders (for a symmetric metric, equal to
+        either order's); NaN where a cell has no pair (an identity's only image against itself)."""
+        sums, counts = self.sums + self.sums.T, self.counts + self.counts.T
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.counts > 0, self.sums / np.maximum(self.counts, 1), np.nan)
+            return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
     def pair_counts(self) -> np.ndarray:
         """Image pairs per cell as a person counts them: unordered, each pair once."""
@@ -103,17 +106,9 @@ def identity_totals(
     return IdentityTotals(names, n_images, sums, counts.astype(np.int64))
 
 
-def unordered_means(totals: IdentityTotals) -> np.ndarray:
-    """(k, k) symmetric: each cross cell's mean over the pairs of both orders (equal to either for a symmetric
-    metric), the same-identity means on the diagonal."""
-    sums, counts = totals.sums + totals.sums.T, totals.counts + totals.counts.T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-
-
 def most_confused(totals: IdentityTotals, metric: Metric, top: int) -> pd.DataFrame:
     """The ``top`` cross-identity cells whose mean score is the most similar, most similar first."""
-    means = unordered_means(totals)
+    means = totals.means
     k = len(totals.identities)
     a, b = np.triu_indices(k, 1)
     dissimilar = -metric.similarity(means[a, b])
@@ -140,7 +135,7 @@ def most_confused(totals: IdentityTotals, metric: Metric, top: int) -> pd.DataFr
 
 def per_identity(totals: IdentityTotals, metric: Metric) -> pd.DataFrame:
     """One row per identity: its images, its same-identity mean, and the other identity it is closest to."""
-    means = unordered_means(totals)
+    means = totals.means
     cross = -metric.similarity(means)
     np.fill_diagonal(cross, np.inf)
     cross = np.where(np.isnan(cross), np.inf, cross)

@@ -20,7 +20,7 @@ from bench.errors import BenchError
 from bench.metrics import Metric
 from bench.registry import unknown_message
 from bench.runs import write_csv
-from bench.similarity import IdentityTotals, cluster_order, long_rows, most_confused, per_identity, unordered_means
+from bench.similarity import IdentityTotals, cluster_order, long_rows, most_confused, per_identity
 from bench.store import atomic_write
 
 SQUARE_CSV_LIMIT = 100
@@ -59,7 +59,7 @@ def subset(totals: IdentityTotals, metric: Metric, choice: HeatmapChoice) -> tup
         return np.arange(k), f"all {k} identities"
     top = choice.top or DEFAULT_TOP
     picked = _capped(_from_confused(totals, metric, top))
-    order = cluster_order(unordered_means(totals)[np.ix_(picked, picked)], metric)
+    order = cluster_order(totals.means[np.ix_(picked, picked)], metric)
     return picked[order], f"the {len(picked)} most-confused of {k:,} identities, clustered"
 
 
