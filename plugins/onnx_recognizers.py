@@ -202,10 +202,10 @@ class OnnxRecognizer:
     def __init__(self, config: OnnxModelConfig, path: Path) -> None:
         import onnxruntime
 
-        from plugins.retinaface_onnx import cpu_count
+        from bench.threads import intra_op_threads
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = cpu_count()
+        options.intra_op_num_threads = intra_op_threads()
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.config = config
         self.input_name, self.fixed_batch = self._graph_input()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
 import cv2
@@ -67,10 +66,10 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def cpu_count() -> int:
-    """CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    """Threads a model call may use here (every core, or a parallel worker's share)."""
+    from bench.threads import intra_op_threads
+
+    return intra_op_threads()
 
 
 class RetinaFaceOnnx:
