@@ -194,6 +194,9 @@ def sweep_options(func: Any) -> Any:
         click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
                      envvar="BENCH_EXECUTOR", help="Compute cache misses in this process, or as Ray tasks "
                      "(pip install facebench[ray]); env BENCH_EXECUTOR."),
+        click.option("--jobs", type=click.IntRange(min=1), envvar="BENCH_JOBS",
+                     help="Worker processes computing cache misses with --executor local (1: in this process) "
+                          "[default: one per core; env BENCH_JOBS]."),
         click.option("--ray-address", envvar="RAY_ADDRESS",
                      help="Ray cluster to join (e.g. auto, or HOST:6379; env RAY_ADDRESS) "
                           "[default: a local Ray with one worker per CPU]."),

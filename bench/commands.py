@@ -69,7 +69,7 @@ def _prepare(settings: Settings, options: dict[str, Any], command: str) -> tuple
     metrics = registry.metrics.select(options["metric"])
     dataset = open_dataset(settings, options)
     executor = executors.make(options["executor"], plugins.folders(settings.plugins_dirs), options["ray_address"],
-                              settings.quiet)
+                              settings.quiet, options["jobs"])
     pipeline = Pipeline(Store(settings.cache_dir), settings.weights_dir, options["on_no_face"], executor)
     run_dir = new_run_dir(options["output"], command, options["run_id"], options["overwrite"])
     manifest = {
@@ -78,6 +78,7 @@ def _prepare(settings: Settings, options: dict[str, Any], command: str) -> tuple
         "metrics": [m.name for m in metrics],
         "weights_dir": str(settings.weights_dir),
         "cache_dir": str(settings.cache_dir),
+        "jobs": getattr(executor, "jobs", None),
         "status": "running",
     }
     write_json(run_dir / "manifest.json", manifest)
