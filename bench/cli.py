@@ -197,6 +197,9 @@ def sweep_options(func: Any) -> Any:
         click.option("--jobs", type=click.IntRange(min=1), envvar="BENCH_JOBS",
                      help="Worker processes computing cache misses with --executor local (1: in this process) "
                           "[default: one per core; env BENCH_JOBS]."),
+        click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+                     envvar="BENCH_DEVICE", help="Run the networks on the CPU or an NVIDIA GPU (onnxruntime's CUDA "
+                     "provider, TensorFlow's GPU); env BENCH_DEVICE."),
         click.option("--ray-address", envvar="RAY_ADDRESS",
                      help="Ray cluster to join (e.g. auto, or HOST:6379; env RAY_ADDRESS) "
                           "[default: a local Ray with one worker per CPU]."),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from bench import executors, plugins, protocols, report
+from bench import executors, plugins, protocols, report, runtime
 from bench.accuracy import evaluate
 from bench.datasets import (
     Dataset,
@@ -63,6 +63,7 @@ def open_dataset(settings: Settings, options: dict[str, Any]) -> Dataset:
 
 
 def _prepare(settings: Settings, options: dict[str, Any], command: str) -> tuple[Dataset, Sweep, Path, dict[str, Any]]:
+    runtime.use_device(options["device"])  # before the plugins register: the device is in their settings
     registry = settings.plugins()
     models = registry.recognizers.select(options["model"])
     detectors = registry.detectors.select(options["backend"])
@@ -79,6 +80,7 @@ def _prepare(settings: Settings, options: dict[str, Any], command: str) -> tuple
         "weights_dir": str(settings.weights_dir),
         "cache_dir": str(settings.cache_dir),
         "jobs": getattr(executor, "jobs", None),
+        "device": options["device"],
         "status": "running",
     }
     write_json(run_dir / "manifest.json", manifest)

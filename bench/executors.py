@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm import tqdm
 
-from bench import threads as threads_module
+from bench import runtime
 from bench.errors import BenchError
 from bench.faces import Face
 from bench.images import UnreadableImage, decode
@@ -260,9 +260,9 @@ class LocalExecutor:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            threads = max(1, threads_module.cores() // self.jobs)
+            threads = max(1, runtime.cores() // self.jobs)
             self._pool = ProcessPoolExecutor(
-                self.jobs, multiprocessing.get_context("spawn"), initializer=threads_module.limit, initargs=(threads,)
+                self.jobs, multiprocessing.get_context("spawn"), initializer=runtime.limit, initargs=(threads,)
             )
         return self._pool
 
@@ -383,4 +383,4 @@ def make(
 def default_jobs() -> int:
     """Worker processes when ``--jobs`` is not given: ``$BENCH_JOBS``, else one per core."""
     value = os.environ.get(JOBS_ENV, "")
-    return int(value) if value.isdigit() and int(value) > 0 else threads_module.cores()
+    return int(value) if value.isdigit() and int(value) > 0 else runtime.cores()

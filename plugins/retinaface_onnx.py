@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import cv2
 import numpy as np
@@ -65,13 +66,6 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
     return np.asarray(keep, dtype=np.int64)
 
 
-def cpu_count() -> int:
-    """Threads a model call may use here (every core, or a parallel worker's share)."""
-    from bench.threads import intra_op_threads
-
-    return intra_op_threads()
-
-
 class RetinaFaceOnnx:
     """RetinaFace MobileNet-0.25 detector; returns :class:`Face` objects in original-image pixels."""
 
@@ -83,13 +77,9 @@ class RetinaFaceOnnx:
         max_side: int | None = None,
     ) -> None:
         """Load the ONNX model; ``max_side`` downscales larger images before detection."""
-        import onnxruntime
+        from bench.runtime import onnx_session
 
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = cpu_count()
-        self.session = onnxruntime.InferenceSession(
-            weights_path, sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self.session: Any = onnx_session(weights_path)
         self.input_name = self.session.get_inputs()[0].name
         self.confidence_threshold = confidence_threshold
         self.nms_threshold = nms_threshold

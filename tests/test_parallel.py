@@ -20,7 +20,7 @@ import os
 from bench.faces import Face
 from bench.hookspecs import hookimpl
 from bench.registry import DetectorSpec
-from bench.threads import intra_op_threads
+from bench.runtime import intra_op_threads
 
 
 class Probe:
@@ -43,7 +43,7 @@ def test_workers_get_a_share_of_the_cores(tmp_path: Path, monkeypatch: pytest.Mo
     folder = tmp_path / "plugins"
     folder.mkdir()
     (folder / "probe.py").write_text(FAKE)
-    monkeypatch.setattr("bench.threads.cores", lambda: 4)  # in the driver: 2 jobs -> 2 threads per worker
+    monkeypatch.setattr("bench.runtime.cores", lambda: 4)  # in the driver: 2 jobs -> 2 threads per worker
     executor = LocalExecutor(quiet=True, jobs=2, folders=(folder,))
     paths = sorted(SAMPLE.glob("*/*.jpg"))[:6]
     items = tuple(Item(file_sha256(p), p) for p in paths)
@@ -74,7 +74,7 @@ def test_a_plugin_registered_only_here_runs_here(tmp_path: Path) -> None:
 
 def test_make_defaults_to_one_job_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BENCH_JOBS", raising=False)
-    monkeypatch.setattr("bench.threads.cores", lambda: 3)
+    monkeypatch.setattr("bench.runtime.cores", lambda: 3)
     assert make("local", ()).jobs == 3  # type: ignore[attr-defined]
     monkeypatch.setenv("BENCH_JOBS", "1")
     assert make("local", ()).jobs == 1  # type: ignore[attr-defined]
