@@ -273,8 +273,9 @@ class LocalExecutor:
             self._pool = None
 
 
-CHUNKS_PER_WORKER = 4
-"""Chunks per worker and stage: enough for an even finish, few enough that each stays a long model run."""
+CHUNKS_PER_WORKER = 16
+"""Chunks per worker and stage: the last chunk leaves the other workers idle for about half a chunk, so many
+small chunks (each still whole model batches) finish a stage evenly."""
 
 
 def _local_task(work: Work, folders: tuple[Path, ...]) -> Outcome:
