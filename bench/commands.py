@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from bench import executors, plugins, protocols, report, runtime
@@ -218,7 +219,9 @@ def run_similarity(settings: Settings, options: dict[str, Any]) -> str:
         tag = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name}
         for metric in sweep.metrics:
             start = time.perf_counter()
-            totals = similarity.identity_totals(combo.vectors, [img.identity for img in combo.dataset.images], metric)
+            totals = similarity.identity_totals(similarity.vector_scorer(combo.vectors, metric),
+                                                [img.identity for img in combo.dataset.images],
+                                                np.isfinite(combo.vectors).all(axis=1))
             seconds = time.perf_counter() - start
             name = report.slug(*tag.values(), metric.name)
             files = similarity_report.write(totals, metric, run_dir, name,

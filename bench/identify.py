@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bench.metrics import Metric
-from bench.similarity import BLOCK, spans
+from bench.similarity import BLOCK, Scorer, spans, vector_scorer
 from bench.sweep import Combination
 
 FPIRS = (0.5, 0.2, 0.1, 0.05, 0.01, 0.001)
@@ -63,25 +63,28 @@ def _join(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts).astype(int) if parts else np.zeros(0, int)
 
 
-def identity_distances(vectors: np.ndarray, s: Split, metric: Metric, block: int = BLOCK) -> np.ndarray:
+def identity_distances(
+    vectors: np.ndarray, s: Split, metric: Metric, block: int = BLOCK, scorer: Scorer | None = None
+) -> np.ndarray:
     """(probes, enrolled identities): dissimilarity (the score, negated where higher is more similar) to each
     identity's closest gallery image.
 
     Computed in blocks of at most ``block`` probes x ``block`` gallery images (cut at identity boundaries), so
-    memory is the output plus one block. NaN rows for probes without an embedding; +inf columns for identities
-    without a usable gallery image.
+    memory is the output plus one block. ``scorer`` scores image index blocks (default: ``metric`` on
+    ``vectors``; a combination's own cross form under the every-face policy). NaN rows for probes without an
+    embedding; +inf columns for identities without a usable gallery image.
     """
+    scorer = scorer or vector_scorer(vectors, metric)
     out = np.full((len(s.probes), len(s.enrolled)), np.inf)
     usable = np.isfinite(vectors[s.gallery]).all(axis=1)
     gallery, labels = s.gallery[usable], s.gallery_label[usable]
     starts = np.flatnonzero(np.r_[True, np.diff(labels) != 0]) if len(labels) else np.zeros(0, int)
-    probes = vectors[s.probes]
-    for r0, r1 in spans(np.arange(len(probes)), len(probes), block):
+    for r0, r1 in spans(np.arange(len(s.probes)), len(s.probes), block):
         for c0, c1 in spans(starts, len(gallery), block):
-            dist = -metric.similarity(metric.all_against(probes[r0:r1], vectors[gallery[c0:c1]]))
+            dist = -metric.similarity(scorer(s.probes[r0:r1], gallery[c0:c1]))
             local = starts[(starts >= c0) & (starts < c1)]
             out[r0:r1, labels[local]] = np.minimum.reduceat(dist, local - c0, axis=1)
-    out[~np.isfinite(probes).all(axis=1)] = np.nan
+    out[~np.isfinite(vectors[s.probes]).all(axis=1)] = np.nan
     return out
 
 

@@ -6,13 +6,14 @@ all-against-all form (BLAS), and each block is summed straight into the identity
 bounded by the block size plus the k x k totals. Same-identity cells exclude self-pairs; every cell is the exact
 mean over all its ordered image pairs (for a symmetric metric, the mean over unordered pairs).
 
-When an image has several embedded faces (``owner`` maps each face row to its image), an image pair's score is
-the best over its face pairs, taken per block before the identity sums.
+Blocks are scored by a :data:`Scorer` (image indices x image indices -> scores): :func:`vector_scorer` for
+plain embeddings, or a combination's own cross form, under which an image with several faces scores its
+closest face pair (the every-face policy).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -23,6 +24,14 @@ from bench.metrics import Metric
 
 BLOCK = 2048
 """Rows (and columns) of one block of the score matrix: 2048 x 2048 float64 is 32 MiB per temporary."""
+
+Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""(image indices a, image indices b) -> (len(a), len(b)) scores in the metric's units."""
+
+
+def vector_scorer(vectors: np.ndarray, metric: Metric) -> Scorer:
+    """Blocks of ``metric``'s all-against-all form on one embedding per image."""
+    return lambda rows, cols: metric.all_against(vectors[rows], vectors[cols])
 
 
 def spans(starts: np.ndarray, n: int, size: int) -> Iterator[tuple[int, int]]:
@@ -40,13 +49,6 @@ def spans(starts: np.ndarray, n: int, size: int) -> Iterator[tuple[int, int]]:
 def _group_starts(labels: np.ndarray) -> np.ndarray:
     """Indices where a sorted label array changes value (always starting at 0)."""
     return np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]]) if len(labels) else np.zeros(0, int)
-
-
-def _best_per_image(scores: np.ndarray, metric: Metric, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Collapse face x face scores to image x image: the most similar face pair of each image pair."""
-    sim = metric.similarity(scores)
-    sim = np.maximum.reduceat(np.maximum.reduceat(sim, _group_starts(rows), axis=0), _group_starts(cols), axis=1)
-    return metric.similarity(sim)  # similarity() negates or not: its own inverse
 
 
 @dataclass
@@ -71,38 +73,30 @@ class IdentityTotals:
         return np.where(np.eye(len(self.identities), dtype=bool), self.counts // 2, self.counts)
 
 
-def identity_totals(
-    vectors: np.ndarray, identity: list[str], metric: Metric, block: int = BLOCK, owner: np.ndarray | None = None
-) -> IdentityTotals:
-    """Exact per-identity score sums over every pair of images with an embedding.
+def identity_totals(scorer: Scorer, identity: list[str], embedded: np.ndarray, block: int = BLOCK) -> IdentityTotals:
+    """Exact per-identity score sums over every pair of distinct embedded images.
 
-    ``vectors``: (F, D) embedding rows, NaN rows for none. ``owner``: the image of each row (default: row i is
-    image i; several rows of one image are its faces, scored as their best pair). ``identity``: per image.
+    ``identity``: per image; ``embedded``: mask of the images that have an embedding (the others are left out).
     """
-    owner = np.arange(len(vectors)) if owner is None else np.asarray(owner)
-    ok = np.isfinite(vectors).all(axis=1)
-    names = sorted({identity[i] for i in owner[ok]})
+    images = np.flatnonzero(embedded)
+    names = sorted({identity[i] for i in images})
     code = {name: c for c, name in enumerate(names)}
-    face_label = np.array([code[identity[i]] for i in owner[ok]], dtype=np.int64)
-    order = np.lexsort((owner[ok], face_label))  # by identity, then image: groups are contiguous
-    x, img, lab = vectors[ok][order], owner[ok][order], face_label[order]
-    image_starts = _group_starts(img)
-    img_label = lab[image_starts]
+    labels = np.array([code[identity[i]] for i in images], dtype=np.int64)
+    order = np.argsort(labels, kind="stable")  # identities contiguous
+    images, labels = images[order], labels[order]
+    starts = _group_starts(labels)
     k = len(names)
-    sums, n_images = np.zeros((k, k)), np.bincount(img_label, minlength=k)
-    counts = np.outer(n_images, n_images) - np.diag(n_images)
-    for r0, r1 in spans(image_starts, len(x), block):
-        rows = _group_starts(img[r0:r1])  # first face of each image in the block
-        for c0, c1 in spans(image_starts, len(x), block):
-            cols = _group_starts(img[c0:c1])
-            scores = metric.all_against(x[r0:r1], x[c0:c1])
-            if len(rows) < r1 - r0 or len(cols) < c1 - c0:
-                scores = _best_per_image(scores, metric, img[r0:r1], img[c0:c1])
+    sums, n_images = np.zeros((k, k)), np.bincount(labels, minlength=k)
+    for r0, r1 in spans(starts, len(images), block):
+        rs = _group_starts(labels[r0:r1])
+        for c0, c1 in spans(starts, len(images), block):
+            scores = scorer(images[r0:r1], images[c0:c1])
             if r0 == c0:
                 np.fill_diagonal(scores, 0.0)  # an image against itself is no pair
-            rl, cl = lab[r0:r1][rows], lab[c0:c1][cols]
-            rs, cs = _group_starts(rl), _group_starts(cl)
-            sums[np.ix_(rl[rs], cl[cs])] += np.add.reduceat(np.add.reduceat(scores, rs, axis=0), cs, axis=1)
+            cs = _group_starts(labels[c0:c1])
+            cell = np.add.reduceat(np.add.reduceat(scores, rs, axis=0), cs, axis=1)
+            sums[np.ix_(labels[r0:r1][rs], labels[c0:c1][cs])] += cell
+    counts = np.outer(n_images, n_images) - np.diag(n_images)
     return IdentityTotals(names, n_images, sums, counts.astype(np.int64))
 
 

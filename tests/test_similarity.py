@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bench.identify import identity_distances, split
-from bench.similarity import identity_totals, most_confused, per_identity, spans, summary
+from bench.similarity import identity_totals, most_confused, per_identity, spans, summary, vector_scorer
 from bench.similarity_report import HeatmapChoice, HeatmapSubsetError, subset, write
 from plugins.metrics import METRICS
 
@@ -22,6 +22,11 @@ def _data(n: int = 120, k: int = 15, dim: int = 8, seed: int = 0) -> tuple[np.nd
     vectors = rng.normal(size=(n, dim))
     vectors[3] = np.nan  # an image without a face
     return vectors, identity
+
+
+def _totals(vectors: np.ndarray, identity: list[str], metric: str, block: int = 2048):  # type: ignore[no-untyped-def]
+    embedded = np.isfinite(vectors).all(axis=1)
+    return identity_totals(vector_scorer(vectors, BY_NAME[metric]), identity, embedded, block)
 
 
 def _brute(vectors: np.ndarray, identity: list[str], metric_name: str) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -46,7 +51,7 @@ def _brute(vectors: np.ndarray, identity: list[str], metric_name: str) -> tuple[
 @pytest.mark.parametrize("block", [7, 37, 4096])
 def test_blockwise_means_equal_brute_force(metric: str, block: int) -> None:
     vectors, identity = _data()
-    totals = identity_totals(vectors, identity, BY_NAME[metric], block=block)
+    totals = _totals(vectors, identity, metric, block)
     names, means, counts = _brute(vectors, identity, metric)
     assert totals.identities == names
     np.testing.assert_allclose(totals.means, means, rtol=0, atol=1e-12)
@@ -56,27 +61,34 @@ def test_blockwise_means_equal_brute_force(metric: str, block: int) -> None:
 
 def test_single_image_identity_has_no_same_cell() -> None:
     vectors = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    totals = identity_totals(vectors, ["a", "b", "b"], BY_NAME["euclidean"])
+    totals = _totals(vectors, ["a", "b", "b"], "euclidean")
     assert np.isnan(totals.means[0, 0]) and totals.pair_counts()[0, 0] == 0
     assert totals.means[1, 1] == pytest.approx(1.0)  # |(0,1) - (1,1)|
     assert totals.means[0, 1] == pytest.approx((np.sqrt(2) + 1) / 2) and totals.pair_counts()[0, 1] == 2
 
 
-def test_several_faces_score_their_best_pair() -> None:
-    """owner: faces of one image; an image pair counts once, at its closest face pair."""
+def test_a_scorer_decides_image_pair_scores() -> None:
+    """Every-face policy: the combination's cross form scores an image pair at its closest face pair; the sums
+    use whatever the scorer returns, block by block."""
     rng = np.random.default_rng(3)
-    owner = np.sort(rng.integers(0, 40, size=90))
-    images = sorted(set(owner))
-    identity = {i: f"p{i % 6}" for i in images}
-    vectors = rng.normal(size=(90, 5))
+    faces = [rng.normal(size=(int(rng.integers(1, 4)), 5)) for _ in range(40)]
+    identity = [f"p{i % 6}" for i in range(40)]
     metric = BY_NAME["cosine"]
-    totals = identity_totals(vectors, [identity.get(i, "") for i in range(40)], metric, block=11, owner=owner)
-    scores = metric.all_against(vectors, vectors)
-    best = {(a, b): scores[np.ix_(owner == a, owner == b)].min() for a in images for b in images if a != b}
+
+    def closest(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return np.array([[metric.all_against(faces[i], faces[j]).min() for j in cols] for i in rows])
+
+    totals = identity_totals(closest, identity, np.ones(40, bool), block=11)
+    best = closest(np.arange(40), np.arange(40))
     for x, name_x in enumerate(totals.identities):
         for y, name_y in enumerate(totals.identities):
-            values = [v for (a, b), v in best.items() if identity[a] == name_x and identity[b] == name_y]
-            assert totals.means[x, y] == pytest.approx(np.mean(values), abs=1e-12)
+            cell = [
+                best[a, b]
+                for a in range(40)
+                for b in range(40)
+                if a != b and identity[a] == name_x and identity[b] == name_y
+            ]
+            assert totals.means[x, y] == pytest.approx(np.mean(cell), abs=1e-12)
 
 
 def test_spans_cut_only_at_group_starts() -> None:
@@ -89,7 +101,7 @@ def test_spans_cut_only_at_group_starts() -> None:
 def test_confused_pairs_summary_and_nearest() -> None:
     vectors, identity = _data()
     metric = BY_NAME["euclidean"]
-    totals = identity_totals(vectors, identity, metric, block=16)
+    totals = _totals(vectors, identity, "euclidean", 16)
     names, means, _ = _brute(vectors, identity, "euclidean")
     confused = most_confused(totals, metric, 5)
     cross = [(means[a, b], names[a], names[b]) for a in range(len(names)) for b in range(a + 1, len(names))]
@@ -111,7 +123,7 @@ def test_similarity_metric_uses_most_similar_first() -> None:
 
     dot = Metric("dot", lambda a, b: (a * b).sum(-1), lambda a, b: a @ b.T, higher_is_more_similar=True)
     vectors = np.array([[1.0, 0], [1.0, 0.1], [0, 1.0], [0.1, 1.0], [5.0, 5.0]])
-    totals = identity_totals(vectors, ["a", "a", "b", "b", "c"], dot)
+    totals = identity_totals(vector_scorer(vectors, dot), ["a", "a", "b", "b", "c"], np.ones(5, bool))
     top = most_confused(totals, dot, 3)
     assert top.mean_score.is_monotonic_decreasing
     assert {top.identity_a[0], top.identity_b[0]} == {"a", "c"}
@@ -120,7 +132,7 @@ def test_similarity_metric_uses_most_similar_first() -> None:
 def test_heatmap_subsets() -> None:
     vectors, identity = _data(n=300, k=60)
     metric = BY_NAME["cosine"]
-    totals = identity_totals(vectors, identity, metric)
+    totals = _totals(vectors, identity, "cosine")
     picked, phrase = subset(totals, metric, HeatmapChoice())
     assert len(picked) == 30 and "most-confused" in phrase and len(set(picked)) == 30
     top_pair = most_confused(totals, metric, 1)
@@ -137,7 +149,7 @@ def test_heatmap_subsets() -> None:
 def test_large_matrix_is_written_as_npy_with_readable_tables(tmp_path: Path) -> None:
     vectors, identity = _data(n=400, k=150)
     metric = BY_NAME["cosine"]
-    totals = identity_totals(vectors, identity, metric)
+    totals = _totals(vectors, identity, "cosine")
     files = {p.name for p in write(totals, metric, tmp_path, "x", "title", HeatmapChoice(top=10))}
     assert files == {"similarity_x_identities.csv", "similarity_x_confused.csv", "similarity_x.npy", "similarity_x.png"}
     matrix = np.load(tmp_path / "similarity_x.npy")
