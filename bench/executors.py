@@ -225,12 +225,16 @@ class LocalExecutor:
         return total
 
     def _workers_can_build(self, stage: str, spec: Spec) -> bool:
-        """Whether a worker finds ``spec`` by name (a plugin registered in this process only runs here)."""
+        """Whether a worker, looking ``spec`` up by name, gets the same plugin with the same settings and weights
+        (one registered by hand in this process, or derived with other options, runs here instead)."""
         from bench import plugins
 
         registry = plugins.load(self.folders)
         specs = registry.detectors if stage == "detect" else registry.recognizers
-        return spec.name in specs and specs.get(spec.name).plugin == spec.plugin
+        if spec.name not in specs:
+            return False
+        found = specs.get(spec.name)
+        return (found.plugin, found.settings, found.weights) == (spec.plugin, spec.settings, spec.weights)
 
     def _run_parallel(self, work: Work) -> Outcome:
         from concurrent.futures import as_completed

@@ -72,6 +72,16 @@ def test_a_plugin_registered_only_here_runs_here(tmp_path: Path) -> None:
     assert executor._pool is None  # no worker was started
 
 
+def test_a_plugin_with_other_settings_runs_here(tmp_path: Path) -> None:
+    """Same name, other settings (e.g. detector options): a worker would build the registered default."""
+    spec = plugins.load().detectors.get("skip")
+    tuned = dataclasses.replace(spec, settings={**spec.settings, "option": 1})
+    executor = LocalExecutor(quiet=True, jobs=2)
+    path = min(SAMPLE.glob("*/*.jpg"))
+    work = Work("detect", "skip", Store(tmp_path), WEIGHTS, "ns", (Item(file_sha256(path), path),))
+    assert executor.run(work, tuned).computed == 1 and executor._pool is None
+
+
 def test_make_defaults_to_one_job_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BENCH_JOBS", raising=False)
     monkeypatch.setattr("bench.runtime.cores", lambda: 3)
