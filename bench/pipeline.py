@@ -14,6 +14,7 @@ from bench.executors import Executor, Item, LocalExecutor, Outcome, Work
 from bench.faces import Face
 from bench.images import file_sha256
 from bench.registry import DetectorSpec, RecognizerSpec
+from bench.selection import FaceSelector
 from bench.store import Store, key_of
 from bench.weights import sha256
 
@@ -90,6 +91,7 @@ class Pipeline:
     policy: str = "whole"
     executor: Executor = field(default_factory=LocalExecutor)
     stats: dict[str, StageStats] = field(default_factory=dict)
+    selector: FaceSelector | None = None  # which face of a multi-face image (default: the largest)
     _hashes: dict[Path, str] = field(default_factory=dict)
 
     def hashes(self, dataset: Dataset) -> list[str]:
@@ -132,11 +134,14 @@ class Pipeline:
 
     def _detection(self, spec: DetectorSpec, path: Path, record: dict[str, Any]) -> Detection:
         faces = [Face.from_json(f) for f in record["faces"]]
-        face = choose(faces, record["height"], record["width"], self.policy)
+        if faces and self.selector is not None:
+            faces = [faces[i] for i in self.selector.choose(faces, record["height"], record["width"])]
+        face = choose(faces[:1] if self.selector is not None else faces, record["height"], record["width"],
+                      self.policy)
         if not faces:
             if self.policy == "error":
                 raise NoFaceError(f"no face found by {spec.name} in {path} (use --on-no-face whole or skip)")
-            return Detection(0, face, "no_face", f"no face found; policy {self.policy}")
+            return Detection(0, face, "no_face", "no face found")
         return Detection(len(faces), face, "ok")
 
     def embed(
@@ -147,6 +152,7 @@ class Pipeline:
             [
                 f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}",
                 f"{det_spec.name}-{key_of(plugin_key(det_spec, self.weights_dir))}",
+                *([f"face-{self.selector.name}"] if self.selector is not None else []),
             ]
         )
         shas = self.hashes(dataset)

@@ -6,9 +6,6 @@ with a detected face, so in (0.5, 1]; an image without one (no face, whole-image
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
@@ -16,18 +13,6 @@ from bench.datasets import Dataset, Pairs
 from bench.faces import Face
 from bench.images import UnreadableImage, decode
 from bench.pipeline import Detection
-
-
-@dataclass(frozen=True)
-class QualityMeasure:
-    """A per-image quality measure, computed once per image per detector (and per model if ``needs_model``)."""
-
-    name: str
-    measure: Callable[..., float]  # (BGR image, face) -> quality; NaN where it cannot be measured
-    higher_is_better: bool = True
-    needs_model: bool = False
-    description: str = ""
-    plugin: str = ""
 
 
 def sharpness(image: np.ndarray, face: Face) -> float:
