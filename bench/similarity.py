@@ -162,7 +162,7 @@ def summary(totals: IdentityTotals) -> dict[str, float]:
     }
 
 
-def long_rows(totals: IdentityTotals, cells: np.ndarray | None = None) -> pd.DataFrame:
+def long_rows(totals: IdentityTotals, cells: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """Long rows (identity_a, identity_b, mean_distance, n_pairs, cell) for every cell, or the (a, b) in ``cells``."""
     k = len(totals.identities)
     a, b = (np.repeat(np.arange(k), k), np.tile(np.arange(k), k)) if cells is None else cells
