@@ -377,14 +377,16 @@ def same_bytes(cache_a: Path, cache_b: Path) -> dict[str, Any]:
 
 
 def bench_distances(run_dir: Path) -> dict[str, dict[int, float]]:
-    """``scores.csv`` as {model/detector/metric: {pair index: distance}}."""
+    """``scores.csv`` (subset "all") as {model/detector/metric: {pair index: score}}."""
     import csv
 
     found: dict[str, dict[int, float]] = {}
     with (run_dir / "scores.csv").open(newline="") as handle:
         for row in csv.DictReader(handle):
+            if row.get("subset", "all") != "all":
+                continue
             key = f"{row['model']}/{row['detector']}/{row['metric']}"
-            found.setdefault(key, {})[int(row["pair"])] = float(row["distance"])
+            found.setdefault(key, {})[int(row["pair"])] = float(row["score"])
     return found
 
 
