@@ -30,12 +30,14 @@ def totals_of(combo: Combination, metric: Metric) -> similarity.IdentityTotals:
 
 
 class Similarity:
-    """Every identity against every other; a dataset with a pair list is restricted to that list's images."""
+    """Every identity against every other, over every image of the folder (a folder's own pairs.txt does not
+    restrict it: the matrix is exact at any size); ``--pairs`` or a pair-list benchmark file restricts it to the
+    images of those pairs."""
 
     def prepare(self, ctx: Context) -> None:
-        """The images: all of the folder, or those of its pair list; which identities the heatmaps show."""
+        """The images: all of the folder, or those of the pairs given; which identities the heatmaps show."""
         dataset = ctx.dataset
-        if ctx.request.pairs or dataset.pairs_file or ctx.state.get("given_pairs"):
+        if ctx.request.pairs or ctx.state.get("given_pairs"):
             pairs = pairs_for(ctx.settings, ctx.request, dataset, ctx.state.get("given_pairs"))
             dataset, _ = restrict(dataset, pairs)
             ctx.run.record(images={"source": f"the images of {pairs.source}", "n_images": len(dataset.images)})
