@@ -21,7 +21,7 @@ from bench import runtime
 from bench.errors import BenchError
 from bench.faces import Face
 from bench.images import UnreadableImage, decode
-from bench.registry import DetectorSpec, RecognizerSpec
+from bench.registry import DetectorSpec, RecognizerSpec, UnknownName
 from bench.store import Store
 from bench.weights import MissingWeights
 
@@ -147,7 +147,7 @@ def _detect(work: Work, item: Item, plugin: Callable[[Outcome], Any], outcome: O
         # a detector with ``detect_given(image, face)`` reads the face the dataset gives (e.g. IJB's 5 points)
         given = getattr(detector, "detect_given", None)
         faces = given(image, item.face) if given is not None else detector.detect(image)
-    except Exception as err:  # noqa: BLE001 — one image the detector chokes on is data, not a crash
+    except Exception as err:
         outcome.fail(item.sha, "detector_failed", _one_line(err))
         return
     finally:
@@ -170,11 +170,11 @@ def _embed_batch(work: Work, batch: tuple[Item, ...], recognizer: Any, outcome: 
         try:
             crops.append(recognizer.crop(decode(item.path, item.data), item.face))
             kept.append(item)
-        except Exception as err:  # noqa: BLE001 — a face the model cannot take is data, not a crash
+        except Exception as err:
             outcome.fail(item.sha, "embed_failed", f"crop failed: {err}")
     try:
         out = np.asarray(recognizer.embed(np.stack(crops)), dtype=np.float32) if kept else []
-    except Exception as err:  # noqa: BLE001 — a batch the model rejects: record it for each face and go on
+    except Exception as err:
         out, reason = [], f"embedding failed: {_one_line(err)}"
         for item in kept:
             outcome.fail(item.sha, "embed_failed", reason)
@@ -234,9 +234,10 @@ class LocalExecutor:
 
         registry = plugins.load(self.folders)
         specs = registry.detectors if stage == "detect" else registry.recognizers
-        if spec.name not in specs:
+        try:
+            found = specs.get(spec.name)  # resolves derived names too (e.g. "<model>+flip")
+        except UnknownName:
             return False
-        found = specs.get(spec.name)
         return (found.plugin, found.settings, found.weights) == (spec.plugin, spec.settings, spec.weights)
 
     def _run_parallel(self, work: Work) -> Outcome:

@@ -82,6 +82,13 @@ def test_a_plugin_with_other_settings_runs_here(tmp_path: Path) -> None:
     assert executor.run(work, tuned).computed == 1 and executor._pool is None
 
 
+def test_a_derived_name_is_built_in_workers() -> None:
+    """"<model>+flip" resolves in a worker's registry to the same settings: it may run there."""
+    spec = plugins.load().recognizers.get("MobileFace+flip")
+    assert LocalExecutor(jobs=2)._workers_can_build("embed", spec)
+    assert not LocalExecutor(jobs=2)._workers_can_build("embed", dataclasses.replace(spec, name="nowhere"))
+
+
 def test_make_defaults_to_one_job_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BENCH_JOBS", raising=False)
     monkeypatch.setattr("bench.runtime.cores", lambda: 3)
