@@ -147,7 +147,7 @@ def _detect(work: Work, item: Item, plugin: Callable[[Outcome], Any], outcome: O
         # a detector with ``detect_given(image, face)`` reads the face the dataset gives (e.g. IJB's 5 points)
         given = getattr(detector, "detect_given", None)
         faces = given(image, item.face) if given is not None else detector.detect(image)
-    except Exception as err:
+    except Exception as err:  # one image the detector chokes on is data, not a crash
         outcome.fail(item.sha, "detector_failed", _one_line(err))
         return
     finally:
@@ -170,11 +170,11 @@ def _embed_batch(work: Work, batch: tuple[Item, ...], recognizer: Any, outcome: 
         try:
             crops.append(recognizer.crop(decode(item.path, item.data), item.face))
             kept.append(item)
-        except Exception as err:
+        except Exception as err:  # a face the model cannot take is data, not a crash
             outcome.fail(item.sha, "embed_failed", f"crop failed: {err}")
     try:
         out = np.asarray(recognizer.embed(np.stack(crops)), dtype=np.float32) if kept else []
-    except Exception as err:
+    except Exception as err:  # a batch the model rejects: record it for each face and go on
         out, reason = [], f"embedding failed: {_one_line(err)}"
         for item in kept:
             outcome.fail(item.sha, "embed_failed", reason)
