@@ -246,7 +246,7 @@ def child_floor(cfg: dict[str, Any]) -> dict[str, Any]:
                 start = time.perf_counter()
                 try:
                     crop = recognizer.crop(image, face)
-                except Exception:  # noqa: BLE001 - the pipeline records these; here they are only counted
+                except Exception:  # the pipeline records these; here they are only counted
                     failures += 1
                     continue
                 finally:
@@ -366,9 +366,11 @@ def measure_bench(label: str, pairs_csv: Path, cfg: dict[str, Any], work: Path, 
 
 
 def same_bytes(cache_a: Path, cache_b: Path) -> dict[str, Any]:
-    """Whether two caches hold the same files with the same bytes (and how many differ)."""
+    """Whether two caches hold the same result files (detections, embeddings; timing records are measurements)
+    with the same bytes, and which differ."""
     def files(root: Path) -> dict[str, bytes]:
-        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+        return {str(p.relative_to(root)): p.read_bytes() for kind in ("detections", "embeddings")
+                for p in sorted((root / kind).rglob("*")) if p.is_file()}
 
     a, b = files(cache_a), files(cache_b)
     differ = sorted(k for k in a.keys() & b.keys() if a[k] != b[k])
@@ -545,7 +547,7 @@ def table(result: dict[str, Any]) -> str:
     lines += ["", f"same work: floor vs bench, largest |distance difference| {p['floor_vs_bench_max_abs_diff']:.2e}"]
     d = p["deepface_vs_bench"]
     if d["distances_checked"]:
-        lines.append(f"           DeepFace.verify vs bench: {d['within_1e-4']}/{d['distances_checked']} distances within "
+        lines.append(f"           DeepFace.verify vs bench: {d['within_1e-4']}/{d['distances_checked']} within "
                      f"1e-4; {d['differ_on_multi_face_images']} differ on images with several faces (DeepFace keeps "
                      f"the closest face pair, facebench the largest face); {len(d['differ_unexplained'])} unexplained")
     lines += ["", f"scaling (bench accuracy --jobs {jobs}, cold): {'pairs':>8}{'images':>8}{'wall s':>9}{'s/image':>9}"]
@@ -620,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
         (args.lfw_dir / rel).read_bytes()
 
     result: dict[str, Any] = {
-        "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "argv": sys.argv,
         "config": {"pairs_file": str(pairs_file), "n_pairs": len(rows), "n_images": len(images),
                    "pairs_limit": args.pairs_limit, "seed": args.seed, "models": models, "detectors": detectors,

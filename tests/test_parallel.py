@@ -36,7 +36,9 @@ def register_detectors(register):
 
 
 def _files(cache: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(cache)): p.read_bytes() for p in sorted(cache.rglob("*")) if p.is_file()}
+    """The cached results (detections, embeddings) by path; timing records are measurements, not results."""
+    return {str(p.relative_to(cache)): p.read_bytes() for kind in ("detections", "embeddings")
+            for p in sorted((cache / kind).rglob("*")) if p.is_file()}
 
 
 def test_workers_get_a_share_of_the_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

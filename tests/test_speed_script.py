@@ -82,10 +82,13 @@ def test_scaling_points_and_standard_error(tmp_path: Path) -> None:
 def test_same_bytes_compares_every_cache_file(tmp_path: Path) -> None:
     speed = _speed()
     for name in ("a", "b"):
-        (tmp_path / name / "x").mkdir(parents=True)
-        (tmp_path / name / "x" / "1.npy").write_bytes(b"same")
+        (tmp_path / name / "embeddings" / "x").mkdir(parents=True)
+        (tmp_path / name / "embeddings" / "x" / "1.npy").write_bytes(b"same")
+        (tmp_path / name / "timings").mkdir()
+        (tmp_path / name / "timings" / "x.json").write_text(name)  # measurements may differ
     assert speed.same_bytes(tmp_path / "a", tmp_path / "b")["identical"] is True
-    (tmp_path / "b" / "x" / "1.npy").write_bytes(b"diff")
-    (tmp_path / "b" / "x" / "2.npy").write_bytes(b"more")
+    (tmp_path / "b" / "embeddings" / "x" / "1.npy").write_bytes(b"diff")
+    (tmp_path / "b" / "embeddings" / "x" / "2.npy").write_bytes(b"more")
     found = speed.same_bytes(tmp_path / "a", tmp_path / "b")
-    assert found["identical"] is False and found["differ"] == ["x/1.npy"] and found["only_in_one"] == ["x/2.npy"]
+    assert found["identical"] is False and found["differ"] == ["embeddings/x/1.npy"]
+    assert found["only_in_one"] == ["embeddings/x/2.npy"]
