@@ -44,9 +44,11 @@ class Similarity:
         if not ctx.inputs:
             ctx.inputs.append(Input(dataset))
         names = ctx.request.option("identities", "")
-        ctx.state["heatmap"] = similarity_report.HeatmapChoice(
+        choice = similarity_report.HeatmapChoice(
             tuple(n.strip() for n in names.split(",") if n.strip()), ctx.request.option("top")
         )
+        similarity_report.check_identities(choice, ctx.inputs[0].dataset.identities())  # before any work
+        ctx.state["heatmap"] = choice
 
     def combination(self, ctx: Context, combo: Combination) -> Rows:
         """Per metric: the matrix files and heatmap written now, the long rows and a summary row returned."""

@@ -157,6 +157,17 @@ def test_similarity_uses_every_image_of_a_folder_with_a_pair_list(data: Path, tm
     assert pd.read_csv(tmp_path / "given" / "similarity_summary.csv").n_images[0] == 2
 
 
+def test_similarity_heatmap_subsets(data: Path, tmp_path: Path) -> None:
+    names = sorted(p.name for p in data.iterdir() if p.is_dir())
+    common = ("--plugins-dir", FAKES, "similarity", "--i", str(data), "--model", "FakeNet", "--backend", "fake-box",
+              "--o", str(tmp_path))
+    code, text = bench(*common, "--identities", f"{names[1]},{names[0].upper()}", "--run-id", "ids")
+    assert code == 0, text
+    assert any(p.suffix == ".png" for p in (tmp_path / "ids").iterdir())
+    code, text = bench(*common, "--identities", "nobody", "--run-id", "bad")
+    assert code == 1 and "unknown identity 'nobody'" in text and len(text.strip().splitlines()) == 1
+
+
 def test_baseline_dataset_gives_the_drop(data: Path, tmp_path: Path) -> None:
     catalog = tmp_path / "datasets.yaml"
     catalog.write_text(f"datasets:\n  clean: {{root: {data}}}\n  dirty: {{root: {data}, baseline: clean}}\n")
