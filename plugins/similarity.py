@@ -92,11 +92,11 @@ def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
             Option("top", int, None, "Heatmap of the K most-confused identities (at most 100)."),
         ),
         tables=(
-            Table("similarity", "mean score over the image pairs of each identity pair: every cell while at most 100 "
-                  "identities, else the same-identity cells and the most-confused cross cells",
-                  ("dataset", "model", "detector", "metric", "identity_a", "identity_b"), ("mean_distance",)),
             Table("similarity_summary", "per combination: identities, images, and the mean score over every "
                   "same-identity and every cross-identity image pair",
                   ("dataset", "model", "detector", "metric"), ("same_identity_mean", "cross_identity_mean")),
+            Table("similarity", "mean score over the image pairs of each identity pair: every cell while at most 100 "
+                  "identities, else the same-identity cells and the most-confused cross cells",
+                  ("dataset", "model", "detector", "metric", "identity_a", "identity_b"), ("mean_distance",)),
         ),
     ))
