@@ -170,6 +170,12 @@ def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Cal
                      "(pip install facebench[ray]); env BENCH_EXECUTOR."),
         click.option("--ray-address", envvar="RAY_ADDRESS",
                      help="Ray cluster to join (auto, or HOST:6379; env RAY_ADDRESS) [default: a local Ray]."),
+        click.option("--jobs", type=click.IntRange(min=1), envvar="BENCH_JOBS",
+                     help="Worker processes computing cache misses with --executor local (1: in this process; "
+                          "same results for any N) [default: one per core; env BENCH_JOBS]."),
+        click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+                     envvar="BENCH_DEVICE", help="Run the networks on the CPU or an NVIDIA GPU (onnxruntime's CUDA "
+                     "provider, TensorFlow's GPU); env BENCH_DEVICE."),
     ]
     for option in own:
         options.append(click.option(f"--{option.name.replace('_', '-')}", option.name,
