@@ -47,7 +47,7 @@ def threshold_at_fnmr(scores: np.ndarray, same: np.ndarray, fnmr: float) -> floa
     genuine = np.sort(np.asarray(scores, dtype=float)[np.asarray(same, dtype=bool)])
     if not 0 <= fnmr < 1 or len(genuine) == 0:
         raise ValueError(f"need genuine comparisons and 0 <= fnmr < 1, got {len(genuine)} and {fnmr}")
-    return float(genuine[int(round(fnmr * len(genuine)))])
+    return float(genuine[round(fnmr * len(genuine))])
 
 
 def threshold_at_fmr(scores: np.ndarray, same: np.ndarray, fmr: float) -> float:

@@ -92,6 +92,10 @@ class Pipeline:
     stats: dict[str, StageStats] = field(default_factory=dict)
     _hashes: dict[Path, str] = field(default_factory=dict)
 
+    def namespace(self, *specs: DetectorSpec | RecognizerSpec) -> str:
+        """The cache folder of what these plugins computed (detections: the detector; embeddings: model, detector)."""
+        return "-".join(f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}" for spec in specs)
+
     def hashes(self, dataset: Dataset) -> list[str]:
         """Content sha256 per image (memoised for the process)."""
         for img in dataset.images:
@@ -114,7 +118,7 @@ class Pipeline:
 
     def detect(self, dataset: Dataset, spec: DetectorSpec) -> list[Detection]:
         """One :class:`Detection` per dataset image, computing only cache misses."""
-        namespace = f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}"
+        namespace = self.namespace(spec)
         shas = self.hashes(dataset)
         records = [self.store.get_json("detections", namespace, sha) for sha in shas]
         misses = [Item(sha, img.path) for sha, img, rec in zip(shas, dataset.images, records) if rec is None]
@@ -143,12 +147,7 @@ class Pipeline:
         self, dataset: Dataset, det_spec: DetectorSpec, detections: list[Detection], spec: RecognizerSpec
     ) -> tuple[np.ndarray, list[str]]:
         """Embeddings (N, D) with NaN rows where there is no face, and a failure reason per image ("" if ok)."""
-        namespace = "-".join(
-            [
-                f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}",
-                f"{det_spec.name}-{key_of(plugin_key(det_spec, self.weights_dir))}",
-            ]
-        )
+        namespace = self.namespace(spec, det_spec)
         shas = self.hashes(dataset)
         found = {i: self._vector(spec, namespace, shas[i]) for i, d in enumerate(detections) if d.face is not None}
         misses = [Item(shas[i], dataset.images[i].path, detections[i].face) for i, v in found.items() if v is None]
