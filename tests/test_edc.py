@@ -31,7 +31,7 @@ def test_threshold_stays_fixed_while_discarding() -> None:
     assert threshold == 0.6 and np.mean(SCORES < threshold) == 0.3
     curve = edc.fnmr_curve(SCORES, SAME, QUALITY, threshold)
     for fraction, error in zip(curve.discard, curve.error):
-        kept = QUALITY >= np.sort(QUALITY)[int(round(fraction * 10))]
+        kept = QUALITY >= np.sort(QUALITY)[round(fraction * 10)]
         assert error == pytest.approx(np.mean(SCORES[kept] < threshold))
         recomputed = edc.threshold_at_fnmr(SCORES[kept], SAME[kept], 0.3)
         if 0.3 <= fraction <= 0.5:  # 5..7 pairs kept: the recomputed threshold re-creates errors
