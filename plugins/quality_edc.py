@@ -1,0 +1,156 @@
+"""Judging quality measures by error-versus-discard curves (``bench quality``): tables and one plot per combination.
+
+Per model x detector x metric: the threshold is fixed once on all scored pairs (at a starting FNMR, or a target
+FMR); then for every quality measure, the FNMR (and FMR) as the comparisons of lowest pairwise quality are
+discarded (:mod:`bench.edc`), and the pAUC over 0 .. 20 % discarded, beside the theoretical best. ``combined`` is
+the score ``--drop-lowest-quality`` uses (:func:`bench.quality.combined`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench import edc, quality
+from bench.datasets import Pairs
+from bench.metrics import Metric
+from bench.pipeline import Pipeline
+from bench.quality import QualityMeasure
+from bench.sweep import Combination
+
+GRID = np.round(np.linspace(0, edc.MAX_DISCARD, 51), 4)
+"""Discard fractions the curve table reports (the plot and pAUC use the exact steps)."""
+COMBINED = "combined"
+COMBINED_FROM = {"confidence": "confidence", "sharpness": "sharpness", "face_px": "face_size"}
+"""The combined score's inputs (:data:`bench.quality.COMBINED_OF`) -> the measures that give them."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How the fixed threshold is set on all scored pairs: a starting FNMR, or a target FMR when given."""
+
+    fnmr: float = 0.1
+    fmr: float | None = None
+
+    def threshold(self, scores: np.ndarray, same: np.ndarray) -> float:
+        """The threshold, in similarity units."""
+        if self.fmr is not None:
+            return edc.threshold_at_fmr(scores, same, self.fmr)
+        return edc.threshold_at_fnmr(scores, same, self.fnmr)
+
+    def describe(self) -> str:
+        """e.g. ``FNMR 0.1`` or ``FMR 0.001``."""
+        return f"FMR {self.fmr:g}" if self.fmr is not None else f"FNMR {self.fnmr:g}"
+
+
+def qualities(
+    pipeline: Pipeline, combo: Combination, measures: list[QualityMeasure], per_detector: dict[str, pd.DataFrame]
+) -> pd.DataFrame:
+    """Every measure per image of this combination (image measures computed once per detector), plus combined."""
+    name = combo.detector.name
+    if name not in per_detector:
+        per_detector[name] = quality.image_qualities(pipeline, combo.dataset, combo.detector, combo.detections,
+                                                     measures)
+    model = quality.model_qualities(pipeline, combo.dataset, combo.detector, combo.detections, combo.model,
+                                    combo.vectors, measures)
+    frame = per_detector[name].merge(model, on="image", how="left")
+    if all(source in frame for source in COMBINED_FROM.values()):
+        inputs = frame[list(COMBINED_FROM.values())].set_axis(list(COMBINED_FROM), axis=1)
+        frame[COMBINED] = quality.combined(inputs).where(inputs.notna().all(axis=1))
+    return frame
+
+
+def directions(measures: list[QualityMeasure]) -> dict[str, bool]:
+    """Measure name -> higher is better (``combined`` too)."""
+    return {**{m.name: m.higher_is_better for m in measures}, COMBINED: True}
+
+
+def curves(
+    combo: Combination, pairs: Pairs, metric: Metric, frame: pd.DataFrame, better: dict[str, bool], rule: Rule
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, edc.Curve]]:
+    """Rows of the curve table (on :data:`GRID`), rows of the pAUC table, and each measure's exact FNMR curve."""
+    ok = ~np.isnan(combo.vectors).any(axis=1)
+    valid = ok[pairs.left] & ok[pairs.right]
+    left, right, same = pairs.left[valid], pairs.right[valid], pairs.same[valid]
+    raw = metric.pairs(combo.vectors, left, right)
+    scores = raw if metric.higher_is_more_similar else -raw
+    threshold = rule.threshold(scores, same)
+    start_fnmr, start_fmr = float(np.mean(scores[same] < threshold)), float(np.mean(scores[~same] >= threshold))
+    base = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name,
+            "metric": metric.name}
+    rows, summary, exact = [], [], {}
+    for name, higher in better.items():
+        if name not in frame:
+            continue
+        values = frame[name].to_numpy(dtype=float)
+        pair_q = edc.pair_quality(values if higher else -values, left, right)
+        fnmr, fmr = edc.fnmr_curve(scores, same, pair_q, threshold), edc.fmr_curve(scores, same, pair_q, threshold)
+        exact[name] = fnmr
+        rows += [{**base, "measure": name, "discard": x, "fnmr": a, "fmr": b}
+                 for x, a, b in zip(GRID, fnmr.at(GRID), fmr.at(GRID))]
+        summary.append({**base, "measure": name, "pauc_fnmr": edc.pauc(fnmr), "pauc_fmr": edc.pauc(fmr),
+                        "n_unmeasured_images": int(np.isnan(values[np.unique(np.r_[left, right])]).sum())})
+    ideal, random = edc.ideal_pauc(start_fnmr), start_fnmr * edc.PAUC_LIMIT
+    raw_threshold = threshold if metric.higher_is_more_similar else -threshold
+    for row in summary:
+        row.update({"pauc_fnmr_ideal": ideal, "pauc_fnmr_random": random,
+                    "pauc_fnmr_relative": (row["pauc_fnmr"] - ideal) / (random - ideal) if random > ideal else np.nan,
+                    "threshold": raw_threshold, "threshold_rule": rule.describe(), "start_fnmr": start_fnmr,
+                    "start_fmr": start_fmr, "n_genuine": int(same.sum()), "n_impostor": int((~same).sum())})
+    order = sorted(summary, key=lambda r: r["pauc_fnmr"])
+    for rank, row in enumerate(order, 1):
+        row["rank"] = rank
+    return rows, order, exact
+
+
+def plot(summary: list[dict[str, Any]], exact: dict[str, edc.Curve], path: Path) -> Path:
+    """The FNMR EDC of every measure (best pAUC first in the legend), the ideal curve and random discarding."""
+    from bench.report import _pyplot
+
+    plt = _pyplot()
+    first = summary[0]
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    colours = plt.get_cmap("tab10").colors
+    for k, row in enumerate(summary):
+        curve = exact[row["measure"]]
+        keep = curve.discard <= edc.MAX_DISCARD
+        x, y = np.r_[curve.discard[keep], edc.MAX_DISCARD], np.r_[curve.error[keep], curve.error[keep][-1]]
+        ax.step(x, y, where="post", color=colours[k % 10], linestyle="-" if k < 10 else "--", linewidth=1.3,
+                label=f"{row['measure']} (pAUC {row['pauc_fnmr']:.4f})")
+    grid = np.linspace(0, edc.MAX_DISCARD, 201)
+    ax.plot(grid, edc.ideal_curve(first["start_fnmr"], grid), color="black", linestyle=":", linewidth=1.5,
+            label=f"theoretical best (pAUC {first['pauc_fnmr_ideal']:.4f})")
+    ax.axhline(first["start_fnmr"], color="gray", linewidth=0.8, linestyle="-.",
+               label=f"random discarding (pAUC {first['pauc_fnmr_random']:.4f})")
+    ax.axvline(edc.PAUC_LIMIT, color="gray", linewidth=0.8)
+    ax.text(edc.PAUC_LIMIT, ax.get_ylim()[1] * 0.98, " pAUC limit", fontsize=8, color="gray", va="top")
+    ax.set(xlim=(0, edc.MAX_DISCARD), ylim=(0, None),
+           xlabel="fraction of genuine comparisons discarded (lowest pairwise quality first)",
+           ylabel="FNMR at the fixed threshold",
+           title=f"EDC: {first['model']} x {first['detector']} on {first['dataset']} ({first['metric']})\n"
+                 f"threshold {first['threshold']:.4g} fixed at {first['threshold_rule']} on all "
+                 f"{first['n_genuine'] + first['n_impostor']} pairs (start FMR {first['start_fmr']:.4f})")
+    ax.title.set_fontsize(10)
+    ax.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(1.01, 0.5), title="lowest pAUC first",
+              title_fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def ranking(pauc: pd.DataFrame) -> pd.DataFrame:
+    """Measures x recognizers: the pAUC (FNMR) of each, best first by mean rank (one detector, metric, dataset)."""
+    keys = ["dataset", "detector", "metric"]
+    tables = []
+    for (dataset, detector, metric), part in pauc.groupby(keys, sort=False):
+        table = part.pivot_table(index="measure", columns="model", values="pauc_fnmr", sort=False)
+        table["mean_rank"] = part.pivot_table(index="measure", columns="model", values="rank").mean(axis=1)
+        table = table.sort_values("mean_rank").reset_index()
+        tables.append(table.assign(dataset=dataset, detector=detector, metric=metric))
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
