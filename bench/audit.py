@@ -53,8 +53,15 @@ def mislabel_suspects(vectors: np.ndarray, identities: list[str]) -> pd.DataFram
         for k, i in enumerate(rows):
             if counts[own[k]] < 2:
                 continue
-            out.append({"image": int(i), "identity": labels[own[k]], "own_distance": float(own_distance[k]),
-                        "nearest_identity": labels[nearest[k]], "nearest_distance": float(to_centres[k, nearest[k]])})
+            out.append(
+                {
+                    "image": int(i),
+                    "identity": labels[own[k]],
+                    "own_distance": float(own_distance[k]),
+                    "nearest_identity": labels[nearest[k]],
+                    "nearest_distance": float(to_centres[k, nearest[k]]),
+                }
+            )
     frame = pd.DataFrame(out, columns=["image", "identity", "own_distance", "nearest_identity", "nearest_distance"])
     frame["margin"] = frame.own_distance - frame.nearest_distance
     members = {label: rows_ok[index == k] for k, label in enumerate(labels)}
@@ -81,8 +88,15 @@ def near_duplicates(vectors: np.ndarray, identities: list[str], max_distance: fl
         a_global = a + block.start
         keep = (b > a_global) & (names[a_global] != names[b])
         for x, y in zip(a_global[keep], b[keep]):
-            found.append({"image": int(ok[x]), "identity": names[x], "other_image": int(ok[y]),
-                          "other_identity": names[y], "distance": max(0.0, float(distance[x - block.start, y]))})
+            found.append(
+                {
+                    "image": int(ok[x]),
+                    "identity": names[x],
+                    "other_image": int(ok[y]),
+                    "other_identity": names[y],
+                    "distance": max(0.0, float(distance[x - block.start, y])),
+                }
+            )
     frame = pd.DataFrame(found, columns=["image", "identity", "other_image", "other_identity", "distance"])
     return frame.sort_values("distance", kind="stable").reset_index(drop=True)
 

@@ -66,34 +66,77 @@ def _num(value: float) -> str:
     return f'<td class="n">{value:.3f}</td>'
 
 
-def render(page: Page, model: str, detector: str, suspects: pd.DataFrame, duplicates: pd.DataFrame,
-           faces: pd.DataFrame, duplicate_distance: float, top: int) -> str:
+def render(
+    page: Page,
+    model: str,
+    detector: str,
+    suspects: pd.DataFrame,
+    duplicates: pd.DataFrame,
+    faces: pd.DataFrame,
+    duplicate_distance: float,
+    top: int,
+) -> str:
     """The whole page."""
     name = html.escape(page.dataset.name)
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Audit of {name}</title>"
-             f"<style>{STYLE}</style></head><body><h1>Audit of {name}</h1>",
-             f"<p class='note'>{len(page.dataset.images)} images, {len(page.dataset.identities())} identities; "
-             f"model {html.escape(model)}, detector {html.escape(detector)}; cosine distances between L2-normalised "
-             "embeddings. Green box: the face that was embedded.</p>"]
+    head = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Audit of {name}</title>"
+        f"<style>{STYLE}</style></head><body><h1>Audit of {name}</h1>"
+    )
+    intro = (
+        f"<p class='note'>{len(page.dataset.images)} images, {len(page.dataset.identities())} identities; "
+        f"model {html.escape(model)}, detector {html.escape(detector)}; cosine distances between "
+        "L2-normalised embeddings. Green box: the face that was embedded.</p>"
+    )
+    parts = [head, intro]
     flagged = suspects[suspects.margin > 0].head(top)
-    parts.append(f"<h2>Mislabel suspects ({int((suspects.margin > 0).sum())} closer to another identity's centre "
-                 f"than to their own; top {len(flagged)})</h2><p class='note'>Own: distance to the centre of the "
-                 "image's own identity without it; nearest: to the closest other identity's centre. Beside it: "
-                 "its own identity's closest other image, and the other identity's closest image.</p>")
+    parts.append(
+        f"<h2>Mislabel suspects ({int((suspects.margin > 0).sum())} closer to another identity's centre "
+        f"than to their own; top {len(flagged)})</h2><p class='note'>Own: distance to the centre of the "
+        "image's own identity without it; nearest: to the closest other identity's centre. Beside it: "
+        "its own identity's closest other image, and the other identity's closest image.</p>"
+    )
     header = ["<td></td><td>own</td><td>nearest</td><td>margin</td><td>own identity</td><td>nearest identity</td>"]
-    parts.append(_rows([header] + [[
-        f"<td>{page.figure(r.image, r.identity)}</td>", _num(r.own_distance), _num(r.nearest_distance),
-        _num(r.margin), f"<td>{page.figure(r.own_image)}</td>",
-        f"<td>{page.figure(r.nearest_image, r.nearest_identity)}</td>"] for r in flagged.itertuples()]))
+    parts.append(
+        _rows(
+            [header]
+            + [
+                [
+                    f"<td>{page.figure(r.image, r.identity)}</td>",
+                    _num(r.own_distance),
+                    _num(r.nearest_distance),
+                    _num(r.margin),
+                    f"<td>{page.figure(r.own_image)}</td>",
+                    f"<td>{page.figure(r.nearest_image, r.nearest_identity)}</td>",
+                ]
+                for r in flagged.itertuples()
+            ]
+        )
+    )
     shown = duplicates.head(top)
-    parts.append(f"<h2>Near-duplicates across identities ({len(duplicates)} pair(s) within distance "
-                 f"{duplicate_distance:.3f}; top {len(shown)})</h2>")
-    parts.append(_rows([[f"<td>{page.figure(r.image, r.identity)}</td>",
-                         f"<td>{page.figure(r.other_image, r.other_identity)}</td>", _num(r.distance)]
-                        for r in shown.itertuples()]))
+    parts.append(
+        f"<h2>Near-duplicates across identities ({len(duplicates)} pair(s) within distance "
+        f"{duplicate_distance:.3f}; top {len(shown)})</h2>"
+    )
+    parts.append(
+        _rows(
+            [
+                [
+                    f"<td>{page.figure(r.image, r.identity)}</td>",
+                    f"<td>{page.figure(r.other_image, r.other_identity)}</td>",
+                    _num(r.distance),
+                ]
+                for r in shown.itertuples()
+            ]
+        )
+    )
     counted = faces.head(top)
-    parts.append(f"<h2>Images with no face or several ({int((faces.n_faces == 0).sum())} none, "
-                 f"{int((faces.n_faces > 1).sum())} several; top {len(counted)})</h2>")
-    parts.append("<div>" + "".join(page.figure(r.image, f"{r.n_faces} faces, {r.status}")
-                                   for r in counted.itertuples()) + "</div>")
+    parts.append(
+        f"<h2>Images with no face or several ({int((faces.n_faces == 0).sum())} none, "
+        f"{int((faces.n_faces > 1).sum())} several; top {len(counted)})</h2>"
+    )
+    parts.append(
+        "<div>"
+        + "".join(page.figure(r.image, f"{r.n_faces} faces, {r.status}") for r in counted.itertuples())
+        + "</div>"
+    )
     return "\n".join(parts) + "</body></html>\n"

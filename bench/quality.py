@@ -116,20 +116,30 @@ def _values(
 
 
 def image_qualities(
-    pipeline: Pipeline, dataset: Dataset, detector: DetectorSpec, detections: list[Detection],
+    pipeline: Pipeline,
+    dataset: Dataset,
+    detector: DetectorSpec,
+    detections: list[Detection],
     measures: list[QualityMeasure],
 ) -> pd.DataFrame:
     """One row per image, one column per image measure (``needs_model`` False); NaN where no face was found."""
     chosen = [m for m in measures if not m.needs_model]
-    samples = [Sample(img.path, d.face) if d.status == "ok" and d.face is not None else None
-               for img, d in zip(dataset.images, detections)]
+    samples = [
+        Sample(img.path, d.face) if d.status == "ok" and d.face is not None else None
+        for img, d in zip(dataset.images, detections)
+    ]
     values = _values(pipeline.store, pipeline.namespace(detector), pipeline.hashes(dataset), samples, chosen)
     return pd.DataFrame({"image": [img.rel for img in dataset.images], **values})
 
 
 def model_qualities(
-    pipeline: Pipeline, dataset: Dataset, detector: DetectorSpec, detections: list[Detection], model: RecognizerSpec,
-    vectors: np.ndarray, measures: list[QualityMeasure],
+    pipeline: Pipeline,
+    dataset: Dataset,
+    detector: DetectorSpec,
+    detections: list[Detection],
+    model: RecognizerSpec,
+    vectors: np.ndarray,
+    measures: list[QualityMeasure],
 ) -> pd.DataFrame:
     """One row per image, one column per model measure; NaN where no face was found or embedded."""
     chosen = [m for m in measures if m.needs_model]
@@ -142,8 +152,7 @@ def model_qualities(
             samples.append(None)
             continue
         extra = pipeline.store.get_json(EXTRAS, namespace, sha)
-        samples.append(Sample(img.path, d.face, vector, None if extra is None else extra["quality"], model,
-                              recognizer))
+        samples.append(Sample(img.path, d.face, vector, None if extra is None else extra["quality"], model, recognizer))
     values = _values(pipeline.store, namespace, shas, samples, chosen)
     return pd.DataFrame({"image": [img.rel for img in dataset.images], **values})
 
@@ -153,7 +162,7 @@ def face_box(image: np.ndarray, face: Face) -> np.ndarray:
     h, w = image.shape[:2]
     x0, y0 = max(0, int(face.x)), max(0, int(face.y))
     x1, y1 = min(w, int(np.ceil(face.x + face.w))), min(h, int(np.ceil(face.y + face.h)))
-    return image[y0:max(y0, y1), x0:max(x0, x1)]
+    return image[y0 : max(y0, y1), x0 : max(x0, x1)]
 
 
 def sharpness(image: np.ndarray, face: Face) -> float:
@@ -168,8 +177,13 @@ def sharpness(image: np.ndarray, face: Face) -> float:
 
 def _measure_one(dataset: Dataset, i: int, detection: Detection) -> dict[str, object]:
     face = detection.face
-    row: dict[str, object] = {"image": dataset.images[i].rel, "detected": detection.status == "ok",
-                              "confidence": np.nan, "sharpness": np.nan, "face_px": np.nan}
+    row: dict[str, object] = {
+        "image": dataset.images[i].rel,
+        "detected": detection.status == "ok",
+        "confidence": np.nan,
+        "sharpness": np.nan,
+        "face_px": np.nan,
+    }
     if face is None:
         return row
     try:

@@ -31,33 +31,66 @@ class Findings:
     def table(self) -> pd.DataFrame:
         """One row per finding, images as dataset-relative paths (mislabel rows: only those with margin > 0)."""
         rel = [img.rel for img in self.combo.dataset.images]
-        base = {"dataset": self.combo.dataset.name, "model": self.combo.model.name,
-                "detector": self.combo.detector.name}
+        base = {
+            "dataset": self.combo.dataset.name,
+            "model": self.combo.model.name,
+            "detector": self.combo.detector.name,
+        }
         suspects = self.suspects[self.suspects.margin > 0]
         parts = [
-            pd.DataFrame({**base, "kind": "mislabel_suspect", "image": [rel[i] for i in suspects.image],
-                          "identity": suspects.identity, "other_identity": suspects.nearest_identity,
-                          "other_image": [rel[i] for i in suspects.nearest_image],
-                          "own_distance": suspects.own_distance, "other_distance": suspects.nearest_distance,
-                          "margin": suspects.margin}),
-            pd.DataFrame({**base, "kind": "near_duplicate", "image": [rel[i] for i in self.duplicates.image],
-                          "identity": self.duplicates.identity, "other_identity": self.duplicates.other_identity,
-                          "other_image": [rel[i] for i in self.duplicates.other_image],
-                          "other_distance": self.duplicates.distance}),
-            pd.DataFrame({**base, "kind": ["no_face" if n == 0 else "several_faces" for n in self.faces.n_faces],
-                          "image": [rel[i] for i in self.faces.image],
-                          "identity": [self.combo.dataset.images[i].identity for i in self.faces.image],
-                          "n_faces": self.faces.n_faces}),
+            pd.DataFrame(
+                {
+                    **base,
+                    "kind": "mislabel_suspect",
+                    "image": [rel[i] for i in suspects.image],
+                    "identity": suspects.identity,
+                    "other_identity": suspects.nearest_identity,
+                    "other_image": [rel[i] for i in suspects.nearest_image],
+                    "own_distance": suspects.own_distance,
+                    "other_distance": suspects.nearest_distance,
+                    "margin": suspects.margin,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    **base,
+                    "kind": "near_duplicate",
+                    "image": [rel[i] for i in self.duplicates.image],
+                    "identity": self.duplicates.identity,
+                    "other_identity": self.duplicates.other_identity,
+                    "other_image": [rel[i] for i in self.duplicates.other_image],
+                    "other_distance": self.duplicates.distance,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    **base,
+                    "kind": ["no_face" if n == 0 else "several_faces" for n in self.faces.n_faces],
+                    "image": [rel[i] for i in self.faces.image],
+                    "identity": [self.combo.dataset.images[i].identity for i in self.faces.image],
+                    "n_faces": self.faces.n_faces,
+                }
+            ),
         ]
-        return pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else \
-            pd.DataFrame(columns=["dataset", "model", "detector", "kind", "image", "identity"])
+        return (
+            pd.concat([p for p in parts if len(p)], ignore_index=True)
+            if any(len(p) for p in parts)
+            else pd.DataFrame(columns=["dataset", "model", "detector", "kind", "image", "identity"])
+        )
 
     def page(self, top: int = TOP) -> str:
         """The HTML page."""
         faces = [d.face for d in self.combo.detections]
-        return audit_page.render(audit_page.Page(self.combo.dataset, faces), self.combo.model.name,
-                                 self.combo.detector.name, self.suspects, self.duplicates, self.faces,
-                                 self.duplicate_distance, top)
+        return audit_page.render(
+            audit_page.Page(self.combo.dataset, faces),
+            self.combo.model.name,
+            self.combo.detector.name,
+            self.suspects,
+            self.duplicates,
+            self.faces,
+            self.duplicate_distance,
+            top,
+        )
 
 
 def findings(combo: Combination, duplicate_distance: float | None = None) -> Findings:

@@ -53,10 +53,12 @@ def qualities(
     """Every measure per image of this combination (image measures computed once per detector), plus combined."""
     name = combo.detector.name
     if name not in per_detector:
-        per_detector[name] = quality.image_qualities(pipeline, combo.dataset, combo.detector, combo.detections,
-                                                     measures)
-    model = quality.model_qualities(pipeline, combo.dataset, combo.detector, combo.detections, combo.model,
-                                    combo.vectors, measures)
+        per_detector[name] = quality.image_qualities(
+            pipeline, combo.dataset, combo.detector, combo.detections, measures
+        )
+    model = quality.model_qualities(
+        pipeline, combo.dataset, combo.detector, combo.detections, combo.model, combo.vectors, measures
+    )
     frame = per_detector[name].merge(model, on="image", how="left")
     if all(source in frame for source in COMBINED_FROM.values()):
         inputs = frame[list(COMBINED_FROM.values())].set_axis(list(COMBINED_FROM), axis=1)
@@ -80,8 +82,12 @@ def curves(
     scores = raw if metric.higher_is_more_similar else -raw
     threshold = rule.threshold(scores, same)
     start_fnmr, start_fmr = float(np.mean(scores[same] < threshold)), float(np.mean(scores[~same] >= threshold))
-    base = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name,
-            "metric": metric.name}
+    base = {
+        "dataset": combo.dataset.name,
+        "model": combo.model.name,
+        "detector": combo.detector.name,
+        "metric": metric.name,
+    }
     rows, summary, exact = [], [], {}
     for name, higher in better.items():
         if name not in frame:
@@ -90,17 +96,35 @@ def curves(
         pair_q = edc.pair_quality(values if higher else -values, left, right)
         fnmr, fmr = edc.fnmr_curve(scores, same, pair_q, threshold), edc.fmr_curve(scores, same, pair_q, threshold)
         exact[name] = fnmr
-        rows += [{**base, "measure": name, "discard": x, "fnmr": a, "fmr": b}
-                 for x, a, b in zip(GRID, fnmr.at(GRID), fmr.at(GRID))]
-        summary.append({**base, "measure": name, "pauc_fnmr": edc.pauc(fnmr), "pauc_fmr": edc.pauc(fmr),
-                        "n_unmeasured_images": int(np.isnan(values[np.unique(np.r_[left, right])]).sum())})
+        rows += [
+            {**base, "measure": name, "discard": x, "fnmr": a, "fmr": b}
+            for x, a, b in zip(GRID, fnmr.at(GRID), fmr.at(GRID))
+        ]
+        summary.append(
+            {
+                **base,
+                "measure": name,
+                "pauc_fnmr": edc.pauc(fnmr),
+                "pauc_fmr": edc.pauc(fmr),
+                "n_unmeasured_images": int(np.isnan(values[np.unique(np.r_[left, right])]).sum()),
+            }
+        )
     ideal, random = edc.ideal_pauc(start_fnmr), start_fnmr * edc.PAUC_LIMIT
     raw_threshold = threshold if metric.higher_is_more_similar else -threshold
     for row in summary:
-        row.update({"pauc_fnmr_ideal": ideal, "pauc_fnmr_random": random,
-                    "pauc_fnmr_relative": (row["pauc_fnmr"] - ideal) / (random - ideal) if random > ideal else np.nan,
-                    "threshold": raw_threshold, "threshold_rule": rule.describe(), "start_fnmr": start_fnmr,
-                    "start_fmr": start_fmr, "n_genuine": int(same.sum()), "n_impostor": int((~same).sum())})
+        row.update(
+            {
+                "pauc_fnmr_ideal": ideal,
+                "pauc_fnmr_random": random,
+                "pauc_fnmr_relative": (row["pauc_fnmr"] - ideal) / (random - ideal) if random > ideal else np.nan,
+                "threshold": raw_threshold,
+                "threshold_rule": rule.describe(),
+                "start_fnmr": start_fnmr,
+                "start_fmr": start_fmr,
+                "n_genuine": int(same.sum()),
+                "n_impostor": int((~same).sum()),
+            }
+        )
     order = sorted(summary, key=lambda r: r["pauc_fnmr"])
     for rank, row in enumerate(order, 1):
         row["rank"] = rank
@@ -119,24 +143,44 @@ def plot(summary: list[dict[str, Any]], exact: dict[str, edc.Curve], path: Path)
         curve = exact[row["measure"]]
         keep = curve.discard <= edc.MAX_DISCARD
         x, y = np.r_[curve.discard[keep], edc.MAX_DISCARD], np.r_[curve.error[keep], curve.error[keep][-1]]
-        ax.step(x, y, where="post", color=colours[k % 10], linestyle="-" if k < 10 else "--", linewidth=1.3,
-                label=f"{row['measure']} (pAUC {row['pauc_fnmr']:.4f})")
+        ax.step(
+            x,
+            y,
+            where="post",
+            color=colours[k % 10],
+            linestyle="-" if k < 10 else "--",
+            linewidth=1.3,
+            label=f"{row['measure']} (pAUC {row['pauc_fnmr']:.4f})",
+        )
     grid = np.linspace(0, edc.MAX_DISCARD, 201)
-    ax.plot(grid, edc.ideal_curve(first["start_fnmr"], grid), color="black", linestyle=":", linewidth=1.5,
-            label=f"theoretical best (pAUC {first['pauc_fnmr_ideal']:.4f})")
-    ax.axhline(first["start_fnmr"], color="gray", linewidth=0.8, linestyle="-.",
-               label=f"random discarding (pAUC {first['pauc_fnmr_random']:.4f})")
+    ax.plot(
+        grid,
+        edc.ideal_curve(first["start_fnmr"], grid),
+        color="black",
+        linestyle=":",
+        linewidth=1.5,
+        label=f"theoretical best (pAUC {first['pauc_fnmr_ideal']:.4f})",
+    )
+    ax.axhline(
+        first["start_fnmr"],
+        color="gray",
+        linewidth=0.8,
+        linestyle="-.",
+        label=f"random discarding (pAUC {first['pauc_fnmr_random']:.4f})",
+    )
     ax.axvline(edc.PAUC_LIMIT, color="gray", linewidth=0.8)
     ax.text(edc.PAUC_LIMIT, ax.get_ylim()[1] * 0.98, " pAUC limit", fontsize=8, color="gray", va="top")
-    ax.set(xlim=(0, edc.MAX_DISCARD), ylim=(0, None),
-           xlabel="fraction of genuine comparisons discarded (lowest pairwise quality first)",
-           ylabel="FNMR at the fixed threshold",
-           title=f"EDC: {first['model']} x {first['detector']} on {first['dataset']} ({first['metric']})\n"
-                 f"threshold {first['threshold']:.4g} fixed at {first['threshold_rule']} on all "
-                 f"{first['n_genuine'] + first['n_impostor']} pairs (start FMR {first['start_fmr']:.4f})")
+    ax.set(
+        xlim=(0, edc.MAX_DISCARD),
+        ylim=(0, None),
+        xlabel="fraction of genuine comparisons discarded (lowest pairwise quality first)",
+        ylabel="FNMR at the fixed threshold",
+        title=f"EDC: {first['model']} x {first['detector']} on {first['dataset']} ({first['metric']})\n"
+        f"threshold {first['threshold']:.4g} fixed at {first['threshold_rule']} on all "
+        f"{first['n_genuine'] + first['n_impostor']} pairs (start FMR {first['start_fmr']:.4f})",
+    )
     ax.title.set_fontsize(10)
-    ax.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(1.01, 0.5), title="lowest pAUC first",
-              title_fontsize=8)
+    ax.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(1.01, 0.5), title="lowest pAUC first", title_fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

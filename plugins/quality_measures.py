@@ -106,8 +106,13 @@ def feature_norm(sample: Sample) -> float:
     return float(np.linalg.norm(sample.vector))
 
 
-MIRRORED = {"left_eye": "right_eye", "right_eye": "left_eye", "mouth_left": "mouth_right",
-            "mouth_right": "mouth_left", "nose": "nose"}
+MIRRORED = {
+    "left_eye": "right_eye",
+    "right_eye": "left_eye",
+    "mouth_left": "mouth_right",
+    "mouth_right": "mouth_left",
+    "nose": "nose",
+}
 
 
 def mirror(face: Face, width: int) -> Face:
@@ -131,27 +136,55 @@ def _pose_part(index: int) -> Any:
 
 
 MEASURES = (
-    QualityMeasure("confidence", lambda s: s.face.confidence, unit="score",
-                   description="detector confidence of the face used"),
-    QualityMeasure("face_size", lambda s: float(np.sqrt(s.face.area)), unit="px",
-                   description="square root of the face box area"),
+    QualityMeasure(
+        "confidence", lambda s: s.face.confidence, unit="score", description="detector confidence of the face used"
+    ),
+    QualityMeasure(
+        "face_size", lambda s: float(np.sqrt(s.face.area)), unit="px", description="square root of the face box area"
+    ),
     QualityMeasure("inter_eye", inter_eye, unit="px", description="distance between the eye landmarks"),
-    QualityMeasure("yaw", _pose_part(0), higher_is_better=False, unit="degrees",
-                   description="|yaw| estimated from the 5 landmarks"),
-    QualityMeasure("pitch", _pose_part(1), higher_is_better=False, unit="degrees",
-                   description="|pitch| estimated from the 5 landmarks"),
-    QualityMeasure("roll", _pose_part(2), higher_is_better=False, unit="degrees",
-                   description="|roll|: angle of the eye line"),
-    QualityMeasure("sharpness", lambda s: sharpness(s.image, s.face), unit="Laplacian variance",
-                   description="variance of the Laplacian of the grey face box"),
+    QualityMeasure(
+        "yaw", _pose_part(0), higher_is_better=False, unit="degrees", description="|yaw| estimated from the 5 landmarks"
+    ),
+    QualityMeasure(
+        "pitch",
+        _pose_part(1),
+        higher_is_better=False,
+        unit="degrees",
+        description="|pitch| estimated from the 5 landmarks",
+    ),
+    QualityMeasure(
+        "roll", _pose_part(2), higher_is_better=False, unit="degrees", description="|roll|: angle of the eye line"
+    ),
+    QualityMeasure(
+        "sharpness",
+        lambda s: sharpness(s.image, s.face),
+        unit="Laplacian variance",
+        description="variance of the Laplacian of the grey face box",
+    ),
     QualityMeasure("brightness", brightness, description="closeness of the face box's mean grey to mid-grey"),
     QualityMeasure("contrast", contrast, unit="grey levels", description="RMS contrast of the face box"),
-    QualityMeasure("exposure", exposure, unit="fraction",
-                   description="face-box pixels neither under- (<= 25) nor over-exposed (>= 247)"),
-    QualityMeasure("feature_norm", feature_norm, needs_model=True, unit="norm",
-                   description="the recognizer's feature norm before normalisation (AdaFace/MagFace style)"),
-    QualityMeasure("flip_consistency", flip_distance, higher_is_better=False, needs_model=True,
-                   unit="cosine distance", description="distance between the embeddings of the face and its mirror"),
+    QualityMeasure(
+        "exposure",
+        exposure,
+        unit="fraction",
+        description="face-box pixels neither under- (<= 25) nor over-exposed (>= 247)",
+    ),
+    QualityMeasure(
+        "feature_norm",
+        feature_norm,
+        needs_model=True,
+        unit="norm",
+        description="the recognizer's feature norm before normalisation (AdaFace/MagFace style)",
+    ),
+    QualityMeasure(
+        "flip_consistency",
+        flip_distance,
+        higher_is_better=False,
+        needs_model=True,
+        unit="cosine distance",
+        description="distance between the embeddings of the face and its mirror",
+    ),
 )
 
 

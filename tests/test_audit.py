@@ -63,7 +63,7 @@ def _broken_sample(root: Path) -> tuple[Path, tuple[str, str], str]:
     shutil.copytree(SAMPLE, root)
     folders = sorted(p for p in root.iterdir() if p.is_dir())
     a, b, c, d = folders[:4]
-    img_a, img_b = sorted(a.glob("*.jpg"))[0], sorted(b.glob("*.jpg"))[0]
+    img_a, img_b = min(a.glob("*.jpg")), min(b.glob("*.jpg"))
     img_a.rename(b / img_a.name)
     img_b.rename(a / img_b.name)
     img_c = sorted(c.glob("*.jpg"))[1]

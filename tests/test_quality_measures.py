@@ -21,8 +21,11 @@ from tests.test_onnx_recognizers import tiny_model
 
 # The generic face of the pose estimator in 3D: x right, y down, z towards the camera (eye midpoint at 0)
 GENERIC = {
-    "right_eye": (-qm.HALF_EYES, 0, 0), "left_eye": (qm.HALF_EYES, 0, 0), "nose": (0, qm.NOSE_DOWN, qm.NOSE_DEPTH),
-    "mouth_right": (-14.6, qm.MOUTH_DOWN, 0), "mouth_left": (14.6, qm.MOUTH_DOWN, 0),
+    "right_eye": (-qm.HALF_EYES, 0, 0),
+    "left_eye": (qm.HALF_EYES, 0, 0),
+    "nose": (0, qm.NOSE_DOWN, qm.NOSE_DEPTH),
+    "mouth_right": (-14.6, qm.MOUTH_DOWN, 0),
+    "mouth_left": (14.6, qm.MOUTH_DOWN, 0),
 }
 
 
@@ -40,8 +43,10 @@ def posed(yaw: float, pitch: float, roll: float, scale: float = 3.0) -> Face:
     return Face(40, 20, 160, 200, 0.9, marks)
 
 
-@pytest.mark.parametrize(("yaw", "pitch", "roll"), [(0, 0, 0), (30, 0, 0), (-45, 0, 0), (0, 20, 0), (0, -15, 0),
-                                                    (0, 0, 25), (35, 0, -20), (0, 15, 30)])
+@pytest.mark.parametrize(
+    ("yaw", "pitch", "roll"),
+    [(0, 0, 0), (30, 0, 0), (-45, 0, 0), (0, 20, 0), (0, -15, 0), (0, 0, 25), (35, 0, -20), (0, 15, 30)],
+)
 def test_pose_recovers_the_angles_of_a_projected_generic_face(yaw: float, pitch: float, roll: float) -> None:
     estimated = qm.pose(posed(yaw, pitch, roll))
     np.testing.assert_allclose(estimated, (yaw, pitch, roll), atol=0.5)
@@ -84,13 +89,27 @@ def test_pixel_measures_on_built_images() -> None:
 
 def test_every_measure_is_registered() -> None:
     names = plugins.load().quality.names()
-    assert {"confidence", "face_size", "inter_eye", "yaw", "pitch", "roll", "sharpness", "brightness", "contrast",
-            "exposure", "feature_norm", "flip_consistency"} <= set(names)
+    assert {
+        "confidence",
+        "face_size",
+        "inter_eye",
+        "yaw",
+        "pitch",
+        "roll",
+        "sharpness",
+        "brightness",
+        "contrast",
+        "exposure",
+        "feature_norm",
+        "flip_consistency",
+    } <= set(names)
 
 
 def _sample_faces(n: int) -> tuple[object, list[Detection]]:
     dataset = scan(SAMPLE)
-    return dataclasses.replace(dataset, images=dataset.images[:n]), [Detection(1, Face(60, 60, 130, 130, 0.9), "ok")] * (n - 1) + [Detection(0, None, "no_face")]
+    return dataclasses.replace(dataset, images=dataset.images[:n]), [
+        Detection(1, Face(60, 60, 130, 130, 0.9), "ok")
+    ] * (n - 1) + [Detection(0, None, "no_face")]
 
 
 def test_image_measures_are_cached_per_detector_and_version(tmp_path: Path) -> None:
