@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from bench import audit, audit_page
+from bench.evaluations import EvaluationSpec, Option, Rows, Table
 from bench.sweep import Combination
+
+if TYPE_CHECKING:
+    from bench.context import Context
 
 TOP = 50
 """Findings of each kind shown on the page (the CSV has them all)."""
@@ -116,3 +121,56 @@ def write(found: Findings, folder: Path, top: int = TOP) -> tuple[Path, Path]:
     write_csv(csv, found.table())
     page.write_text(found.page(top))
     return csv, page
+
+
+class AuditEvaluation:
+    """``bench audit``: every image of the dataset through one model (or each given), findings and a page each."""
+
+    def prepare(self, ctx: Context) -> None:
+        """All the dataset's images (no pairs)."""
+        from bench.context import Input
+
+        if not ctx.inputs:
+            ctx.inputs.append(Input(ctx.dataset))
+
+    def combination(self, ctx: Context, combo: Combination) -> Rows:
+        """The findings; the HTML page beside the CSV (one per model x detector)."""
+        from bench.report import slug
+
+        distance = ctx.request.option("duplicate_distance")
+        found = findings(combo, None if distance is None else float(distance))
+        page = ctx.run.path / f"{slug('audit', combo.dataset.name, combo.model.name, combo.detector.name)}.html"
+        page.write_text(found.page(int(ctx.request.option("top", TOP))))
+        ctx.run.plot(page)
+        return {"audit": found.table().to_dict("records")}
+
+    def finish(self, ctx: Context) -> None:
+        """Nothing beyond the table and the pages."""
+
+    def summary(self, ctx: Context) -> str:
+        """Findings per kind, and the top mislabel suspects."""
+        from bench.runner import console_table
+
+        table = ctx.run.table("audit")
+        counts = table.groupby(["model", "detector", "kind"]).size().rename("n").reset_index()
+        suspects = table[table.kind == "mislabel_suspect"].head(10)
+        columns = ["image", "other_identity", "own_distance", "other_distance", "margin"]
+        return "\n".join([console_table(counts, ["model", "detector", "kind", "n"]), "top mislabel suspects:",
+                          console_table(suspects, columns)])
+
+
+SPEC = EvaluationSpec(
+    "audit", AuditEvaluation, command="audit",
+    help="Audit an identity-per-folder dataset: mislabel suspects, near-duplicates across identities, images "
+    "with no face or several (audit.csv, an HTML page of thumbnails).",
+    needs=frozenset({"identities"}),
+    tables=(Table("audit", "one row per finding: kind mislabel_suspect (own/other distance, margin > 0), "
+                  "near_duplicate (other_distance), no_face, several_faces",
+                  ("dataset", "model", "detector", "kind", "image")),),
+    options=(
+        Option("duplicate_distance", float, None, "Near-duplicate cosine distance [default: a quarter of the "
+               "median distance between two images of one identity]."),
+        Option("top", int, TOP, "Findings of each kind shown on the page (the CSV has all)."),
+    ),
+    default_metric="cosine",
+)

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from bench import edc, quality
-from bench.datasets import Pairs
+from bench.datasets import Pairs, restrict
+from bench.evaluations import EvaluationSpec, Option, Rows, Table
 from bench.metrics import Metric
 from bench.pipeline import Pipeline
 from bench.quality import QualityMeasure
 from bench.sweep import Combination
+
+if TYPE_CHECKING:
+    from bench.context import Context
 
 GRID = np.round(np.linspace(0, edc.MAX_DISCARD, 51), 4)
 """Discard fractions the curve table reports (the plot and pAUC use the exact steps)."""
@@ -198,3 +202,87 @@ def ranking(pauc: pd.DataFrame) -> pd.DataFrame:
         table = table.sort_values("mean_rank").reset_index()
         tables.append(table.assign(dataset=dataset, detector=detector, metric=metric))
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def _rule(ctx: Context) -> Rule:
+    fmr = ctx.request.option("edc_fmr")
+    return Rule(float(ctx.request.option("edc_fnmr", Rule.fnmr)), None if fmr is None else float(fmr))
+
+
+class QualityEvaluation:
+    """``bench quality``: every registered (or chosen) measure's EDC and pAUC per model x detector x metric."""
+
+    def prepare(self, ctx: Context) -> None:
+        """The pairs, as ``bench accuracy`` chooses them; the measures and the threshold rule."""
+        from bench.context import Input
+        from bench.sources import pairs_for
+        from plugins.verification import describe_pairs
+
+        ctx.state["quality_measures"] = ctx.plugins.quality.select(ctx.request.option("measures", "all"))
+        ctx.run.record(edc={"threshold": _rule(ctx).describe(), "pauc_limit": edc.PAUC_LIMIT,
+                            "max_discard": edc.MAX_DISCARD, "measures": [m.name for m in ctx.state["quality_measures"]]})
+        if ctx.inputs:
+            return  # another evaluation chose the inputs
+        given = ctx.state.get("given_pairs")
+        dataset, pairs = restrict(ctx.dataset, pairs_for(ctx.settings, ctx.request, ctx.dataset, given))
+        ctx.run.record(pairs=describe_pairs(pairs, len(dataset.images)))
+        ctx.inputs.append(Input(dataset, pairs, {"subset": "all"}))
+
+    def combination(self, ctx: Context, combo: Combination) -> Rows:
+        """Quality per image, then per metric the curves, the pAUC rows and the plot."""
+        from bench.report import slug
+
+        measures = ctx.state["quality_measures"]
+        frame = qualities(ctx.sweep.pipeline, combo, measures, ctx.state.setdefault("quality_per_detector", {}))
+        pairs = ctx.input.pairs
+        assert pairs is not None
+        curve_rows, pauc_rows = [], []
+        for metric in ctx.metrics:
+            rows, summary, exact = curves(combo, pairs, metric, frame, directions(measures), _rule(ctx))
+            curve_rows += rows
+            pauc_rows += summary
+            name = slug("edc", combo.dataset.name, combo.model.name, combo.detector.name, metric.name)
+            ctx.run.plot(plot(summary, exact, ctx.run.path / f"{name}.png"))
+        tags = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name}
+        images = [{**tags, **row} for row in frame.to_dict("records")]
+        return {"edc": curve_rows, "edc_pauc": pauc_rows, "image_quality": images}
+
+    def finish(self, ctx: Context) -> None:
+        """The ranking table: measures x recognizers."""
+        ctx.run.write_table("edc_ranking", ranking(ctx.run.table("edc_pauc")))
+
+    def summary(self, ctx: Context) -> str:
+        """The ranking (pAUC of FNMR per recognizer, lower is better)."""
+        from bench.runner import console_table
+
+        table = ranking(ctx.run.table("edc_pauc"))
+        columns = ["detector", "metric", "measure", *sorted(ctx.run.table("edc_pauc").model.unique()), "mean_rank"]
+        pauc = ctx.run.table("edc_pauc")
+        note = (f"pAUC of FNMR over 0..{edc.PAUC_LIMIT:g} discarded (lower is better), threshold fixed at "
+                f"{_rule(ctx).describe()} on all pairs; theoretical best per recognizer: "
+                + ", ".join(f"{m} {v:.4f}" for m, v in pauc.groupby("model").pauc_fnmr_ideal.first().items()))
+        return "\n".join([console_table(table, columns), note])
+
+
+SPEC = EvaluationSpec(
+    "quality", QualityEvaluation, command="quality",
+    help="Error-versus-discard curves (ISO/IEC 29794-5) of every quality measure, at a fixed threshold; "
+    "pAUC ranking per recognizer.",
+    needs=frozenset({"pairs"}),
+    tables=(
+        Table("edc", "FNMR and FMR at the fixed threshold after discarding each fraction of lowest pairwise "
+              "quality (min of the two images'), per measure", ("dataset", "model", "detector", "metric", "measure",
+                                                                  "discard")),
+        Table("edc_pauc", "pAUC of each measure's EDC over 0..0.2 discarded, the theoretical best and random, the "
+              "fixed threshold and its starting FNMR/FMR, rank (1 = lowest pAUC)",
+              ("dataset", "model", "detector", "metric", "measure"), ("pauc_fnmr", "rank")),
+        Table("image_quality", "every quality measure per image (NaN: no face found)",
+              ("dataset", "model", "detector", "image")),
+    ),
+    options=(
+        Option("measures", str, "all", "Quality measures to judge: NAME, A,B or all (bench plugins lists them)."),
+        Option("edc_fnmr", float, Rule.fnmr, "Fix the threshold where the FNMR on all pairs is this."),
+        Option("edc_fmr", float, None, "Fix the threshold at this FMR on all pairs instead (e.g. 0.001)."),
+    ),
+    default_metric="cosine",
+)

@@ -193,3 +193,12 @@ def register_quality(register: Any) -> None:
     """The built-in quality measures."""
     for measure in MEASURES:
         register(measure)
+
+
+@hookimpl
+def register_evaluations(register: Any) -> None:
+    """``bench quality`` (EDC) and ``bench audit``."""
+    from plugins import dataset_audit, quality_edc
+
+    register(quality_edc.SPEC)
+    register(dataset_audit.SPEC)
