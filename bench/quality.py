@@ -1,7 +1,7 @@
 """Face quality per image: the :class:`QualityMeasure` interface, its cached computation, and the combined score.
 
 A measure is computed once per image per detector (and per model where it needs one) and cached in the store
-beside the detections (kind ``quality``), keyed by the detection's (or embedding's) namespace, the image content
+beside the detections (kind ``quality``), keyed by the detection's (or embedding's) namespace, the image content, the face
 and the measure's name and version. Images without a detected face get NaN: nothing to measure.
 
 The combined ``quality`` of ``--drop-lowest-quality`` (higher is better) is 0.5 + half the mean of the percentile
@@ -25,7 +25,7 @@ from bench.faces import Face, Recognizer
 from bench.images import UnreadableImage, decode
 from bench.pipeline import Detection, Pipeline
 from bench.registry import DetectorSpec, RecognizerSpec
-from bench.store import Store
+from bench.store import Store, key_of
 
 KIND = "quality"
 """Store kind of cached quality values."""
@@ -92,15 +92,21 @@ def _lazy(spec: RecognizerSpec, weights_dir: Path) -> Callable[[], Recognizer]:
     return get
 
 
+def face_key(image_sha: str, face: Face) -> str:
+    """The cache key of one face of one image (the face-selection policy may pick another face of it)."""
+    return f"{image_sha}-{key_of(face.to_json())}"
+
+
 def _values(
     store: Store, namespace: str, shas: list[str], samples: list[Sample | None], measures: list[QualityMeasure]
 ) -> dict[str, np.ndarray]:
-    """Each measure's value per image: from the cache, else computed and cached (one record per image)."""
+    """Each measure's value per image: from the cache, else computed and cached (one record per image and face)."""
     values = {m.name: np.full(len(shas), np.nan) for m in measures}
     for i, (sha, sample) in enumerate(zip(shas, samples)):
         if sample is None:
             continue
-        record = store.get_json(KIND, namespace, sha) or {}
+        key = face_key(sha, sample.face)
+        record = store.get_json(KIND, namespace, key) or {}
         missing = [m for m in measures if m.key not in record]
         for m in missing:
             try:
@@ -109,7 +115,7 @@ def _values(
                 value = float("nan")
             record[m.key] = value if np.isfinite(value) else None
         if missing:
-            store.put_json(KIND, namespace, sha, record)
+            store.put_json(KIND, namespace, key, record)
         for m in measures:
             values[m.name][i] = np.nan if record[m.key] is None else record[m.key]
     return values
