@@ -1,8 +1,8 @@
 """Face quality per image: the :class:`QualityMeasure` interface, its cached computation, and the combined score.
 
 A measure is computed once per image per detector (and per model where it needs one) and cached in the store
-beside the detections (kind ``quality``), keyed by the detection's (or embedding's) namespace, the image content, the face
-and the measure's name and version. Images without a detected face get NaN: nothing to measure.
+beside the detections (kind ``quality``), keyed by the detection's (or embedding's) namespace, the image content,
+the face, and the measure's name and version. Images without a detected face get NaN: nothing to measure.
 
 The combined ``quality`` of ``--drop-lowest-quality`` (higher is better) is 0.5 + half the mean of the percentile
 ranks of detector confidence, sharpness and face size among the images with a detected face, so in (0.5, 1]; an
