@@ -30,7 +30,7 @@ def evaluate(combo: Combination, pairs: Pairs, metrics: list[Metric]) -> tuple[l
         "n_pairs_scored": int(valid.sum()),
         "n_pairs_dropped": int((~valid).sum()),
         "failure_to_detect_rate": no_face / len(used),
-        "folds": "given by pair list" if pairs.folds is not None else "10 stratified, seed 0",
+        "folds": "given by pair list" if pairs.folds is not None else f"{min(10, int(valid.sum()))} stratified, seed 0",
     }
     rows, frames = [], []
     folds = pairs.folds[valid] if pairs.folds is not None else None
@@ -44,14 +44,15 @@ def evaluate(combo: Combination, pairs: Pairs, metrics: list[Metric]) -> tuple[l
         summary = protocol.summarize(
             dist, pairs.same[valid], metric.higher_is_more_similar, folds=folds, default_threshold=default
         )
+        summary.pop("n_pairs")  # the same as n_pairs_scored
         rows.append({**base, "metric": metric.name, "status": "ok", "default_threshold": default,
                      **summary})
         frames.append(
             pd.DataFrame(
                 {
                     "dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name,
-                    "metric": metric.name, "pair": np.flatnonzero(valid), "same": pairs.same[valid], "distance": dist,
+                    "metric": metric.name, "pair": np.flatnonzero(valid), "same": pairs.same[valid], "score": dist,
                 }
             )
         )
-    return rows, pd.concat(frames, ignore_index=True)
+    return rows, pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

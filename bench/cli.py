@@ -1,23 +1,81 @@
-"""The ``bench`` command line: parses options and calls the core; no logic of its own."""
+"""The ``bench`` command line: parses options into typed requests and calls the library; no logic of its own.
+
+Evaluation commands (``accuracy``, ``identify``, ``similarity`` and any a plugin registers) are generated from the
+evaluation registry. The options that say where things are (``--weights-dir``, ``--cache-dir``, ``--plugins-dir``,
+``--datasets``, ``-q``) are accepted before or after the command name.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bench import __version__
 from bench.errors import BenchError
 
-ENV_DATASETS = "BENCH_DATASETS"
+if TYPE_CHECKING:
+    from bench.config import Settings
+    from bench.evaluations import EvaluationSpec, Option
+
+WEIGHTS_HELP = ("Folder of model weight files, searched first; then $BENCH_WEIGHTS_DIR, DeepFace's "
+                "$DEEPFACE_HOME/.deepface/weights and ./weights.")
+LOCATION_OPTIONS = ("plugins_dir", "weights_dir", "cache_dir", "datasets_file", "quiet")
 
 
-class BenchGroup(click.Group):
-    """Turns expected failures into one-line errors with exit code 1 (no traceback)."""
+def location_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that say where things are, on the group and on every command."""
+    options = [
+        click.option("--plugins-dir", multiple=True, type=click.Path(path_type=Path), is_eager=True,
+                     help="Also register every *.py plugin in DIR (repeatable; env BENCH_PLUGINS_DIR)."),
+        click.option("--weights-dir", type=click.Path(path_type=Path), envvar="BENCH_WEIGHTS_DIR",
+                     help=WEIGHTS_HELP + " Env BENCH_WEIGHTS_DIR."),
+        click.option("--cache-dir", type=click.Path(path_type=Path), envvar="BENCH_CACHE_DIR",
+                     help="Detection/embedding cache [default: ~/.cache/facebench; env BENCH_CACHE_DIR]."),
+        click.option("--datasets", "datasets_file", type=click.Path(path_type=Path),
+                     help="datasets.yaml to read [default: ./datasets.yaml, else the one shipped; env BENCH_DATASETS]."),
+        click.option("-q", "--quiet", is_flag=True, default=None, help="No progress output."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _located(ctx: click.Context, given: dict[str, Any], key: str) -> Any:
+    """An option typed after the command name wins, then one typed before it, then environment/defaults."""
+    root = ctx.find_root()
+    typed = click.core.ParameterSource.COMMANDLINE
+    if ctx is not root and ctx.get_parameter_source(key) == typed:
+        return given.get(key)
+    if root.get_parameter_source(key) == typed:
+        return root.params.get(key)
+    return given.get(key) if given.get(key) is not None else root.params.get(key)
+
+
+def settings_of(ctx: click.Context, given: dict[str, Any]) -> Settings:
+    """Settings from the group's options, overridden by the same options given after the command name."""
+    from bench.config import Settings
+
+    group = ctx.find_root().params
+    plugins_dirs = tuple(dict.fromkeys((*group.get("plugins_dir", ()), *given.get("plugins_dir", ()))))
+    settings = Settings(plugins_dirs=tuple(map(Path, plugins_dirs)), quiet=bool(_located(ctx, given, "quiet")))
+    for key in ("weights_dir", "cache_dir", "datasets_file"):
+        value = _located(ctx, given, key)
+        if value is not None:
+            setattr(settings, key, Path(value))
+    return settings
+
+
+def _pop_locations(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: options.pop(k) for k in LOCATION_OPTIONS if k in options}
+
+
+class BenchCLI(click.Group):
+    """Expected failures become one-line errors with exit code 1; evaluation commands come from the registry."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -25,45 +83,41 @@ class BenchGroup(click.Group):
         except BenchError as err:
             raise click.ClickException(str(err)) from err
 
-
-@dataclass
-class Settings:
-    """Options shared by every command."""
-
-    plugins_dirs: tuple[Path, ...]
-    weights_dir: Path
-    cache_dir: Path
-    datasets_file: Path
-    quiet: bool
-
-    def plugins(self):  # type: ignore[no-untyped-def]
-        """Load the plugins (cheap: no framework is imported)."""
+    def _evaluations(self, ctx: click.Context) -> dict[str, EvaluationSpec]:
         from bench import plugins
 
-        return plugins.load(self.plugins_dirs)
+        dirs = tuple(Path(p) for p in ctx.params.get("plugins_dir") or ())
+        try:
+            registry = plugins.load(dirs).evaluations
+        except BenchError as err:
+            raise click.ClickException(str(err)) from err
+        return {spec.command: spec for spec in registry if spec.command}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._evaluations(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            return found
+        spec = self._evaluations(ctx).get(cmd_name)
+        return evaluation_command(spec) if spec is not None else None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as err:
+            from bench.registry import unknown_message
+
+            if args and "No such command" in str(err):
+                raise click.UsageError(unknown_message("command", args[0], self.list_commands(ctx)), ctx) from None
+            raise
 
 
-def _default_datasets_file() -> Path:
-    if os.environ.get(ENV_DATASETS):
-        return Path(os.environ[ENV_DATASETS])
-    local = Path("datasets.yaml")
-    return local if local.is_file() else Path(__file__).resolve().parent.parent / "datasets.yaml"
-
-
-@click.group(cls=BenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=BenchCLI, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="facebench")
-@click.option("--plugins-dir", multiple=True, type=click.Path(path_type=Path),
-              help="Also register every *.py plugin in DIR (repeatable; env BENCH_PLUGINS_DIR).")
-@click.option("--weights-dir", type=click.Path(path_type=Path), envvar="BENCH_WEIGHTS_DIR",
-              help="Folder of model weight files [default: $DEEPFACE_HOME/.deepface/weights].")
-@click.option("--cache-dir", type=click.Path(path_type=Path), envvar="BENCH_CACHE_DIR",
-              help="Detection/embedding cache [default: ~/.cache/facebench].")
-@click.option("--datasets", "datasets_file", type=click.Path(path_type=Path),
-              help="datasets.yaml to read [default: ./datasets.yaml, else the one shipped with facebench].")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-@click.pass_context
-def main(ctx: click.Context, plugins_dir: tuple[Path, ...], weights_dir: Path | None, cache_dir: Path | None,
-         datasets_file: Path | None, quiet: bool) -> None:
+@location_options
+def main(**_: Any) -> None:
     """facebench: benchmark face recognizers x detectors x distance metrics on your data.
 
     \b
@@ -71,72 +125,181 @@ def main(ctx: click.Context, plugins_dir: tuple[Path, ...], weights_dir: Path | 
       bench similarity --i datasets/sample
       bench accuracy --i datasets/sample --model Dlib --backend opencv
       bench accuracy --dataset lfw --model Dlib,SFace --backend opencv,yunet --metric all
+      bench run examples/suite.yaml
 
     Results go to results/<run-id>/ (CSV, PNG, manifest.json). Detections and embeddings are cached,
-    so a repeated run does no inference.
+    so a repeated run does no inference. Weight files are searched in --weights-dir, $BENCH_WEIGHTS_DIR,
+    $DEEPFACE_HOME/.deepface/weights and ./weights.
     """
-    from bench.store import default_cache_dir
-    from bench.weights import default_weights_dir
-
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter buries the results
 
-    ctx.obj = Settings(tuple(plugins_dir), weights_dir or default_weights_dir(),
-                       cache_dir or default_cache_dir(), datasets_file or _default_datasets_file(), quiet)
+
+def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Callable[..., Any]]:
+    """The options every evaluation command takes, then the evaluation's own."""
+    options = [
+        click.option("--i", "--input", "input_dir", type=click.Path(path_type=Path),
+                     help="Dataset folder <identity>/<image>, or a benchmark file (e.g. an insightface .bin)."),
+        click.option("--dataset", help="A dataset named in datasets.yaml (instead of --i)."),
+        click.option("--pairs", type=click.Path(path_type=Path),
+                     help="Pair list (LFW pairs.txt, CSV file_x,file_y,same[,fold], or any registered protocol) "
+                          "[default: the dataset's]."),
+        click.option("--protocol", help="Reader of --pairs / --i (see `bench protocols`) [default: by content]."),
+        click.option("--o", "--output", "output", type=click.Path(path_type=Path), default=Path("results"),
+                     show_default=True, help="Results root; each run gets its own sub-folder."),
+        click.option("--model", "models", default="Dlib", show_default=True, help="Recognizer(s): NAME, A,B or all."),
+        click.option("--backend", "backends", default="opencv", show_default=True,
+                     help="Detector(s): NAME, A,B or all."),
+        click.option("--metric", "metrics", default=default_metric, show_default=True,
+                     help="Metric(s): NAME, A,B or all (see `bench metrics`)."),
+        click.option("--face", default="largest", show_default=True,
+                     help="Which face of a multi-face image is used (see `bench face-selectors`)."),
+        click.option("--n", type=int, help="How many to sample (pairs, identities or pairs per cell; see above)."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed for any sampling."),
+        click.option("--on-no-face", type=click.Choice(["whole", "skip", "error"]), default="whole",
+                     show_default=True, help="Image without a face: embed the whole image (DeepFace's "
+                     "enforce_detection=False), drop its pairs, or stop."),
+        click.option("--run-id", help="Name of the run folder [default: timestamp-command]."),
+        click.option("--overwrite", is_flag=True, help="Replace an existing run folder (its old outputs are removed)."),
+        click.option("--allow-partial", is_flag=True,
+                     help="Run what can run when a named model/detector cannot, and exit 0 (default: refuse)."),
+        click.option("--eval", "extra_evaluations", help="Also run these evaluations on the same sweep (comma list)."),
+        click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                     envvar="BENCH_EXECUTOR", help="Compute cache misses in this process, or as Ray tasks "
+                     "(pip install facebench[ray]); env BENCH_EXECUTOR."),
+        click.option("--ray-address", envvar="RAY_ADDRESS",
+                     help="Ray cluster to join (auto, or HOST:6379; env RAY_ADDRESS) [default: a local Ray]."),
+    ]
+    for option in own:
+        options.append(click.option(f"--{option.name.replace('_', '-')}", option.name,
+                                    is_flag=option.type is bool, type=None if option.type is bool else option.type,
+                                    default=option.default, show_default=option.default is not None,
+                                    help=option.help))
+    return options
+
+
+def request_of(spec: EvaluationSpec, options: dict[str, Any]) -> Any:
+    """The typed request for ``spec`` from a command's parsed options."""
+    from bench.requests import SweepRequest
+
+    own = {o.name: options.pop(o.name) for o in spec.options if o.name in options}
+    extras = tuple(e.strip() for e in (options.pop("extra_evaluations") or "").split(",") if e.strip())
+    return SweepRequest(evaluation=spec.name, extra_evaluations=extras, options=own, **options)
+
+
+def evaluation_command(spec: EvaluationSpec) -> click.Command:
+    """A click command that runs ``spec`` through the runner."""
+
+    @click.pass_context
+    def command(ctx: click.Context, **options: Any) -> None:
+        from bench.runner import execute
+
+        settings = settings_of(ctx, _pop_locations(options))
+        click.echo(execute(request_of(spec, options), settings).summary)
+
+    for option in reversed([*sweep_options(spec.default_metric, spec.options), location_options]):
+        command = option(command)
+    return click.command(spec.command, help=spec.help)(command)
+
+
+def _listing(kind: str, rows: Callable[[Settings], list[tuple[str, str, dict[str, Any]]]]) -> click.Command:
+    """A command listing one registry kind: a line of at most 100 columns each; details with --json/--verbose."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Every detail, as JSON.")
+    @click.option("-v", "--verbose", is_flag=True, help="Full descriptions and reasons (lines may be long).")
+    @location_options
+    @click.pass_context
+    def command(ctx: click.Context, as_json: bool, verbose: bool, **given: Any) -> None:
+        entries = rows(settings_of(ctx, given))
+        if as_json:
+            click.echo(json.dumps([{"name": n, "status": s, **d} for n, s, d in entries], indent=2, default=str))
+            return
+        width = max((len(n) for n, _, _ in entries), default=0) + 2
+        for name, status, _ in entries:
+            line = f"{name:<{width}}{status}"
+            click.echo(line if verbose or len(line) <= 100 else line[:99] + "…")
+
+    return click.command(kind.replace("_", "-"), help=f"List the registered {kind.replace('_', ' ')}.")(command)
+
+
+def _spec_rows(attr: str) -> Callable[[Settings], list[tuple[str, str, dict[str, Any]]]]:
+    def rows(settings: Settings) -> list[tuple[str, str, dict[str, Any]]]:
+        out = []
+        for spec in getattr(settings.plugins(), attr):
+            reason = spec.unavailable_reason(settings.weights_dir)
+            status = "ok" if reason is None else f"unavailable: {reason}"
+            detail: dict[str, Any] = {"plugin": spec.plugin, "description": spec.description, "reason": reason,
+                                      "settings": spec.settings}
+            if attr == "recognizers":
+                detail |= {"dim": spec.dim, "input_size": list(spec.input_size)}
+                status = f"dim {spec.dim:<5} {status}"
+            out.append((spec.name, status, detail))
+        return out
+
+    return rows
+
+
+def _simple_rows(attr: str) -> Callable[[Settings], list[tuple[str, str, dict[str, Any]]]]:
+    def rows(settings: Settings) -> list[tuple[str, str, dict[str, Any]]]:
+        out = []
+        for spec in getattr(settings.plugins(), attr):
+            text = getattr(spec, "description", "") or getattr(spec, "help", "")
+            if attr == "metrics":
+                text = f"{'higher' if spec.higher_is_more_similar else 'lower'} = more similar; {text}"
+            out.append((spec.name, text, {"plugin": spec.plugin}))
+        return out
+
+    return rows
+
+
+for _kind, _rows in (("models", _spec_rows("recognizers")), ("detectors", _spec_rows("detectors")),
+                     ("metrics", _simple_rows("metrics")), ("protocols", _simple_rows("protocols")),
+                     ("evaluations", _simple_rows("evaluations")), ("face_selectors", _simple_rows("face_selectors")),
+                     ("quality_measures", _simple_rows("quality"))):
+    main.add_command(_listing(_kind, _rows))
 
 
 @main.command("plugins")
-@click.pass_obj
-def plugins_cmd(settings: Settings) -> None:
-    """List loaded plugins and what each registers, as JSON."""
+@location_options
+@click.pass_context
+def plugins_cmd(ctx: click.Context, **given: Any) -> None:
+    """List loaded plugins and what each registers (every kind), as JSON."""
     from bench.plugins import describe
 
-    click.echo(json.dumps(describe(settings.plugins()), indent=2))
-
-
-def _status(spec: Any, weights_dir: Path) -> str:
-    reason = spec.unavailable_reason(weights_dir)
-    return "ok" if reason is None else f"unavailable: {reason}"
-
-
-@main.command("models")
-@click.pass_obj
-def models_cmd(settings: Settings) -> None:
-    """List registered recognizers, their metadata and whether they can run here."""
-    for spec in settings.plugins().recognizers:
-        size = "x".join(map(str, spec.input_size))
-        click.echo(f"{spec.name:<14} dim={spec.dim:<5} input={size:<8} {_status(spec, settings.weights_dir)}")
-
-
-@main.command("detectors")
-@click.pass_obj
-def detectors_cmd(settings: Settings) -> None:
-    """List registered detectors and whether they can run here."""
-    for spec in settings.plugins().detectors:
-        click.echo(f"{spec.name:<16} {_status(spec, settings.weights_dir)}  — {spec.description}")
+    click.echo(json.dumps(describe(settings_of(ctx, given).plugins()), indent=2))
 
 
 @main.group("weights", invoke_without_command=True)
+@location_options
 @click.pass_context
-def weights_cmd(ctx: click.Context) -> None:
-    """List every weight file the plugins need: present or missing, path, size, sha256, source URL."""
+def weights_cmd(ctx: click.Context, **given: Any) -> None:
+    """List every weight file the plugins need: present or missing, path, size, sha256, source."""
+    ctx.meta["weights_given"] = given
     if ctx.invoked_subcommand is None:
         from bench.weights_admin import listing
 
-        settings: Settings = ctx.obj
+        settings = settings_of(ctx, given)
         for line in listing(settings.plugins(), settings.weights_dir):
             click.echo(line)
 
 
+def _weights_settings(ctx: click.Context, given: dict[str, Any]) -> Settings:
+    merged = {k: v for k, v in ctx.meta.get("weights_given", {}).items() if v not in (None, ())}
+    merged |= {k: v for k, v in given.items() if v not in (None, ())}
+    return settings_of(ctx, merged)
+
+
 @weights_cmd.command("download")
 @click.argument("name")
-@click.pass_obj
-def weights_download_cmd(settings: Settings, name: str) -> None:
+@location_options
+@click.pass_context
+def weights_download_cmd(ctx: click.Context, name: str, **given: Any) -> None:
     """Download the missing weight files of NAME (a model or detector) or of all plugins."""
     from bench.weights_admin import DownloadError, download, missing_files, select
 
+    settings = _weights_settings(ctx, given)
     missing = missing_files(select(settings.plugins(), name), settings.weights_dir)
     if not missing:
-        click.echo(f"nothing to download: every weight file of {name} is in {settings.weights_dir}")
+        click.echo(f"nothing to download: every weight file of {name} is present")
     failed = 0
     for weight in missing:
         try:
@@ -151,11 +314,13 @@ def weights_download_cmd(settings: Settings, name: str) -> None:
 @weights_cmd.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as", "as_name", help="Weight file name (or plugin name) to store it as [default: FILE's name].")
-@click.pass_obj
-def weights_import_cmd(settings: Settings, file: Path, as_name: str | None) -> None:
+@location_options
+@click.pass_context
+def weights_import_cmd(ctx: click.Context, file: Path, as_name: str | None, **given: Any) -> None:
     """Copy FILE into the weights folder under its canonical name, then load every plugin that uses it."""
     from bench.weights_admin import import_file
 
+    settings = _weights_settings(ctx, given)
     result = import_file(settings.plugins(), file, settings.weights_dir, as_name)
     click.echo(f"imported {result.path}; " + "; ".join(message for _, message in result.checks))
     if not result.ok:
@@ -163,142 +328,86 @@ def weights_import_cmd(settings: Settings, file: Path, as_name: str | None) -> N
 
 
 @main.command("datasets")
-@click.pass_obj
-def datasets_cmd(settings: Settings) -> None:
+@location_options
+@click.pass_context
+def datasets_cmd(ctx: click.Context, **given: Any) -> None:
     """List the datasets named in datasets.yaml and whether their files are present."""
     from bench.datasets import load_catalog
 
+    settings = settings_of(ctx, given)
     for entry in load_catalog(settings.datasets_file).values():
         state = "present" if entry.present() else "missing"
-        click.echo(f"{entry.name:<12} {state:<8} {entry.root}  {entry.description}")
+        line = f"{entry.name:<14} {state:<8} {entry.description}"
+        click.echo(line if len(line) <= 100 else line[:99] + "…")
 
 
-def sweep_options(func: Any) -> Any:
-    """Options shared by ``similarity`` and ``accuracy``."""
+def variant_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``bench variants``'s own options, then every sweep option."""
     options = [
-        click.option("--i", "--input", "input_dir", type=click.Path(path_type=Path),
-                     help="Dataset folder laid out <identity>/<image>."),
-        click.option("--dataset", help="A dataset named in datasets.yaml (instead of --i)."),
-        click.option("--o", "--output", "output", type=click.Path(path_type=Path), default=Path("results"),
-                     show_default=True, help="Results root; each run gets its own sub-folder."),
-        click.option("--model", default="Dlib", show_default=True, help="Recognizer(s): NAME, A,B or all."),
-        click.option("--backend", default="opencv", show_default=True, help="Detector(s): NAME, A,B or all."),
-        click.option("--n", type=int, help="Similarity: pairs cap per identity cell; accuracy, variants: pairs to "
-                                           "sample; identify: identities to sample."),
-        click.option("--seed", type=int, default=0, show_default=True, help="Seed for any sampling."),
-        click.option("--on-no-face", type=click.Choice(["whole", "skip", "error"]), default="whole", show_default=True,
-                     help="Image without a face: embed the whole image (DeepFace's enforce_detection=False), "
-                          "drop its pairs, or stop."),
-        click.option("--run-id", help="Name of the run folder [default: timestamp-command]."),
-        click.option("--overwrite", is_flag=True, help="Allow writing into an existing run folder."),
-        click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-                     envvar="BENCH_EXECUTOR", help="Compute cache misses in this process, or as Ray tasks "
-                     "(pip install facebench[ray]); env BENCH_EXECUTOR."),
-        click.option("--ray-address", envvar="RAY_ADDRESS",
-                     help="Ray cluster to join (e.g. auto, or HOST:6379; env RAY_ADDRESS) "
-                          "[default: a local Ray with one worker per CPU]."),
+        click.option("--to", type=click.Path(path_type=Path), required=True,
+                     help="Write the variants here as <to>/<variant>/<identity>/<image> (+ pairs.csv, variants.json)."),
+        click.option("--only", help="Variants by name or family, comma list (rotate, blur, noise, occlude, lowres, "
+                                    "jpeg, brightness, contrast, or names such as rotate_+30) [default: all]."),
+        click.option("--evaluate", is_flag=True, help="Also run accuracy on every variant, relative to clean."),
+        click.option("--occlude-with", metavar="DETECTOR",
+                     help="Place occlusions from this detector's eye landmarks and face box [default: fixed image "
+                          "fractions, for centred faces]."),
+        *sweep_options("cosine"), location_options,
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def metric_option(default: str) -> Any:
-    """``--metric`` with a command's own default."""
-    return click.option("--metric", default=default, show_default=True,
-                        help="cosine, euclidean, euclidean_l2, angular, or all.")
-
-
-pairs_option = click.option(
-    "--pairs", type=click.Path(path_type=Path),
-    help="Pairs file (LFW pairs.txt format or CSV file_x,file_y,same) [default: the dataset's].")
-
-
-@main.command("similarity")
-@sweep_options
-@metric_option("cosine")
-@click.pass_obj
-def similarity_cmd(settings: Settings, **options: Any) -> None:
-    """Identity x identity mean-distance matrices (CSV + heatmap) per model/detector/metric."""
-    from bench.commands import run_similarity
-
-    click.echo(run_similarity(settings, options))
-
-
-@main.command("accuracy")
-@sweep_options
-@pairs_option
-@metric_option("all")
-@click.option("--drop-lowest-quality", type=click.FloatRange(0, 100, max_open=True), metavar="P",
-              help="Also report every metric without the pairs of the lowest-quality P% of images (quality: "
-                   "detector confidence, sharpness and size of the face; quality.csv).")
-@click.pass_obj
-def accuracy_cmd(settings: Settings, **options: Any) -> None:
-    """Verification accuracy (10-fold, mean ± std), AUC, EER, TAR@FAR per model/detector/metric."""
-    from bench.commands import run_accuracy
-
-    click.echo(run_accuracy(settings, options))
-
-
-@main.command("identify")
-@sweep_options
-@metric_option("all")
-@click.option("--gallery-per-identity", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Gallery images per enrolled identity; identities with no more images than this are "
-                   "distractors (not enrolled, their images are probes that should be rejected).")
-@click.option("--max-per-identity", type=click.IntRange(min=1),
-              help="Use at most this many images per identity (seeded).")
-@click.pass_obj
-def identify_cmd(settings: Settings, **options: Any) -> None:
-    """1:N identification: rank-1/rank-5 and CMC (closed set), TPIR at FPIR (open set), per model/detector/metric."""
-    from bench.commands import run_identify
-
-    click.echo(run_identify(settings, options))
-
-
 @main.command("variants")
-@sweep_options
-@click.option("--to", type=click.Path(path_type=Path), required=True,
-              help="Write the variants here as <to>/<variant>/<identity>/<image> (+ pairs.csv, variants.json).")
-@click.option("--only", help="Variants by name or family, comma list (rotate, blur, noise, occlude, lowres, jpeg, "
-                             "brightness, contrast, or names such as rotate_+30) [default: all]; clean always.")
-@click.option("--evaluate", is_flag=True, help="Also run accuracy on every variant, relative to clean.")
-@click.option("--occlude-with", metavar="DETECTOR",
-              help="Place occlusions from this detector's eye landmarks and face box [default: fixed image "
-                   "fractions, for centred faces].")
-@pairs_option
-@metric_option("cosine")
-@click.pass_obj
-def variants_cmd(settings: Settings, **options: Any) -> None:
+@variant_options
+@click.pass_context
+def variants_cmd(ctx: click.Context, to: Path, only: str | None, evaluate: bool, occlude_with: str | None,
+                 **options: Any) -> None:
     """Robustness variants (rotation sweep, blur, noise, occlusion, low resolution, JPEG, brightness/contrast)
     of the images a pair list uses; with --evaluate, accuracy per variant, rotation curve and drop chart."""
-    from bench.commands import run_variants
+    from bench.api import write_variants
+    from bench.runner import execute
 
-    click.echo(run_variants(settings, options))
+    settings = settings_of(ctx, _pop_locations(options))
+    spec = settings.plugins().evaluations.get("robustness")
+    request = request_of(spec, {**options, "to": str(to), "only": only, "occlude_with": occlude_with})
+    click.echo(execute(request, settings).summary if evaluate else write_variants(request, settings))
+
+
+@main.command("run")
+@click.argument("suite", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--o", "--output", "output", type=click.Path(path_type=Path), help="Results root [default: the suite's].")
+@click.option("--overwrite", is_flag=True, help="Replace the suite's existing run folders.")
+@location_options
+@click.pass_context
+def run_cmd(ctx: click.Context, suite: Path, output: Path | None, overwrite: bool, **given: Any) -> None:
+    """Run every sweep a suite file (YAML) declares; the suite is copied into each run folder."""
+    from bench.suite import run_suite
+
+    for outcome in run_suite(suite, settings_of(ctx, given), output, overwrite):
+        click.echo(outcome.summary)
 
 
 @main.command("report")
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), help="HTML file to write [default: report.html in the "
-                                                             "first run folder].")
+@click.option("--o", "--output", "output", type=click.Path(path_type=Path),
+              help="HTML file to write [default: report.html in the run folder, or results/report-<runs>.html for "
+                   "several runs].")
 @click.option("--title", default="facebench report", show_default=True)
-def report_cmd(runs: tuple[Path, ...], out: Path | None, title: str) -> None:
-    """One self-contained HTML page (tables, speed, plots) from saved run folders; nothing is recomputed."""
-    from bench.runs import read_run
-    from bench.store import atomic_write
-    from bench.webpage import render
+@click.option("--overwrite", is_flag=True, help="Replace an existing report file.")
+def report_cmd(runs: tuple[Path, ...], output: Path | None, title: str, overwrite: bool) -> None:
+    """One self-contained HTML page (tables, speed, plots, a table across runs) from saved run folders."""
+    from bench.api import write_report
 
-    page = render([read_run(path) for path in runs], title)
-    target = out or runs[0] / "report.html"
-    atomic_write(target, page.encode())
-    click.echo(f"report: {target}")
+    click.echo(f"report: {write_report(list(runs), output, title, overwrite)}")
 
 
 @main.command("compare")
 @click.argument("run_a", type=click.Path(path_type=Path))
 @click.argument("run_b", type=click.Path(path_type=Path))
 def compare_cmd(run_a: Path, run_b: Path) -> None:
-    """What changed from RUN_A to RUN_B: settings, and metric deltas per combination."""
+    """What changed from RUN_A to RUN_B: settings, and figure deltas per combination."""
     from bench.compare import compare
     from bench.runs import read_run
 

@@ -1,4 +1,4 @@
-"""What changed between two saved runs: settings, and metric deltas per combination."""
+"""What changed between two saved runs: settings, and figure deltas per combination."""
 
 from __future__ import annotations
 
@@ -7,29 +7,29 @@ import pandas as pd
 
 from bench.runs import SavedRun
 
-KEYS = ("dataset", "subset", "variant", "model", "detector", "metric")
-COMPARED = ("accuracy", "identify", "robustness")
-SETTINGS = ("git_commit", "facebench_version", "weights_dir")
-IGNORED_OPTIONS = ("run_id", "overwrite", "output")  # where results went, not what produced them
+SETTINGS = ("git_commit", "facebench_version", "weights_dir", "face_selection")
+IGNORED_REQUEST = {"run_id", "overwrite", "output"}  # where results went, not what produced them
 
 
 def _settings(a: SavedRun, b: SavedRun) -> list[str]:
     lines = [f"  {key}: {a.manifest.get(key)} -> {b.manifest.get(key)}"
              for key in SETTINGS if a.manifest.get(key) != b.manifest.get(key)]
-    opts_a, opts_b = a.manifest.get("options", {}), b.manifest.get("options", {})
-    lines += [f"  --{key.replace('_', '-')}: {opts_a.get(key)} -> {opts_b.get(key)}"
-              for key in sorted(set(opts_a) | set(opts_b) - set(IGNORED_OPTIONS)) if opts_a.get(key) != opts_b.get(key)]
+    req_a, req_b = a.manifest.get("request", {}), b.manifest.get("request", {})
+    keys = sorted((set(req_a) | set(req_b)) - IGNORED_REQUEST)
+    lines += [f"  {key}: {req_a.get(key)} -> {req_b.get(key)}" for key in keys if req_a.get(key) != req_b.get(key)]
     hashes = [[d.get("content_sha256") for d in run.manifest.get("dataset", [])] for run in (a, b)]
     if hashes[0] != hashes[1]:
         lines.append("  dataset content differs (content_sha256)")
     return lines
 
 
-def table_deltas(a: pd.DataFrame, b: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def table_deltas(a: pd.DataFrame, b: pd.DataFrame, keys: list[str], figures: list[str] | None = None
+                 ) -> tuple[pd.DataFrame, list[str]]:
     """Long rows (keys..., figure, a, b, delta) where a shared numeric figure changed; and unmatched rows."""
-    keys = [k for k in KEYS if k in a and k in b]
-    figures = [c for c in a.columns if c in b and c not in keys and pd.api.types.is_numeric_dtype(a[c])
+    keys = [k for k in keys if k in a and k in b]
+    numeric = [c for c in a.columns if c in b and c not in keys and pd.api.types.is_numeric_dtype(a[c])
                and pd.api.types.is_numeric_dtype(b[c])]
+    figures = [f for f in figures if f in numeric] if figures else numeric
     merged = a.merge(b, on=keys, how="outer", suffixes=("__a", "__b"), indicator=True)
     unmatched = [f"  only in {'A' if side == 'left_only' else 'B'}: " + " / ".join(str(row[k]) for k in keys)
                  for side, (_, row) in zip(merged._merge, merged.iterrows()) if side != "both"]
@@ -44,17 +44,24 @@ def table_deltas(a: pd.DataFrame, b: pd.DataFrame) -> tuple[pd.DataFrame, list[s
     return deltas, unmatched
 
 
+def compared_tables(a: SavedRun, b: SavedRun) -> list[str]:
+    """Tables either run declares figures for (in A's order, then B's)."""
+    names = [*a.manifest.get("tables", {}), *b.manifest.get("tables", {})]
+    return [n for n in dict.fromkeys(names) if (a.info(n).figures or b.info(n).figures)]
+
+
 def compare(a: SavedRun, b: SavedRun) -> str:
     """A readable account of what differs from run A to run B."""
     lines = [f"A: {a.path} ({a.manifest.get('command')})", f"B: {b.path} ({b.manifest.get('command')})"]
     settings = _settings(a, b)
     lines += ["settings changed:", *settings] if settings else ["settings: unchanged"]
-    for name in COMPARED:
+    for name in compared_tables(a, b):
         if name not in a.tables or name not in b.tables:
             if name in a.tables or name in b.tables:
                 lines.append(f"{name}.csv: only in {'A' if name in a.tables else 'B'}")
             continue
-        deltas, unmatched = table_deltas(a.tables[name], b.tables[name])
+        info = a.info(name) if a.info(name).keys else b.info(name)
+        deltas, unmatched = table_deltas(a.tables[name], b.tables[name], list(info.keys), list(info.figures))
         lines.append(f"{name}.csv: {len(deltas)} figure(s) changed" + (":" if len(deltas) else ""))
         if len(deltas):
             shown = deltas.assign(a=deltas.a.map("{:.4f}".format), b=deltas.b.map("{:.4f}".format),

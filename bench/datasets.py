@@ -57,6 +57,7 @@ class Dataset:
     pairs_file: Path | None = None
     description: str = ""
     baseline: str = ""  # name of the clean dataset its results are reported against
+    protocol: str = ""  # the registered reader of its pairs file ("" = sniffed)
     index: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -206,6 +207,7 @@ class DatasetEntry:
     layout: str
     description: str
     baseline: str = ""
+    protocol: str = ""
 
     def present(self) -> bool:
         """Whether its folder (and pairs file, if any) exist."""
@@ -213,7 +215,8 @@ class DatasetEntry:
 
     def open(self) -> Dataset:
         """Scan the folder into a :class:`Dataset`."""
-        return dataclasses.replace(scan(self.root, self.name, self.pairs, self.description), baseline=self.baseline)
+        dataset = scan(self.root, self.name, self.pairs, self.description)
+        return dataclasses.replace(dataset, baseline=self.baseline, protocol=self.protocol)
 
 
 def _expand(text: str) -> str:
@@ -226,13 +229,14 @@ def _expand(text: str) -> str:
 def _entry(name: str, raw: Any, base: Path, source: Path) -> DatasetEntry:
     if not isinstance(raw, dict) or "root" not in raw:
         raise DatasetError(f"{source}: dataset '{name}' needs a mapping with at least 'root:'")
-    unknown = set(raw) - {"root", "pairs", "layout", "description", "baseline"}
+    unknown = set(raw) - {"root", "pairs", "layout", "description", "baseline", "protocol"}
     if unknown:
         raise DatasetError(f"{source}: dataset '{name}' has unknown keys {sorted(unknown)}")
     root = (base / _expand(str(raw["root"]))).resolve()
     pairs = (root / str(raw["pairs"])) if raw.get("pairs") else None
     layout, description = str(raw.get("layout", "identity-per-folder")), str(raw.get("description", ""))
-    return DatasetEntry(name, root, pairs, layout, description, str(raw.get("baseline", "")))
+    return DatasetEntry(name, root, pairs, layout, description, str(raw.get("baseline", "")),
+                        str(raw.get("protocol", "")))
 
 
 def load_catalog(path: Path) -> dict[str, DatasetEntry]:

@@ -1,4 +1,4 @@
-"""An evaluation as a unit: what it needs, which options it adds, which tables it writes, and its steps.
+"""An evaluation as a unit (its steps: :class:`bench.context.Evaluation`): what it needs, which options it adds, which tables it writes, and its steps.
 
 The runner (``bench.runner``) owns the lifecycle -- open the run, prepare, sweep the combinations, write each table
 after each combination, finish, close the record -- so a new evaluation is one file: its command appears in
@@ -9,11 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from bench.context import Context
-    from bench.sweep import Combination
+from typing import Any
 
 Rows = dict[str, list[dict[str, Any]]]
 """Table name -> rows to append to that table."""
@@ -39,30 +35,12 @@ class Table:
     figures: tuple[str, ...] = ()  # the columns ``bench compare`` and the report's cross-run table show
 
 
-class Evaluation(Protocol):
-    """The steps of one evaluation; each gets the shared :class:`~bench.context.Context`."""
-
-    def prepare(self, ctx: Context) -> None:
-        """Before the sweep: choose pairs / splits, record them in the manifest."""
-
-    def combination(self, ctx: Context, combo: Combination) -> Rows:
-        """One available model x detector on the dataset: rows for this evaluation's tables."""
-        ...
-
-    def finish(self, ctx: Context) -> None:
-        """After the sweep: derived tables and plots from the written tables."""
-
-    def summary(self, ctx: Context) -> str:
-        """The printed summary (a table that fits 100 columns)."""
-        ...
-
-
 @dataclass(frozen=True)
 class EvaluationSpec:
     """A registered evaluation."""
 
     name: str
-    factory: Callable[[], Evaluation]
+    factory: Callable[[], Any]  # -> an :class:`~bench.context.Evaluation`
     help: str = ""
     command: str = ""  # CLI command that runs it ("" = only as an extra evaluation of another command)
     needs: frozenset[str] = frozenset()  # "pairs", "identities", "attributes"

@@ -14,6 +14,7 @@ from bench.executors import Executor, Item, LocalExecutor, Outcome, Work
 from bench.faces import Face
 from bench.images import file_sha256
 from bench.registry import DetectorSpec, RecognizerSpec
+from bench.selection import FaceSelector
 from bench.store import Store, key_of
 from bench.weights import sha256
 
@@ -90,11 +91,20 @@ class Pipeline:
     policy: str = "whole"
     executor: Executor = field(default_factory=LocalExecutor)
     stats: dict[str, StageStats] = field(default_factory=dict)
+    selector: FaceSelector | None = None  # which face of a multi-face image (default: the largest)
     _hashes: dict[Path, str] = field(default_factory=dict)
 
-    def namespace(self, *specs: DetectorSpec | RecognizerSpec) -> str:
-        """The cache folder of what these plugins computed (detections: the detector; embeddings: model, detector)."""
-        return "-".join(f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}" for spec in specs)
+    def _key(self, spec: DetectorSpec | RecognizerSpec) -> str:
+        return f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}"
+
+    def detection_namespace(self, spec: DetectorSpec) -> str:
+        """The cache folder of a detector's detections."""
+        return self._key(spec)
+
+    def embedding_namespace(self, spec: RecognizerSpec, det_spec: DetectorSpec) -> str:
+        """The cache folder of a model's embeddings of a detector's faces (and the policy that picked them)."""
+        selector = [f"face-{self.selector.name}"] if self.selector is not None else []
+        return "-".join([self._key(spec), self._key(det_spec), *selector])
 
     def hashes(self, dataset: Dataset) -> list[str]:
         """Content sha256 per image (memoised for the process)."""
@@ -118,7 +128,7 @@ class Pipeline:
 
     def detect(self, dataset: Dataset, spec: DetectorSpec) -> list[Detection]:
         """One :class:`Detection` per dataset image, computing only cache misses."""
-        namespace = self.namespace(spec)
+        namespace = self.detection_namespace(spec)
         shas = self.hashes(dataset)
         records = [self.store.get_json("detections", namespace, sha) for sha in shas]
         misses = [Item(sha, img.path) for sha, img, rec in zip(shas, dataset.images, records) if rec is None]
@@ -136,18 +146,21 @@ class Pipeline:
 
     def _detection(self, spec: DetectorSpec, path: Path, record: dict[str, Any]) -> Detection:
         faces = [Face.from_json(f) for f in record["faces"]]
-        face = choose(faces, record["height"], record["width"], self.policy)
+        if faces and self.selector is not None:
+            faces = [faces[i] for i in self.selector.choose(faces, record["height"], record["width"])]
+        face = choose(faces[:1] if self.selector is not None else faces, record["height"], record["width"],
+                      self.policy)
         if not faces:
             if self.policy == "error":
                 raise NoFaceError(f"no face found by {spec.name} in {path} (use --on-no-face whole or skip)")
-            return Detection(0, face, "no_face", f"no face found; policy {self.policy}")
+            return Detection(0, face, "no_face", "no face found")
         return Detection(len(faces), face, "ok")
 
     def embed(
         self, dataset: Dataset, det_spec: DetectorSpec, detections: list[Detection], spec: RecognizerSpec
     ) -> tuple[np.ndarray, list[str]]:
         """Embeddings (N, D) with NaN rows where there is no face, and a failure reason per image ("" if ok)."""
-        namespace = self.namespace(spec, det_spec)
+        namespace = self.embedding_namespace(spec, det_spec)
         shas = self.hashes(dataset)
         found = {i: self._vector(spec, namespace, shas[i]) for i, d in enumerate(detections) if d.face is not None}
         misses = [Item(shas[i], dataset.images[i].path, detections[i].face) for i, v in found.items() if v is None]

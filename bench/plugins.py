@@ -17,7 +17,7 @@ from bench.errors import BenchError
 from bench.evaluations import EvaluationSpec
 from bench.metrics import Metric
 from bench.protocols import ProtocolSpec
-from bench.quality import QualityMeasure
+from bench.measures import QualityMeasure
 from bench.registry import DetectorSpec, RecognizerSpec, Registry
 from bench.selection import FaceSelector
 

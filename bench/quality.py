@@ -1,4 +1,4 @@
-"""Face quality per image: the :class:`QualityMeasure` interface, its cached computation, and the combined score.
+"""Face quality per image: the cached computation of :class:`~bench.measures.QualityMeasure` s, and the combined score.
 
 A measure is computed once per image per detector (and per model where it needs one) and cached in the store
 beside the detections (kind ``quality``), keyed by the detection's (or embedding's) namespace, the image content,
@@ -12,8 +12,6 @@ image without one (no face, whole-image fallback, unreadable) gets 0.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -23,62 +21,13 @@ from bench.datasets import Dataset, Pairs
 from bench.executors import EXTRAS, build
 from bench.faces import Face, Recognizer
 from bench.images import UnreadableImage, decode
+from bench.measures import QualityMeasure, Sample
 from bench.pipeline import Detection, Pipeline
 from bench.registry import DetectorSpec, RecognizerSpec
 from bench.store import Store, key_of
 
 KIND = "quality"
 """Store kind of cached quality values."""
-
-
-@dataclass
-class Sample:
-    """What a measure sees of one image: its face, and (for model measures) the model's view of it.
-
-    ``image`` decodes on first use, so measures of the detection alone (size, pose) never decode.
-    """
-
-    path: Path
-    face: Face
-    vector: np.ndarray | None = None  # the stored (raw) embedding, for model measures
-    extra: float | None = None  # the recognizer's own quality output stored beside it (AdaFace's norm), if any
-    model: RecognizerSpec | None = None
-    _recognizer: Callable[[], Recognizer] | None = field(default=None, repr=False)
-
-    @cached_property
-    def image(self) -> np.ndarray:
-        """The BGR image (raises :class:`UnreadableImage`)."""
-        return decode(self.path)
-
-    def recognizer(self) -> Recognizer:
-        """The loaded recognizer (built once per combination, on first use)."""
-        if self._recognizer is None:
-            raise ValueError("this measure needs a model (needs_model=True)")
-        return self._recognizer()
-
-
-@dataclass(frozen=True)
-class QualityMeasure:
-    """A per-image quality measure, computed once per image per detector (and per model if ``needs_model``).
-
-    ``measure(sample)`` returns the value, NaN where it cannot be measured; ``higher_is_better`` says which end
-    is good (the EDC discards the other end first). Bump ``version`` when the computation changes: it is part of
-    the cache key.
-    """
-
-    name: str
-    measure: Callable[[Sample], float]
-    higher_is_better: bool = True
-    needs_model: bool = False
-    version: str = "1"
-    unit: str = ""
-    description: str = ""
-    plugin: str = ""
-
-    @property
-    def key(self) -> str:
-        """The cache key of this measure's values."""
-        return f"{self.name}@{self.version}"
 
 
 def _lazy(spec: RecognizerSpec, weights_dir: Path) -> Callable[[], Recognizer]:
@@ -134,7 +83,7 @@ def image_qualities(
         Sample(img.path, d.face) if d.status == "ok" and d.face is not None else None
         for img, d in zip(dataset.images, detections)
     ]
-    values = _values(pipeline.store, pipeline.namespace(detector), pipeline.hashes(dataset), samples, chosen)
+    values = _values(pipeline.store, pipeline.detection_namespace(detector), pipeline.hashes(dataset), samples, chosen)
     return pd.DataFrame({"image": [img.rel for img in dataset.images], **values})
 
 
@@ -149,7 +98,7 @@ def model_qualities(
 ) -> pd.DataFrame:
     """One row per image, one column per model measure; NaN where no face was found or embedded."""
     chosen = [m for m in measures if m.needs_model]
-    namespace = pipeline.namespace(model, detector)
+    namespace = pipeline.embedding_namespace(model, detector)
     shas = pipeline.hashes(dataset)
     recognizer = _lazy(model, pipeline.weights_dir)
     samples: list[Sample | None] = []

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.metrics import Metric
 from bench.runs import write_csv
 from bench.similarity import to_square
 
@@ -27,38 +28,42 @@ def _pyplot():  # type: ignore[no-untyped-def]
 
 
 def accuracy_pivots(accuracy: pd.DataFrame, out: Path) -> list[Path]:
-    """model x detector tables of k-fold accuracy (mean ± std) and AUC, one per dataset, metric and subset."""
+    """model x detector tables of numbers (k-fold mean, k-fold std, AUC), one per dataset, metric and subset."""
     written = []
     subsets = accuracy.subset if "subset" in accuracy else pd.Series("all", index=accuracy.index)
-    for (dataset, metric, subset), part in accuracy.groupby(["dataset", "metric", subsets]):
+    scored = accuracy.assign(subset=subsets)
+    scored = scored[scored.acc_kfold_mean.notna()] if "acc_kfold_mean" in scored else scored.iloc[:0]
+    for (dataset, metric, subset), part in scored.groupby(["dataset", "metric", "subset"]):
         suffix = () if subset == "all" else (str(subset),)
-        cell = part.assign(
-            acc=lambda f: [f"{m:.4f} ± {s:.4f}" for m, s in zip(f.acc_kfold_mean, f.acc_kfold_std)]
-        )
-        for value, name in (("acc", "acc_kfold"), ("auc", "auc")):
-            table = cell.pivot(index="model", columns="detector", values=value)
-            path = out / f"pivot_{slug(name, str(dataset), str(metric), *suffix)}.csv"
+        for value in ("acc_kfold_mean", "acc_kfold_std", "auc"):
+            table = part.pivot_table(index="model", columns="detector", values=value, sort=False)
+            path = out / f"pivot_{slug(value, str(dataset), str(metric), *suffix)}.csv"
             write_csv(path, table.reset_index())
             written.append(path)
     return written
 
 
-def roc_plots(scores: pd.DataFrame, out: Path) -> list[Path]:
+def _metric(metrics: list[Metric], name: str) -> Metric:
+    return next(m for m in metrics if m.name == name)
+
+
+def roc_plots(scores: pd.DataFrame, metrics: list[Metric], out: Path) -> list[Path]:
     """One ROC figure per dataset and metric, a curve per model/detector."""
     from bench.protocol import roc, roc_auc
 
     plt = _pyplot()
     written = []
-    for (dataset, metric), part in scores.groupby(["dataset", "metric"]):
+    for (dataset, name), part in scores.groupby(["dataset", "metric"]):
+        higher = _metric(metrics, str(name)).higher_is_more_similar
         fig, ax = plt.subplots(figsize=(6, 5))
         for (model, detector), curve in part.groupby(["model", "detector"]):
-            fpr, tpr, _ = roc(curve.distance.to_numpy(), curve.same.to_numpy(), False)
-            auc = roc_auc(curve.distance.to_numpy(), curve.same.to_numpy(), False)
-            ax.plot(fpr, tpr, label=f"{model} / {detector} (AUC {auc:.4f})")
+            values, same = curve.score.to_numpy(), curve.same.to_numpy().astype(bool)
+            fpr, tpr, _ = roc(values, same, higher)
+            ax.plot(fpr, tpr, label=f"{model} / {detector} (AUC {roc_auc(values, same, higher):.4f})")
         ax.plot([0, 1], [0, 1], ":", color="gray")
-        ax.set(xlabel="false accept rate", ylabel="true accept rate", title=f"ROC — {dataset}, {metric} distance")
+        ax.set(xlabel="false accept rate", ylabel="true accept rate", title=f"ROC — {dataset}, {name}")
         ax.legend(fontsize=7, loc="lower right")
-        written.append(_save(fig, out / f"roc_{slug(str(dataset), str(metric))}.png"))
+        written.append(_save(fig, out / f"roc_{slug(str(dataset), str(name))}.png"))
     return written
 
 
@@ -71,7 +76,7 @@ def cmc_plots(cmc: pd.DataFrame, out: Path) -> list[Path]:
         for (model, detector), curve in part.groupby(["model", "detector"]):
             ax.plot(curve["rank"], curve.identification_rate, marker=".", label=f"{model} / {detector}")
         ax.set(xlabel="rank", ylabel="identification rate", ylim=(0, 1.02), xscale="log",
-               title=f"CMC — {dataset}, {metric} distance")
+               title=f"CMC — {dataset}, {metric}")
         ax.legend(fontsize=7, loc="lower right")
         written.append(_save(fig, out / f"cmc_{slug(str(dataset), str(metric))}.png"))
     return written
@@ -88,7 +93,7 @@ def rotation_curves(robustness: pd.DataFrame, out: Path) -> list[Path]:
             ax.plot(line.level, line.acc_kfold_mean, marker="o", label=f"{model} / {detector}")
         ax.axhline(0.5, ls=":", color="gray")
         ax.set(xlabel="in-plane rotation (degrees, counter-clockwise)", ylabel="k-fold verification accuracy",
-               title=f"Rotation robustness — {metric} distance", ylim=(0.4, 1.01))
+               title=f"Rotation robustness — {metric}", ylim=(0.4, 1.01))
         ax.legend(fontsize=7)
         written.append(_save(fig, out / f"rotation_{slug(str(metric))}.png"))
     return written
@@ -108,7 +113,7 @@ def perturbation_bars(robustness: pd.DataFrame, out: Path) -> list[Path]:
             ax.bar(np.arange(len(table)) + k * width, table[column], width, label=" / ".join(column))
         ax.set_xticks(np.arange(len(table)) + 0.4 - width / 2, table.index, rotation=45, ha="right", fontsize=8)
         ax.axhline(0, color="black", lw=0.8)
-        ax.set(ylabel="accuracy drop from clean", title=f"Perturbation robustness — {metric} distance")
+        ax.set(ylabel="accuracy drop from clean", title=f"Perturbation robustness — {metric}")
         ax.legend(fontsize=7)
         written.append(_save(fig, out / f"perturbations_{slug(str(metric))}.png"))
     return written
@@ -120,30 +125,34 @@ def _save(fig, path: Path, dpi: int = 110) -> Path:  # type: ignore[no-untyped-d
     return path
 
 
-def distance_plots(scores: pd.DataFrame, out: Path) -> list[Path]:
-    """Same vs different distance histograms, a panel per model/detector, a figure per dataset and metric."""
+def distance_plots(scores: pd.DataFrame, metrics: list[Metric], out: Path) -> list[Path]:
+    """Same vs different score histograms, a panel per model/detector, a figure per dataset and metric."""
     plt = _pyplot()
     written = []
-    for (dataset, metric), part in scores.groupby(["dataset", "metric"]):
+    for (dataset, name), part in scores.groupby(["dataset", "metric"]):
+        metric = _metric(metrics, str(name))
         groups = list(part.groupby(["model", "detector"]))
         cols = min(3, len(groups))
         rows = int(np.ceil(len(groups) / cols))
-        fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
+        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows + 0.6), squeeze=False)
         for ax, ((model, detector), g) in zip(axes.flat, groups):
-            bins = np.linspace(g.distance.min(), g.distance.max(), 40)
-            ax.hist(g.distance[g.same], bins=bins, alpha=0.6, label="same")
-            ax.hist(g.distance[~g.same], bins=bins, alpha=0.6, label="different")
+            same = g.same.to_numpy().astype(bool)
+            bins = np.linspace(g.score.min(), g.score.max(), 40)
+            ax.hist(g.score[same], bins=bins, alpha=0.6, label="same identity")
+            ax.hist(g.score[~same], bins=bins, alpha=0.6, label="different identities")
             ax.set_title(f"{model} / {detector}", fontsize=9)
-            ax.set_xlabel(f"{metric} distance")
+            ax.set_xlabel(metric.label, fontsize=8)
+            ax.set_ylabel("pairs", fontsize=8)
         for ax in list(axes.flat)[len(groups) :]:
             ax.axis("off")
-        axes.flat[0].legend(fontsize=8)
-        fig.suptitle(f"{dataset}: distance distributions")
-        written.append(_save(fig, out / f"distances_{slug(str(dataset), str(metric))}.png", dpi=100))
+        axes.flat[0].legend(fontsize=7)
+        fig.suptitle(f"{dataset}: {name} score distributions ({len(part) // max(1, len(groups))} pairs per panel)")
+        fig.tight_layout()
+        written.append(_save(fig, out / f"distances_{slug(str(dataset), str(name))}.png", dpi=100))
     return written
 
 
-def similarity_outputs(long: pd.DataFrame, out: Path) -> list[Path]:
+def similarity_outputs(long: pd.DataFrame, metrics: list[Metric], out: Path) -> list[Path]:
     """Per combination and metric: the identity matrix as CSV and as a labelled heatmap."""
     plt = _pyplot()
     written = []
@@ -155,15 +164,16 @@ def similarity_outputs(long: pd.DataFrame, out: Path) -> list[Path]:
         size = max(4.0, 0.45 * len(square) + 2)
         fig, ax = plt.subplots(figsize=(size + 1, size))
         values = square.to_numpy(dtype=float)
-        image = ax.imshow(values, cmap="viridis_r")
+        higher = _metric(metrics, str(metric)).higher_is_more_similar
+        image = ax.imshow(values, cmap="viridis" if higher else "viridis_r")
         if len(square) <= 15:  # small enough to print every cell
             middle = np.nanmean(values)
             for (row, col), value in np.ndenumerate(values):
-                shade = "white" if value > middle else "black"  # readable on viridis_r's dark and light ends
+                shade = "white" if (value > middle) != higher else "black"  # readable on the dark and light ends
                 ax.text(col, row, f"{value:.3f}", ha="center", va="center", fontsize=7, color=shade)
         ax.set_xticks(range(len(square.columns)), square.columns, rotation=90, fontsize=7)
         ax.set_yticks(range(len(square.index)), square.index, fontsize=7)
-        fig.colorbar(image, ax=ax, label=f"mean {metric} distance (lower = more similar)")
-        ax.set_title(f"{model} / {detector} on {dataset}", fontsize=10)
+        fig.colorbar(image, ax=ax, label=f"mean {_metric(metrics, str(metric)).label}")
+        ax.set_title(f"{model} / {detector} on {dataset}: mean {metric}", fontsize=10)
         written += [csv_path, _save(fig, out / f"similarity_{name}.png", dpi=100)]
     return written

@@ -1,13 +1,21 @@
-"""Run folders: a fresh ``results/<run-id>/`` per run, its manifest, and atomic result files."""
+"""Run folders: the one place that knows a run folder's format.
+
+A :class:`Run` owns ``results/<run-id>/`` while it is written: the manifest (with a schema version), every table
+(rewritten after each unit of work, atomically), every plot, and the final status -- ``complete``, or ``failed``
+with the error. :class:`SavedRun` reads a folder back for ``bench report`` and ``bench compare``: which tables a
+run holds, what identifies their rows and which columns are its figures are all recorded in the manifest.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import platform
+import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -18,34 +26,36 @@ import bench
 from bench.errors import BenchError
 from bench.store import atomic_write
 
+SCHEMA_VERSION = 2
+MANIFEST = "manifest.json"
 PACKAGES = ("numpy", "pandas", "scikit-learn", "opencv-python", "opencv-contrib-python-headless", "deepface",
             "tensorflow", "tf-keras", "onnxruntime", "dlib-bin", "mtcnn", "pluggy", "click")
+OUTPUT_SUFFIXES = (".csv", ".png", ".html", ".md", ".json", ".npy", ".parquet")
+"""What a run writes; ``--overwrite`` clears these so no stale file of an earlier run survives."""
 
 
 class RunExists(BenchError):
     """The run folder exists and the user did not ask to overwrite it."""
 
 
-def new_run_dir(output: Path, command: str, run_id: str | None, overwrite: bool) -> Path:
-    """Create ``output/<run-id>``; an existing one is an error unless ``overwrite``."""
-    if run_id is None:
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        run_id = f"{stamp}-{command}"
-        suffix = 1
-        while (output / run_id).exists():
-            suffix += 1
-            run_id = f"{stamp}-{command}-{suffix}"
-    path = output / run_id
-    if path.exists() and not overwrite:
-        raise RunExists(f"run folder {path} already exists; choose another --run-id or pass --overwrite")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+class NotARun(BenchError):
+    """A folder that is not a facebench run (no manifest.json)."""
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """What the manifest records of a table: its description, row keys and figure columns."""
+
+    description: str = ""
+    keys: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()
 
 
 def _git_commit() -> str | None:
     root = Path(bench.__file__).resolve().parent.parent
     try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
@@ -61,20 +71,6 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def manifest_base(command: str) -> dict[str, Any]:
-    """What every manifest records about the tool and the machine."""
-    return {
-        "command": command,
-        "argv": sys.argv,
-        "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "facebench_version": bench.__version__,
-        "git_commit": _git_commit(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "packages": _versions(),
-    }
-
-
 def write_json(path: Path, data: Any) -> None:
     """Atomic pretty JSON."""
     atomic_write(path, (json.dumps(data, indent=2, default=str) + "\n").encode())
@@ -85,12 +81,100 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
     atomic_write(path, frame.to_csv(index=False).encode())
 
 
-RESULT_TABLES = ("accuracy", "identify", "robustness", "similarity", "quality", "failures", "unavailable")
-"""The long-format CSVs a run folder may hold, in the order reports show them."""
+def _folder(output: Path, command: str, run_id: str | None, overwrite: bool) -> Path:
+    if run_id is None:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_id, suffix = f"{stamp}-{command}", 1
+        while (output / run_id).exists():
+            suffix += 1
+            run_id = f"{stamp}-{command}-{suffix}"
+    path = output / run_id
+    if path.exists() and not overwrite:
+        raise RunExists(f"run folder {path} already exists; choose another --run-id or pass --overwrite")
+    if path.exists():
+        for old in path.iterdir():
+            if old.is_file() and old.suffix in OUTPUT_SUFFIXES:
+                old.unlink()
+            elif old.is_dir() and old.name == "suite":
+                shutil.rmtree(old)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
-class NotARun(BenchError):
-    """A folder that is not a facebench run (no manifest.json)."""
+@dataclass
+class Run:
+    """A run being written. Create with :meth:`create`; close with :meth:`finish` or :meth:`fail`."""
+
+    path: Path
+    manifest: dict[str, Any]
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    @classmethod
+    def create(cls, output: Path, command: str, run_id: str | None = None, overwrite: bool = False,
+               request: dict[str, Any] | None = None) -> Run:
+        """A fresh run folder (an existing one only with ``overwrite``, cleared first) and a ``running`` manifest."""
+        path = _folder(Path(output), command, run_id, overwrite)
+        manifest = {
+            "schema_version": SCHEMA_VERSION, "command": command, "status": "running", "argv": sys.argv,
+            "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "facebench_version": bench.__version__, "git_commit": _git_commit(), "python": platform.python_version(),
+            "platform": platform.platform(), "packages": _versions(), "request": request or {}, "tables": {},
+            "plots": [],
+        }
+        run = cls(path, manifest)
+        run.save()
+        return run
+
+    @property
+    def name(self) -> str:
+        """The run id (the folder name)."""
+        return self.path.name
+
+    def save(self) -> None:
+        """Write the manifest as it stands."""
+        write_json(self.path / MANIFEST, self.manifest)
+
+    def record(self, **entries: Any) -> None:
+        """Set manifest entries and save."""
+        self.manifest.update(entries)
+        self.save()
+
+    def declare(self, name: str, info: TableInfo) -> None:
+        """Say in the manifest what table ``name`` holds (before or when it is first written)."""
+        self.manifest["tables"][name] = {"description": info.description, "keys": list(info.keys),
+                                         "figures": list(info.figures)}
+
+    def append(self, name: str, rows: list[dict[str, Any]]) -> None:
+        """Add rows to table ``name`` and rewrite its CSV at once (an interrupted run keeps what finished)."""
+        self.rows.setdefault(name, []).extend(rows)
+        self.write_table(name, pd.DataFrame(self.rows[name]))
+
+    def write_table(self, name: str, frame: pd.DataFrame) -> Path:
+        """Write ``<name>.csv`` whole."""
+        self.manifest["tables"].setdefault(name, {"description": "", "keys": [], "figures": []})
+        path = self.path / f"{name}.csv"
+        write_csv(path, frame)
+        return path
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A table written in this run (empty if none)."""
+        return pd.DataFrame(self.rows.get(name, []))
+
+    def plot(self, path: Path) -> Path:
+        """Record a plot file written into the folder."""
+        if path.name not in self.manifest["plots"]:
+            self.manifest["plots"].append(path.name)
+        return path
+
+    def finish(self, **entries: Any) -> None:
+        """Close the record: ``complete``, wall time, and any last entries."""
+        self.record(**entries, status="complete", wall_seconds=round(time.perf_counter() - self.started, 2))
+
+    def fail(self, error: BaseException) -> None:
+        """Close the record as ``failed`` with the error (the run's tables so far stay)."""
+        reason = f"{type(error).__name__}: {error}".splitlines()[0] if str(error) else type(error).__name__
+        self.record(status="failed", error=reason, wall_seconds=round(time.perf_counter() - self.started, 2))
 
 
 @dataclass
@@ -107,6 +191,11 @@ class SavedRun:
         """The run id (the folder name)."""
         return self.path.name
 
+    def info(self, table: str) -> TableInfo:
+        """The manifest's description, keys and figures of ``table``."""
+        raw = self.manifest.get("tables", {}).get(table, {})
+        return TableInfo(raw.get("description", ""), tuple(raw.get("keys", ())), tuple(raw.get("figures", ())))
+
 
 def _read_table(path: Path) -> pd.DataFrame:
     try:
@@ -116,9 +205,14 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 
 def read_run(path: Path) -> SavedRun:
-    """Load a run folder written by any command."""
-    manifest_path = path / "manifest.json"
+    """Load a run folder written by any command: the tables and plots its manifest lists."""
+    manifest_path = Path(path) / MANIFEST
     if not manifest_path.is_file():
-        raise NotARun(f"{path} is not a run folder (no manifest.json)")
-    tables = {name: _read_table(path / f"{name}.csv") for name in RESULT_TABLES if (path / f"{name}.csv").is_file()}
-    return SavedRun(path, json.loads(manifest_path.read_text()), tables, sorted(path.glob("*.png")))
+        raise NotARun(f"{path} is not a run folder (no {MANIFEST}); pass a folder under results/")
+    manifest = json.loads(manifest_path.read_text())
+    names = manifest.get("tables") or {p.stem: {} for p in sorted(Path(path).glob("*.csv"))
+                                       if not p.stem.startswith(("pivot_", "similarity_"))}
+    tables = {name: _read_table(path / f"{name}.csv") for name in names if (path / f"{name}.csv").is_file()}
+    listed = manifest.get("plots")
+    plots = [path / p for p in listed if (path / p).is_file()] if listed is not None else sorted(path.glob("*.png"))
+    return SavedRun(Path(path), manifest, tables, plots)

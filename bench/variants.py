@@ -23,6 +23,7 @@ import pandas as pd
 from bench.datasets import Dataset, DatasetError, Pairs
 from bench.faces import Face
 from bench.images import UnreadableImage, decode
+from bench.config import Settings
 from bench.runs import write_csv, write_json
 
 ROTATIONS = (-90, -60, -45, -30, -15, 15, 30, 45, 60, 90)
@@ -206,6 +207,19 @@ def generate(
     manifest = {"config": config, "variants": list(records.values()), "undecodable": sorted(undecodable)}
     write_json(manifest_path, manifest)
     return manifest
+
+
+def occluder_faces(settings: Settings, dataset: Dataset, name: str | None) -> Faces | None:
+    """The ``--occlude-with`` detector's face per image (None where it finds none), cached like any detection."""
+    if not name:
+        return None
+    from bench.executors import LocalExecutor
+    from bench.pipeline import Pipeline
+    from bench.store import Store
+
+    spec = settings.plugins().detectors.get(name)
+    pipeline = Pipeline(Store(settings.cache_dir), settings.weights_dir, "skip", LocalExecutor(settings.quiet))
+    return spec.name, [d.face if d.status == "ok" else None for d in pipeline.detect(dataset, spec)]
 
 
 def relative_to_clean(accuracy: pd.DataFrame) -> pd.DataFrame:

@@ -22,16 +22,9 @@ table { border-collapse: collapse; margin: .5em 0 1em; font-size: 12px; }
 th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; } th { background: #f3f3f3; }
 .scroll { overflow-x: auto; } .note { color: #666; font-size: 12px; }
 figure { display: inline-block; margin: .5em; vertical-align: top; } img { max-width: 520px; }
+details summary { cursor: pointer; color: #446; font-size: 12px; margin-bottom: 1em; }
 figcaption { font-size: 11px; color: #666; }
 """
-TABLE_NOTES = {
-    "accuracy": "acc_kfold_mean ± acc_kfold_std: threshold chosen on k-1 folds, scored on the k-th (k = n_folds); acc_best_same_pairs is optimistic.",
-    "identify": "rank1/rank5: closed set (mated probes); tpir_at_fpir_F: open set, empty where too few distractors.",
-    "robustness": "drop = clean baseline minus the variant, on the same pairs.",
-    "quality": "per image and detector; dropped = among the lowest-quality images left out of the filtered rows.",
-}
-
-
 def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
@@ -41,9 +34,10 @@ HEADLINE = ("subset", "variant", "model", "detector", "metric", "acc_kfold_mean"
 """Columns a reader looks for first; the rest follow in their CSV order."""
 
 
-def _table(frame: pd.DataFrame, css: str = "") -> str:
+def _table(frame: pd.DataFrame, css: str = "", columns: list[str] | None = None) -> str:
     first = [c for c in HEADLINE if c in frame.columns]
-    shown = frame[first + [c for c in frame.columns if c not in first]].head(MAX_ROWS)
+    order = columns if columns is not None else first + [c for c in frame.columns if c not in first]
+    shown = frame[[c for c in order if c in frame.columns]].head(MAX_ROWS)
     body = shown.to_html(index=False, escape=True, na_rep="", border=0, classes=css or None,
                          float_format=lambda v: f"{v:.4f}")
     more = f"<p class='note'>first {MAX_ROWS} of {len(frame)} rows</p>" if len(frame) > MAX_ROWS else ""
@@ -80,8 +74,10 @@ def _meta(run: SavedRun) -> str:
     m = run.manifest
     datasets = "; ".join(f"{d.get('name')} ({d.get('n_images')} images, {d.get('n_identities')} identities)"
                          for d in m.get("dataset", []))
-    options = ", ".join(f"{k}={v}" for k, v in m.get("options", {}).items() if v not in (None, False))
-    rows = [("command", m.get("command")), ("status", m.get("status")), ("started", m.get("started")),
+    options = ", ".join(f"{k}={v}" for k, v in m.get("request", m.get("options", {})).items()
+                        if v not in (None, False, "", {}, []))
+    rows = [("command", m.get("command")), ("status", m.get("status")), ("error", m.get("error")),
+            ("started", m.get("started")),
             ("dataset", datasets), ("pairs", (m.get("pairs") or {}).get("source", "")), ("options", options),
             ("git commit", m.get("git_commit")), ("wall seconds", m.get("wall_seconds"))]
     body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows if v not in (None, ""))
@@ -101,10 +97,16 @@ def _section(run: SavedRun) -> str:
         parts += ["<h3>speed (ms per face)</h3>", _table(ms),
                   "<p class='note'>from the manifest's timings; items read from the cache are not timed.</p>"]
     for name, frame in run.tables.items():
-        if frame.empty:
+        if frame.empty or name == "scores":
             continue
-        note = f"<p class='note'>{_e(TABLE_NOTES[name])}</p>" if name in TABLE_NOTES else ""
-        parts += [f"<h3>{_e(name)}</h3>", note, _table(frame)]
+        info = run.info(name)
+        note = f"<p class='note'>{_e(info.description)}</p>" if info.description else ""
+        headline = [*info.keys, *info.figures]
+        if len(info.figures) and len(frame.columns) > len(headline):
+            parts += [f"<h3>{_e(name)}</h3>", note, _table(frame, columns=headline),
+                      f"<details><summary>all {len(frame.columns)} columns</summary>{_table(frame)}</details>"]
+        else:
+            parts += [f"<h3>{_e(name)}</h3>", note, _table(frame)]
     if run.plots:
         parts += ["<h3>plots</h3>", "<div>", *(_figure(p) for p in run.plots), "</div>"]
     stages = _stages(run.manifest)
@@ -113,10 +115,25 @@ def _section(run: SavedRun) -> str:
     return "\n".join(parts)
 
 
+def across(runs: list[SavedRun]) -> str:
+    """One table per figure-bearing table, rows of every run side by side (a ``run`` column first)."""
+    parts = []
+    names = dict.fromkeys(n for r in runs for n in r.tables if r.info(n).figures)
+    for name in names:
+        frames = [r.tables[name].assign(run=r.name) for r in runs if name in r.tables and not r.tables[name].empty]
+        if len(frames) < 2:
+            continue
+        info = next(r.info(name) for r in runs if name in r.tables)
+        joined = pd.concat(frames, ignore_index=True)
+        parts += [f"<h3>{_e(name)} across runs</h3>", _table(joined, columns=["run", *info.keys, *info.figures])]
+    return "<h2>across runs</h2>" + "".join(parts) if parts else ""
+
+
 def render(runs: list[SavedRun], title: str = "facebench report") -> str:
     """The whole page."""
     index = "".join(f"<li><a href='#run-{k}'>{_e(r.name)}</a> — {_e(r.manifest.get('command', ''))}</li>"
                     for k, r in enumerate(runs))
     sections = "".join(f"<section id='run-{k}'>{_section(r)}</section>" for k, r in enumerate(runs))
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
-            f"<style>{STYLE}</style></head><body><h1>{_e(title)}</h1><ul>{index}</ul>{sections}</body></html>\n")
+            f"<style>{STYLE}</style></head><body><h1>{_e(title)}</h1><ul>{index}</ul>{across(runs)}{sections}"
+            "</body></html>\n")

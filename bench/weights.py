@@ -57,19 +57,36 @@ def _package_file(location: str) -> Path | None:
     return None
 
 
+def search_path(weights_dir: Path) -> list[Path]:
+    """Where weight files are looked for, in order: ``weights_dir`` (``--weights-dir``), ``$BENCH_WEIGHTS_DIR``,
+    DeepFace's ``$DEEPFACE_HOME/.deepface/weights``, and a ``weights/`` folder in the working directory."""
+    home = os.environ.get("DEEPFACE_HOME") or str(Path.home())
+    folders = [weights_dir, Path(os.environ.get(WEIGHTS_ENV) or weights_dir),
+               Path(home) / ".deepface" / "weights", Path("weights")]
+    return list(dict.fromkeys(Path(f).expanduser() for f in folders))
+
+
 def find(weight: WeightFile, weights_dir: Path) -> Path | None:
-    """The first candidate file in ``weights_dir``, else a copy a pip package ships, else None."""
-    for name in weight.candidates:
-        path = weights_dir / name
-        if path.is_file():
-            return path
+    """The first candidate file along the search path, else a copy a pip package ships, else None."""
+    for folder in search_path(weights_dir):
+        for name in weight.candidates:
+            path = folder / name
+            if path.is_file():
+                return path
     return next(filter(None, map(_package_file, weight.bundled)), None)
 
 
 def missing_message(weight: WeightFile, weights_dir: Path) -> str:
-    """One line: which file is missing, where it was looked for, where it comes from."""
-    source = f" (download: {weight.url})" if weight.url else f" ({weight.note})" if weight.note else ""
-    return f"weight file {weight.name} not found in {weights_dir}{source}; put it there or pass --weights-dir"
+    """One line: which file is missing and every folder it was looked for in."""
+    where = ", ".join(str(f) for f in search_path(weights_dir))
+    return f"weight file {weight.name} not found (looked in {where})"
+
+
+def fix_hints(weight: WeightFile, owner: str) -> list[str]:
+    """The commands that put ``weight`` in place: a download where a source exists, an import always."""
+    hints = [f"bench weights download {owner}"] if weight.sources else []
+    hints.append(f"bench weights import FILE --as {weight.name}" + (f"  ({weight.note})" if weight.note else ""))
+    return hints
 
 
 def require(weight: WeightFile, weights_dir: Path) -> Path:

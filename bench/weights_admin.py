@@ -19,7 +19,7 @@ from urllib.error import HTTPError, URLError
 from bench.errors import BenchError
 from bench.plugins import Plugins
 from bench.registry import DetectorSpec, RecognizerSpec, UnknownName
-from bench.weights import WeightFile, find, sha256
+from bench.weights import WeightFile, find, fix_hints, sha256
 
 Spec = RecognizerSpec | DetectorSpec
 
@@ -67,6 +67,11 @@ def select(plugins: Plugins, name: str) -> list[Spec]:
     raise UnknownName(f"no model or detector called '{name}'; see `bench models` and `bench detectors`")
 
 
+def fix_commands(spec: Spec, weights_dir: Path) -> list[str]:
+    """Every command that fixes ``spec``'s missing weight files (empty when none is missing)."""
+    return [hint for weight in spec.weights if find(weight, weights_dir) is None for hint in fix_hints(weight, spec.name)]
+
+
 def _temporary(folder: Path, name: str) -> Path:
     """A fresh temporary file in ``folder`` (the weights folder: same filesystem, so ``os.replace`` is atomic)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -78,6 +83,7 @@ def _temporary(folder: Path, name: str) -> Path:
 def _place(part: Path, target: Path) -> None:
     """Move a finished temporary file to its final name in one step."""
     target.parent.mkdir(parents=True, exist_ok=True)  # e.g. Buffalo_L's buffalo_l/ sub-folder
+    part.chmod(0o644)  # temporary files are created 0600; weight files are for every user of the folder
     os.replace(part, target)
 
 

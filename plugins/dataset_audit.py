@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from bench import audit, audit_page
+from bench.context import Context, Input
 from bench.evaluations import EvaluationSpec, Option, Rows, Table
+from bench.report import slug
+from bench.runner import console_table
+from bench.runs import write_csv
 from bench.sweep import Combination
-
-if TYPE_CHECKING:
-    from bench.context import Context
 
 TOP = 50
 """Findings of each kind shown on the page (the CSV has them all)."""
@@ -114,8 +114,6 @@ def findings(combo: Combination, duplicate_distance: float | None = None) -> Fin
 
 def write(found: Findings, folder: Path, top: int = TOP) -> tuple[Path, Path]:
     """``audit.csv`` and ``audit.html`` in ``folder``."""
-    from bench.runs import write_csv
-
     folder.mkdir(parents=True, exist_ok=True)
     csv, page = folder / "audit.csv", folder / "audit.html"
     write_csv(csv, found.table())
@@ -128,15 +126,11 @@ class AuditEvaluation:
 
     def prepare(self, ctx: Context) -> None:
         """All the dataset's images (no pairs)."""
-        from bench.context import Input
-
         if not ctx.inputs:
             ctx.inputs.append(Input(ctx.dataset))
 
     def combination(self, ctx: Context, combo: Combination) -> Rows:
         """The findings; the HTML page beside the CSV (one per model x detector)."""
-        from bench.report import slug
-
         distance = ctx.request.option("duplicate_distance")
         found = findings(combo, None if distance is None else float(distance))
         page = ctx.run.path / f"{slug('audit', combo.dataset.name, combo.model.name, combo.detector.name)}.html"
@@ -149,27 +143,42 @@ class AuditEvaluation:
 
     def summary(self, ctx: Context) -> str:
         """Findings per kind, and the top mislabel suspects."""
-        from bench.runner import console_table
-
         table = ctx.run.table("audit")
         counts = table.groupby(["model", "detector", "kind"]).size().rename("n").reset_index()
         suspects = table[table.kind == "mislabel_suspect"].head(10)
         columns = ["image", "other_identity", "own_distance", "other_distance", "margin"]
-        return "\n".join([console_table(counts, ["model", "detector", "kind", "n"]), "top mislabel suspects:",
-                          console_table(suspects, columns)])
+        return "\n".join(
+            [
+                console_table(counts, ["model", "detector", "kind", "n"]),
+                "top mislabel suspects:",
+                console_table(suspects, columns),
+            ]
+        )
 
 
 SPEC = EvaluationSpec(
-    "audit", AuditEvaluation, command="audit",
+    "audit",
+    AuditEvaluation,
+    command="audit",
     help="Audit an identity-per-folder dataset: mislabel suspects, near-duplicates across identities, images "
     "with no face or several (audit.csv, an HTML page of thumbnails).",
     needs=frozenset({"identities"}),
-    tables=(Table("audit", "one row per finding: kind mislabel_suspect (own/other distance, margin > 0), "
-                  "near_duplicate (other_distance), no_face, several_faces",
-                  ("dataset", "model", "detector", "kind", "image")),),
+    tables=(
+        Table(
+            "audit",
+            "one row per finding: kind mislabel_suspect (own/other distance, margin > 0), "
+            "near_duplicate (other_distance), no_face, several_faces",
+            ("dataset", "model", "detector", "kind", "image"),
+        ),
+    ),
     options=(
-        Option("duplicate_distance", float, None, "Near-duplicate cosine distance [default: a quarter of the "
-               "median distance between two images of one identity]."),
+        Option(
+            "duplicate_distance",
+            float,
+            None,
+            "Near-duplicate cosine distance [default: a quarter of the "
+            "median distance between two images of one identity].",
+        ),
         Option("top", int, TOP, "Findings of each kind shown on the page (the CSV has all)."),
     ),
     default_metric="cosine",

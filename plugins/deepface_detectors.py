@@ -75,7 +75,7 @@ def _spec(
         load=lambda files: DeepFaceDetector(name, files, "tensorflow" in requires, bool(engine)),
         weights=weights,
         requires=("deepface", *requires),
-        extra=extra,
+        extra=extra or "deepface",
         settings={"family": "deepface", "padding": 0.5, "backend": name, **({"engine": engine} if engine else {}),
                   **(settings or {})},
         description=description,

@@ -144,7 +144,7 @@ def _spec(
         load=lambda files: DeepFaceRecognizer(name, files, backend),
         weights=(weight,),
         requires=("deepface", *requires),
-        extra=extra,
+        extra=extra or "deepface",
         check=check,
         settings={"family": "deepface", "alignment": EYE_LINE, "normalization": "base", "backend": backend},
         description=text,

@@ -270,12 +270,18 @@ class OnnxRecognizer:
         return [out[:count] for out in self.session.run(self.outputs, feed)]
 
 
+def _weight_file(config: OnnxModelConfig) -> WeightFile:
+    """A plain URL is a download source; any other text (a page plus export steps) is a note, never "download:"."""
+    direct = config.url.startswith(("http://", "https://")) and " " not in config.url
+    return WeightFile(config.file, config.url if direct else "", note="" if direct else config.url)
+
+
 def recognizer_spec(config: OnnxModelConfig) -> RecognizerSpec:
     """The registry entry for one config (no DeepFace thresholds: these models have none published)."""
     return RecognizerSpec(
         name=config.name,
         load=lambda files: OnnxRecognizer(config, files[config.file]),
-        weights=(WeightFile(config.file, config.url),),
+        weights=(_weight_file(config),),
         requires=("onnxruntime", "cv2"),
         settings=config.settings(),
         description=config.description,

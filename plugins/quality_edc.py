@@ -10,21 +10,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bench import edc, quality
+from bench.context import Context, Input
 from bench.datasets import Pairs, restrict
 from bench.evaluations import EvaluationSpec, Option, Rows, Table
+from bench.measures import QualityMeasure
 from bench.metrics import Metric
 from bench.pipeline import Pipeline
-from bench.quality import QualityMeasure
+from bench.report import _pyplot, slug
+from bench.runner import console_table
+from bench.sources import pairs_for
 from bench.sweep import Combination
-
-if TYPE_CHECKING:
-    from bench.context import Context
+from plugins.verification import describe_pairs
 
 GRID = np.round(np.linspace(0, edc.MAX_DISCARD, 51), 4)
 """Discard fractions the curve table reports (the plot and pAUC use the exact steps)."""
@@ -137,8 +139,6 @@ def curves(
 
 def plot(summary: list[dict[str, Any]], exact: dict[str, edc.Curve], path: Path) -> Path:
     """The FNMR EDC of every measure (best pAUC first in the legend), the ideal curve and random discarding."""
-    from bench.report import _pyplot
-
     plt = _pyplot()
     first = summary[0]
     fig, ax = plt.subplots(figsize=(8, 5.5))
@@ -214,13 +214,15 @@ class QualityEvaluation:
 
     def prepare(self, ctx: Context) -> None:
         """The pairs, as ``bench accuracy`` chooses them; the measures and the threshold rule."""
-        from bench.context import Input
-        from bench.sources import pairs_for
-        from plugins.verification import describe_pairs
-
         ctx.state["quality_measures"] = ctx.plugins.quality.select(ctx.request.option("measures", "all"))
-        ctx.run.record(edc={"threshold": _rule(ctx).describe(), "pauc_limit": edc.PAUC_LIMIT,
-                            "max_discard": edc.MAX_DISCARD, "measures": [m.name for m in ctx.state["quality_measures"]]})
+        ctx.run.record(
+            edc={
+                "threshold": _rule(ctx).describe(),
+                "pauc_limit": edc.PAUC_LIMIT,
+                "max_discard": edc.MAX_DISCARD,
+                "measures": [m.name for m in ctx.state["quality_measures"]],
+            }
+        )
         if ctx.inputs:
             return  # another evaluation chose the inputs
         given = ctx.state.get("given_pairs")
@@ -230,8 +232,6 @@ class QualityEvaluation:
 
     def combination(self, ctx: Context, combo: Combination) -> Rows:
         """Quality per image, then per metric the curves, the pAUC rows and the plot."""
-        from bench.report import slug
-
         measures = ctx.state["quality_measures"]
         frame = qualities(ctx.sweep.pipeline, combo, measures, ctx.state.setdefault("quality_per_detector", {}))
         pairs = ctx.input.pairs
@@ -253,31 +253,43 @@ class QualityEvaluation:
 
     def summary(self, ctx: Context) -> str:
         """The ranking (pAUC of FNMR per recognizer, lower is better)."""
-        from bench.runner import console_table
-
         table = ranking(ctx.run.table("edc_pauc"))
         columns = ["detector", "metric", "measure", *sorted(ctx.run.table("edc_pauc").model.unique()), "mean_rank"]
         pauc = ctx.run.table("edc_pauc")
-        note = (f"pAUC of FNMR over 0..{edc.PAUC_LIMIT:g} discarded (lower is better), threshold fixed at "
-                f"{_rule(ctx).describe()} on all pairs; theoretical best per recognizer: "
-                + ", ".join(f"{m} {v:.4f}" for m, v in pauc.groupby("model").pauc_fnmr_ideal.first().items()))
+        note = (
+            f"pAUC of FNMR over 0..{edc.PAUC_LIMIT:g} discarded (lower is better), threshold fixed at "
+            f"{_rule(ctx).describe()} on all pairs; theoretical best per recognizer: "
+            + ", ".join(f"{m} {v:.4f}" for m, v in pauc.groupby("model").pauc_fnmr_ideal.first().items())
+        )
         return "\n".join([console_table(table, columns), note])
 
 
 SPEC = EvaluationSpec(
-    "quality", QualityEvaluation, command="quality",
+    "quality",
+    QualityEvaluation,
+    command="quality",
     help="Error-versus-discard curves (ISO/IEC 29794-5) of every quality measure, at a fixed threshold; "
     "pAUC ranking per recognizer.",
     needs=frozenset({"pairs"}),
     tables=(
-        Table("edc", "FNMR and FMR at the fixed threshold after discarding each fraction of lowest pairwise "
-              "quality (min of the two images'), per measure", ("dataset", "model", "detector", "metric", "measure",
-                                                                  "discard")),
-        Table("edc_pauc", "pAUC of each measure's EDC over 0..0.2 discarded, the theoretical best and random, the "
-              "fixed threshold and its starting FNMR/FMR, rank (1 = lowest pAUC)",
-              ("dataset", "model", "detector", "metric", "measure"), ("pauc_fnmr", "rank")),
-        Table("image_quality", "every quality measure per image (NaN: no face found)",
-              ("dataset", "model", "detector", "image")),
+        Table(
+            "edc",
+            "FNMR and FMR at the fixed threshold after discarding each fraction of lowest pairwise "
+            "quality (min of the two images'), per measure",
+            ("dataset", "model", "detector", "metric", "measure", "discard"),
+        ),
+        Table(
+            "edc_pauc",
+            "pAUC of each measure's EDC over 0..0.2 discarded, the theoretical best and random, the "
+            "fixed threshold and its starting FNMR/FMR, rank (1 = lowest pAUC)",
+            ("dataset", "model", "detector", "metric", "measure"),
+            ("pauc_fnmr", "rank"),
+        ),
+        Table(
+            "image_quality",
+            "every quality measure per image (NaN: no face found)",
+            ("dataset", "model", "detector", "image"),
+        ),
     ),
     options=(
         Option("measures", str, "all", "Quality measures to judge: NAME, A,B or all (bench plugins lists them)."),

@@ -18,7 +18,8 @@ import numpy as np
 
 from bench.faces import Face
 from bench.hookspecs import hookimpl
-from bench.quality import QualityMeasure, Sample, face_box, sharpness
+from bench.measures import QualityMeasure, Sample
+from bench.quality import face_box, sharpness
 
 # A generic face in the frontal ArcFace 112x112 template (eye midpoint at the origin, y down), with the nose tip
 # NOSE_DEPTH in front of the plane of the eyes and mouth. Depth: about 3/4 of half the inter-eye distance.

@@ -3,17 +3,17 @@ one-line error where the request itself is invalid. Pair accounting stays exact.
 
 from __future__ import annotations
 
+import json
+
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from bench.cli import main
-from tests.conftest import SAMPLE, needs_weights
+from tests.conftest import SAMPLE, needs_weights, bench
 
 GOOD = sorted((SAMPLE / "Colin_Powell").glob("*.jpg"))
 
@@ -73,16 +73,13 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
     return root, _write_corpus(root)
 
 
-def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["-q", *args])
-    return result.exit_code, result.output
 
 
 @needs_weights
 @pytest.mark.parametrize("policy", ["whole", "skip"])
 def test_accuracy_records_every_bad_image(corpus: tuple[Path, dict[str, str]], tmp_path: Path, policy: str) -> None:
     root, expected = corpus
-    code, text = _run("accuracy", "--i", str(root), "--model", "Dlib", "--backend", "opencv", "--n", "200",
+    code, text = bench("accuracy", "--i", str(root), "--model", "Dlib", "--backend", "opencv", "--n", "200",
                       "--on-no-face", policy, "--o", str(tmp_path), "--run-id", "r")
     assert code == 0, text
     failures = pd.read_csv(tmp_path / "r" / "failures.csv")
@@ -102,7 +99,7 @@ def test_accuracy_records_every_bad_image(corpus: tuple[Path, dict[str, str]], t
 @needs_weights
 def test_similarity_goes_on_past_bad_images(corpus: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     root, _ = corpus
-    code, text = _run("similarity", "--i", str(root), "--model", "Dlib", "--backend", "opencv",
+    code, text = bench("similarity", "--i", str(root), "--model", "Dlib", "--backend", "opencv",
                       "--o", str(tmp_path), "--run-id", "s")
     assert code == 0, text
     long = pd.read_csv(tmp_path / "s" / "similarity.csv")
@@ -112,7 +109,7 @@ def test_similarity_goes_on_past_bad_images(corpus: tuple[Path, dict[str, str]],
 @needs_weights
 def test_on_no_face_error_stops_with_one_line(corpus: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     root, _ = corpus
-    code, text = _run("similarity", "--i", str(root), "--model", "Dlib", "--backend", "opencv",
+    code, text = bench("similarity", "--i", str(root), "--model", "Dlib", "--backend", "opencv",
                       "--on-no-face", "error", "--o", str(tmp_path))
     assert code == 1 and "no face found by opencv in" in text and len(text.strip().splitlines()) == 1
 
@@ -141,7 +138,7 @@ def test_one_identity_dataset_cannot_sample_pairs(tmp_path: Path) -> None:
     (tmp_path / "solo").mkdir()
     for src in GOOD[:2]:
         shutil.copy(src, tmp_path / "solo" / src.name)
-    code, text = _run("accuracy", "--i", str(tmp_path), "--backend", "skip", "--o", str(tmp_path / "out"))
+    code, text = bench("accuracy", "--i", str(tmp_path), "--backend", "skip", "--o", str(tmp_path / "out"))
     assert code == 1 and "needs 2+ identities" in text and len(text.strip().splitlines()) == 1
 
 
@@ -150,9 +147,10 @@ def test_unreadable_weights_file_makes_the_model_unavailable(tmp_path: Path) -> 
     weights = tmp_path / "w"
     weights.mkdir()
     (weights / "face_recognition_sface_2021dec.onnx").write_bytes(b"not an onnx graph")
-    code, text = _run("--weights-dir", str(weights), "accuracy", "--i", str(SAMPLE), "--model", "SFace,Dlib",
+    code, text = bench("--weights-dir", str(weights), "accuracy", "--i", str(SAMPLE), "--model", "SFace,Dlib",
                       "--backend", "skip", "--metric", "cosine", "--o", str(tmp_path / "out"), "--run-id", "w")
-    assert code == 0, text
+    assert code == 1 and "status: incomplete" in text and "--allow-partial" in text, text
+    assert json.loads((tmp_path / "out" / "w" / "manifest.json").read_text())["status"] == "incomplete"
     unavailable = pd.read_csv(tmp_path / "out" / "w" / "unavailable.csv")
     assert unavailable.model.tolist() == ["SFace"] and "SFace failed to load" in unavailable.reason[0]
     assert pd.read_csv(tmp_path / "out" / "w" / "accuracy.csv").model.tolist() == ["Dlib"]

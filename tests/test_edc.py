@@ -28,10 +28,10 @@ def test_threshold_stays_fixed_while_discarding() -> None:
     """Every point equals the FNMR of the kept pairs at the threshold set on all pairs; recomputing the
     threshold at the starting FNMR on the kept pairs would instead hold it at 0.3."""
     threshold = edc.threshold_at_fnmr(SCORES, SAME, 0.3)
-    assert threshold == 0.6 and np.mean(SCORES < threshold) == 0.3
+    assert threshold == 0.6 and np.mean(threshold > SCORES) == 0.3
     curve = edc.fnmr_curve(SCORES, SAME, QUALITY, threshold)
     for fraction, error in zip(curve.discard, curve.error):
-        kept = QUALITY >= np.sort(QUALITY)[round(fraction * 10)]
+        kept = np.sort(QUALITY)[round(fraction * 10)] <= QUALITY
         assert error == pytest.approx(np.mean(SCORES[kept] < threshold))
         recomputed = edc.threshold_at_fnmr(SCORES[kept], SAME[kept], 0.3)
         if 0.3 <= fraction <= 0.5:  # 5..7 pairs kept: the recomputed threshold re-creates errors

@@ -175,9 +175,16 @@ def test_landmark_free_face_uses_fallback_and_counts_it(tmp_path: Path) -> None:
     assert recognizer.fallbacks == 2
 
 
-def test_adaface_shows_unavailable_without_weights(tmp_path: Path) -> None:
-    reason = recognizer_spec(ADAFACE).unavailable_reason(tmp_path)
-    assert reason is not None and "adaface_ir101_webface12m.onnx" in reason and "mk-minchul/AdaFace" in reason
+def test_adaface_shows_unavailable_without_weights(tmp_path: Path, only_given_weights: None) -> None:
+    from bench.weights_admin import fix_commands
+
+    spec = recognizer_spec(ADAFACE)
+    reason = spec.unavailable_reason(tmp_path)
+    assert reason is not None and "adaface_ir101_webface12m.onnx" in reason
+    fixes = fix_commands(spec, tmp_path)
+    assert any("bench weights import FILE --as adaface_ir101_webface12m.onnx" in f and "mk-minchul/AdaFace" in f
+               for f in fixes), fixes
+    assert not any(f.startswith("bench weights download") for f in fixes)  # nothing to download: no such hint
 
 
 # --------------------------------------------------------------------------------- YAML-declared models

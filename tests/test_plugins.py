@@ -77,7 +77,7 @@ def test_misspelled_hook_fails_loudly(tmp_path: Path) -> None:
     (tmp_path / "typo.py").write_text(
         "from bench.hookspecs import hookimpl\n@hookimpl\ndef register_recogniser(register):\n    pass\n"
     )
-    with pytest.raises(Exception, match="register_recogniser"):
+    with pytest.raises(plugins.PluginError, match="register_recogniser"):
         plugins.load((tmp_path,))
 
 

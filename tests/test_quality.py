@@ -28,7 +28,12 @@ def test_sharpness_falls_with_blur_and_ignores_outside_the_box() -> None:
     outside[60:] = 0
     assert quality.sharpness(outside, face) == quality.sharpness(image, face)
     assert quality.sharpness(image, Face(-20, -20, 30, 30)) > 0  # clipped to the image
-    assert jpeg(image, 5).shape == image.shape
+
+
+def test_jpeg_variant_keeps_shape_and_loses_detail() -> None:
+    image = np.random.default_rng(0).integers(0, 255, (80, 80, 3), dtype=np.uint8)
+    coarse = jpeg(image, 5)
+    assert coarse.shape == image.shape and np.abs(coarse.astype(int) - image).mean() > 10
 
 
 def test_lowest_and_without() -> None:
@@ -57,6 +62,6 @@ def test_accuracy_reports_filtered_beside_unfiltered(tmp_path: Path) -> None:
     assert len(measured) == 36 and measured.dropped.sum() == 7
     assert measured[measured.dropped].quality.max() <= measured[~measured.dropped].quality.min()
     assert measured.sharpness.gt(0).all() and measured.face_px.gt(20).all()
-    assert (run / "pivot_acc_kfold_sample_cosine.csv").is_file()
-    assert (run / "pivot_acc_kfold_sample_cosine_drop-lowest-20-quality.csv").is_file()
+    assert (run / "pivot_acc_kfold_mean_sample_cosine.csv").is_file()
+    assert (run / "pivot_acc_kfold_mean_sample_cosine_drop-lowest-20-quality.csv").is_file()
     assert "drop lowest 20% quality" in result.output

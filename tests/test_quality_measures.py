@@ -11,8 +11,9 @@ import pytest
 from bench import plugins
 from bench.datasets import scan
 from bench.faces import LANDMARK_NAMES, Face
+from bench.measures import QualityMeasure, Sample
 from bench.pipeline import Detection, Pipeline
-from bench.quality import QualityMeasure, Sample, image_qualities, model_qualities
+from bench.quality import image_qualities, model_qualities
 from bench.store import Store
 from plugins import quality_measures as qm
 from plugins.onnx_recognizers import BUILTINS, recognizer_spec

@@ -8,19 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from bench.cli import main
 from bench.webpage import speed
-from tests.conftest import SAMPLE, needs_weights
+from tests.conftest import SAMPLE, needs_weights, bench
 
 HOSTILE_ID = "<script>alert(1)"  # a folder name cannot hold "/", so not "</script>"; the opening tag is the attack
 HOSTILE_FILE = "<img src=x onerror=alert(2)>.jpg"
 
 
-def bench(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["-q", *args])
-    return result.exit_code, result.output
 
 
 def test_speed_per_model_and_detector_from_timings() -> None:
@@ -52,7 +47,7 @@ def hostile_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @needs_weights
 def test_report_is_self_contained_and_escapes_names(hostile_runs: Path) -> None:
     out = hostile_runs / "report.html"
-    code, text = bench("report", str(hostile_runs / "sim"), str(hostile_runs / "a"), "--out", str(out))
+    code, text = bench("report", str(hostile_runs / "sim"), str(hostile_runs / "a"), "--o", str(out))
     assert code == 0, text
     page = out.read_text()
     assert "&lt;script&gt;alert(1)" in page and "&lt;img src=x onerror=alert(2)&gt;.jpg" in page
@@ -66,7 +61,7 @@ def test_report_is_self_contained_and_escapes_names(hostile_runs: Path) -> None:
 def test_compare_prints_metric_deltas_and_changed_options(hostile_runs: Path) -> None:
     code, text = bench("compare", str(hostile_runs / "a"), str(hostile_runs / "b"))
     assert code == 0, text
-    assert "--seed: 0 -> 1" in text and "accuracy.csv:" in text and "acc_kfold_mean" in text
+    assert "seed: 0 -> 1" in text and "accuracy.csv:" in text and "acc_kfold_mean" in text
     assert re.search(r"Dlib\s+opencv\s+cosine\s+auc\s+\S+\s+\S+\s+[+-]\d", text)
     code, text = bench("compare", str(hostile_runs / "a"), str(hostile_runs / "a"))
     assert "settings: unchanged" in text and "accuracy.csv: 0 figure(s) changed" in text

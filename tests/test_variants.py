@@ -8,17 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from bench import variants
-from bench.cli import main
 from bench.datasets import DatasetError, scan
-from tests.conftest import SAMPLE, needs_weights, read_pairs
+from tests.conftest import SAMPLE, needs_weights, read_pairs, bench
 
 
-def bench(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["-q", *args])
-    return result.exit_code, result.output
 
 
 def test_rotation_keeps_the_whole_image() -> None:

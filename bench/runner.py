@@ -1,0 +1,183 @@
+"""The one run lifecycle: check, open the run, prepare, sweep, write after each combination, finish, close.
+
+Every evaluation command -- built-in or a plugin's -- goes through :func:`execute`, so the manifest, the
+failure tables, the honest status and the exit code are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from bench import executors, plugins
+from bench.config import Settings
+from bench.context import Context, Evaluation
+from bench.errors import BenchError
+from bench.evaluations import EvaluationSpec
+from bench.pipeline import Pipeline, plugin_key
+from bench.registry import DetectorSpec, RecognizerSpec, Registry
+from bench.requests import SweepRequest
+from bench.runs import Run, TableInfo
+from bench.sources import open_source
+from bench.store import Store
+from bench.sweep import Sweep
+from bench.weights_admin import fix_commands
+
+Spec = RecognizerSpec | DetectorSpec
+
+
+class NothingRan(BenchError):
+    """No requested combination could run; the message lists why."""
+
+
+class Unavailable(BenchError):
+    """Named models or detectors cannot run here; the message lists every missing file and its fix."""
+
+
+class IncompleteSweep(BenchError):
+    """Some requested combinations could not run (the others' results are written)."""
+
+
+@dataclass
+class Outcome:
+    """What a finished run gives back: the run and its printed summary."""
+
+    run: Run
+    summary: str
+
+
+def _chosen(registry: Registry[Spec], names: str) -> tuple[list[Spec], bool]:
+    """The specs named, and whether the user asked for ``all`` (then unavailable ones are expected)."""
+    return registry.select(names), names.strip().lower() == "all"
+
+
+def check_available(specs: Iterable[Spec], settings: Settings) -> list[str]:
+    """One line per named spec that cannot run here, with the commands that fix it."""
+    lines = []
+    for spec in specs:
+        reason = spec.unavailable_reason(settings.weights_dir)
+        if reason is not None:
+            fixes = fix_commands(spec, settings.weights_dir)
+            lines.append(f"{spec.name}: {reason}" + (f"\n    fix: {' ; '.join(fixes)}" if fixes else ""))
+    return lines
+
+
+def _evaluations(settings: Settings, request: SweepRequest) -> list[EvaluationSpec]:
+    registry = settings.plugins().evaluations
+    specs = [registry.get(request.evaluation), *(registry.get(n) for n in request.extra_evaluations)]
+    return list({s.name: s for s in specs}.values())
+
+
+def _sweep(settings: Settings, request: SweepRequest) -> Sweep:
+    registry = settings.plugins()
+    models, all_models = _chosen(registry.recognizers, request.models)
+    detectors, all_detectors = _chosen(registry.detectors, request.backends)
+    named = [*([] if all_models else models), *([] if all_detectors else detectors)]
+    missing = check_available(named, settings)
+    if missing and not request.allow_partial:
+        raise Unavailable("cannot run what was asked (pass --allow-partial to run the rest):\n  " + "\n  ".join(missing))
+    executor = executors.make(request.executor, plugins.folders(settings.plugins_dirs), request.ray_address,
+                              settings.quiet)
+    selector = registry.face_selectors.get(request.face)
+    pipeline = Pipeline(Store(settings.cache_dir), settings.weights_dir, request.on_no_face, executor,
+                        selector=selector)
+    metrics = registry.metrics.select(request.metrics or _evaluations(settings, request)[0].default_metric)
+    return Sweep(pipeline, detectors, models, metrics=metrics)
+
+
+def _plugin_records(sweep: Sweep) -> dict[str, object]:
+    return {spec.name: plugin_key(spec, sweep.pipeline.weights_dir) for spec in [*sweep.detectors, *sweep.models]
+            if spec.unavailable_reason(sweep.pipeline.weights_dir) is None}
+
+
+def _declare(run: Run, specs: list[EvaluationSpec]) -> None:
+    for spec in specs:
+        for table in spec.tables:
+            run.declare(table.name, TableInfo(table.description, table.keys, table.figures))
+    run.declare("failures", TableInfo("every image with no face or no embedding, and the policy applied",
+                                      ("dataset", "detector", "model", "image")))
+    run.declare("unavailable", TableInfo("combinations that could not run, with the reason",
+                                         ("dataset", "detector", "model")))
+    run.record(evaluations=[s.name for s in specs])
+
+
+def _sweep_inputs(ctx: Context, steps: list[Evaluation]) -> None:
+    total = len(ctx.inputs) * len(ctx.sweep.detectors) * len(ctx.sweep.models)
+    done = 0
+    for item in ctx.inputs:
+        ctx.current = item
+        for combo in ctx.sweep.run(item.dataset):
+            done += 1
+            if not ctx.settings.quiet:
+                sys.stderr.write(f"combination {done} of {total}: {combo.model.name} x {combo.detector.name} "
+                                 f"on {item.dataset.name}\n")
+            for step in steps:
+                for table, rows in step.combination(ctx, combo).items():
+                    ctx.run.append(table, [{**item.tags, **row} for row in rows])
+    ctx.current = None
+
+
+def _close(ctx: Context) -> None:
+    ctx.run.write_table("failures", ctx.sweep.failures_frame())
+    ctx.run.write_table("unavailable", ctx.sweep.unavailable_frame())
+    ctx.run.record(dataset=ctx.sweep.dataset_record(), plugins=_plugin_records(ctx.sweep),
+                   timings={k: v.as_dict() for k, v in ctx.sweep.pipeline.stats.items()})
+
+
+def execute(request: SweepRequest, settings: Settings) -> Outcome:
+    """Run ``request`` end to end; the run folder says ``complete`` only if everything asked for ran."""
+    specs = _evaluations(settings, request)
+    sweep = _sweep(settings, request)
+    dataset, given = open_source(settings, request)
+    run = Run.create(request.output, specs[0].command or specs[0].name, request.run_id, request.overwrite,
+                     request.record())
+    ctx = Context(request, settings, settings.plugins(), run, sweep, sweep.metrics, dataset)
+    ctx.state["given_pairs"] = given
+    try:
+        _declare(run, specs)
+        run.record(metrics=[m.name for m in sweep.metrics], face_selection=request.face,
+                   weights_dir=str(settings.weights_dir), cache_dir=str(settings.cache_dir))
+        steps = [spec.factory() for spec in specs]
+        for step in steps:
+            step.prepare(ctx)
+        _sweep_inputs(ctx, steps)
+        _close(ctx)
+        if not any(ctx.run.rows.get(t.name) for spec in specs for t in spec.tables):
+            raise NothingRan(f"nothing could run ({'; '.join(sweep.unavailable_lines())}); "
+                             f"details in {run.path / 'unavailable.csv'}")
+        for step in steps:
+            step.finish(ctx)
+        summary = "\n".join([steps[0].summary(ctx), *_tail(ctx)])
+    except BaseException as err:
+        run.fail(err)
+        raise
+    incomplete = bool(sweep.unavailable) and not request.allow_partial and not _asked_all(request)
+    if incomplete:
+        run.record(status="incomplete", error="; ".join(sweep.unavailable_lines()))
+        raise IncompleteSweep(f"{summary}\nsome combinations could not run (status: incomplete); "
+                              "pass --allow-partial to accept a partial sweep")
+    run.finish()
+    return Outcome(run, summary)
+
+
+def _asked_all(request: SweepRequest) -> bool:
+    return "all" in (request.models.strip().lower(), request.backends.strip().lower())
+
+
+def _tail(ctx: Context) -> list[str]:
+    return [*ctx.sweep.unavailable_lines(), f"results: {ctx.run.path}"]
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def console_table(frame: pd.DataFrame, columns: list[str]) -> str:
+    """A summary table: the columns that exist, 4 decimals, empty cells (not NaN/None) where there is no value."""
+    shown = frame[[c for c in columns if c in frame.columns]]
+    return shown.map(_cell).to_string(index=False)

@@ -1,0 +1,60 @@
+"""Where a request's images and pairs come from: a folder, a datasets.yaml entry, or a benchmark file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench import protocols
+from bench.config import Settings
+from bench.datasets import (
+    Dataset,
+    DatasetEntry,
+    DatasetError,
+    Pairs,
+    is_reference,
+    load_catalog,
+    reference_pairs,
+    sample_pairs,
+    scan,
+)
+from bench.registry import unknown_message
+from bench.requests import SweepRequest
+
+
+def named(settings: Settings, name: str) -> DatasetEntry:
+    """The datasets.yaml entry ``name`` (any case), with a "did you mean" otherwise."""
+    catalog = load_catalog(settings.datasets_file)
+    found = {k.lower(): v for k, v in catalog.items()}.get(name.strip().lower())
+    if found is None:
+        raise DatasetError(unknown_message("dataset", name, list(catalog)) + f" (in {settings.datasets_file})")
+    return found
+
+
+def open_source(settings: Settings, request: SweepRequest) -> tuple[Dataset, Pairs | None]:
+    """The dataset named by ``--dataset`` or found at ``--i``; a benchmark file brings its own pairs."""
+    if request.dataset and request.input_dir:
+        raise DatasetError("give either --i DIR or --dataset NAME, not both")
+    if request.dataset:
+        return named(settings, request.dataset).open(), None
+    if not request.input_dir:
+        raise DatasetError("no dataset: pass --i DIR (identity-per-folder) or --dataset NAME")
+    root = Path(request.input_dir)
+    if root.is_file():  # a self-contained benchmark (e.g. an insightface .bin)
+        spec = protocols.choose(settings.plugins().protocols, root, request.protocol)
+        return spec.read(root, None)
+    pairs = next((p for p in (root / "pairs.csv", root / "pairs.txt") if p.is_file()), None)
+    return scan(root, pairs_file=pairs), None
+
+
+def pairs_for(settings: Settings, request: SweepRequest, dataset: Dataset, given: Pairs | None = None) -> Pairs:
+    """The pairs to score: ``--pairs``, else the dataset's own list, else reference pairs, else ``--n`` sampled."""
+    registry = settings.plugins().protocols
+    if request.pairs:
+        return protocols.read_pairs(registry, dataset, Path(request.pairs), request.protocol)
+    if given is not None and request.n is None:
+        return given
+    if request.n is None and dataset.pairs_file is not None:
+        return protocols.read_pairs(registry, dataset, dataset.pairs_file, dataset.protocol or request.protocol)
+    if request.n is None and any(is_reference(img) for img in dataset.images):
+        return reference_pairs(dataset, request.seed)
+    return sample_pairs(dataset, request.n or 1000, request.seed)

@@ -1,1 +1,0 @@
-"""Built-in evaluations: verification, identification, similarity."""

@@ -1,0 +1,199 @@
+"""Fast tier: the run lifecycle with fake plugins (no weights) -- bookkeeping, honesty, baselines, resume, API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import facebench
+from bench.runs import SCHEMA_VERSION
+from tests.conftest import REPO, bench
+from tests.fakes.fake_models import make_dataset
+
+FAKES = str(REPO / "tests" / "fakes")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_dataset(tmp_path_factory.mktemp("colours") / "data")
+
+
+def _accuracy(data: Path, out: Path, *args: str) -> tuple[int, str]:
+    return bench("--plugins-dir", FAKES, "accuracy", "--i", str(data), "--model", "FakeNet", "--backend", "fake-box",
+                 "--n", "40", "--o", str(out), *args)
+
+
+def test_accuracy_run_record(data: Path, tmp_path: Path) -> None:
+    code, text = _accuracy(data, tmp_path, "--run-id", "a", "--metric", "euclidean,cosine")
+    assert code == 0, text
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["schema_version"] == SCHEMA_VERSION
+    assert {"accuracy", "scores", "failures", "unavailable"} <= set(manifest["tables"])
+    assert manifest["request"]["models"] == "FakeNet" and manifest["metrics"] == ["euclidean", "cosine"]
+    table = pd.read_csv(tmp_path / "a" / "accuracy.csv")
+    assert set(table.metric) == {"euclidean", "cosine"} and (table.acc_kfold_mean == 1.0).all()
+    assert "nan" not in text.lower() and "None" not in text
+
+
+def test_second_run_is_served_from_the_cache(data: Path, tmp_path: Path) -> None:
+    for run_id in ("first", "second"):
+        assert _accuracy(data, tmp_path, "--run-id", run_id)[0] == 0
+    timings = json.loads((tmp_path / "second" / "manifest.json").read_text())["timings"]
+    assert all(stage["computed"] == 0 and stage["cached"] > 0 for stage in timings.values()), timings
+
+
+def test_named_models_without_weights_are_all_listed_before_any_work(data: Path, tmp_path: Path) -> None:
+    code, text = bench("--plugins-dir", FAKES, "accuracy", "--i", str(data), "--model",
+                       "FakeNet,NeedsWeights,AlsoNeedsWeights", "--backend", "fake-box", "--o", str(tmp_path))
+    assert code == 1
+    assert "needs_weights.bin" in text and "also_needed.onnx" in text
+    assert "bench weights download NeedsWeights" in text and "bench weights import FILE --as needs_weights.bin" in text
+    assert "bench weights download AlsoNeedsWeights" not in text  # nothing to download: no false hint
+    assert "export it from the authors' repo" in text
+    assert not any(tmp_path.iterdir())  # no run folder: nothing started
+
+
+def test_allow_partial_runs_the_rest(data: Path, tmp_path: Path) -> None:
+    code, text = _accuracy(data, tmp_path, "--run-id", "p", "--model", "FakeNet,NeedsWeights", "--allow-partial")
+    assert code == 0, text
+    unavailable = pd.read_csv(tmp_path / "p" / "unavailable.csv")
+    assert unavailable.model.tolist() == ["NeedsWeights"]
+    assert json.loads((tmp_path / "p" / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_one_class_pair_list_is_reported_not_a_crash(data: Path, tmp_path: Path) -> None:
+    images = sorted(p.relative_to(data).as_posix() for p in data.rglob("*.png"))
+    same = [(a, b) for a in images for b in images if a < b and a.split("/")[0] == b.split("/")[0]][:30]
+    pairs = tmp_path / "same.csv"
+    pd.DataFrame({"file_x": [a for a, _ in same], "file_y": [b for _, b in same], "same": 1}).to_csv(pairs, index=False)
+    code, text = bench("--plugins-dir", FAKES, "accuracy", "--i", str(data), "--model", "FakeNet", "--backend",
+                       "fake-box", "--pairs", str(pairs), "--o", str(tmp_path), "--run-id", "one")
+    assert code == 0, text
+    table = pd.read_csv(tmp_path / "one" / "accuracy.csv")
+    assert (table.status == "too few scored pairs of each class").all() and table.n_pairs_listed.eq(len(same)).all()
+
+
+def test_overwrite_clears_stale_outputs(data: Path, tmp_path: Path) -> None:
+    assert _accuracy(data, tmp_path, "--run-id", "o", "--metric", "all")[0] == 0
+    assert (tmp_path / "o" / "roc_data_angular.png").is_file()
+    code, text = _accuracy(data, tmp_path, "--run-id", "o", "--metric", "cosine")
+    assert code == 1 and "already exists" in text
+    assert _accuracy(data, tmp_path, "--run-id", "o", "--metric", "cosine", "--overwrite")[0] == 0
+    assert not (tmp_path / "o" / "roc_data_angular.png").exists()
+    assert not list((tmp_path / "o").glob("pivot_*angular*"))
+
+
+def test_a_run_that_dies_says_failed(data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from plugins import verification
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(verification.report, "roc_plots", boom)
+    with pytest.raises(RuntimeError):
+        facebench.accuracy(data, model="FakeNet", backend="fake-box", n=20, output=tmp_path, run_id="dead",
+                           plugins_dirs=[FAKES])
+    manifest = json.loads((tmp_path / "dead" / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "disk on fire" in manifest["error"]
+    assert (tmp_path / "dead" / "accuracy.csv").is_file()  # what finished is kept
+
+
+def test_python_api(data: Path, tmp_path: Path) -> None:
+    r = facebench.accuracy(data, model="FakeNet", backend="fake-box", metric=["cosine"], n=40, output=tmp_path,
+                           plugins_dirs=[FAKES])
+    assert list(r.table.metric) == ["cosine"] and r.table.acc_kfold_mean.iloc[0] == 1.0
+    assert len(r.scores) == 40 and {"score", "same"} <= set(r.scores.columns)
+    assert any(p.name.startswith("roc_") for p in r.plots) and r.manifest["status"] == "complete"
+    s = facebench.similarity(data, model="FakeNet", backend="fake-box", output=tmp_path, plugins_dirs=[FAKES])
+    assert set(s.table.identity_a) == {f"person{i}" for i in range(4)}
+    i = facebench.identify(data, model="FakeNet", backend="fake-box", output=tmp_path, plugins_dirs=[FAKES],
+                           gallery_per_identity=2)
+    assert (i.table.n_enrolled == 4).all() and (i.table.rank1 == 1.0).all()
+    with pytest.raises(facebench.BenchError, match="unknown option"):
+        facebench.accuracy(data, model="FakeNet", backend="fake-box", output=tmp_path, plugins_dirs=[FAKES],
+                           no_such_option=1)
+
+
+def test_identify_sampling_options(data: Path, tmp_path: Path) -> None:
+    code, text = bench("--plugins-dir", FAKES, "identify", "--i", str(data), "--model", "FakeNet", "--backend",
+                       "fake-box", "--n", "3", "--max-per-identity", "3", "--gallery-per-identity", "2", "--o",
+                       str(tmp_path), "--run-id", "i", "--metric", "euclidean")
+    assert code == 0, text
+    split = json.loads((tmp_path / "i" / "manifest.json").read_text())["split"]
+    assert split["n_enrolled"] == 3 and split["n_gallery_images"] == 6 and split["n_mated_probes"] == 3
+    assert pd.read_csv(tmp_path / "i" / "identify.csv").rank5.isna().all()  # 3 enrolled: rank 5 undefined
+
+
+def test_similarity_cap_per_cell(data: Path, tmp_path: Path) -> None:
+    code, text = bench("--plugins-dir", FAKES, "similarity", "--i", str(data), "--model", "FakeNet", "--backend",
+                       "fake-box", "--n", "2", "--o", str(tmp_path), "--run-id", "s")
+    assert code == 0, text
+    long = pd.read_csv(tmp_path / "s" / "similarity.csv")
+    assert long.n_pairs.max() == 2 and (long[long.identity_a == long.identity_b].n_pairs == 2).all()
+
+
+def test_baseline_dataset_gives_the_drop(data: Path, tmp_path: Path) -> None:
+    catalog = tmp_path / "datasets.yaml"
+    catalog.write_text(f"datasets:\n  clean: {{root: {data}}}\n  dirty: {{root: {data}, baseline: clean}}\n")
+    code, text = bench("--plugins-dir", FAKES, "--datasets", str(catalog), "accuracy", "--dataset", "dirty",
+                       "--model", "FakeNet", "--backend", "fake-box", "--n", "30", "--o", str(tmp_path), "--run-id",
+                       "b", "--metric", "cosine")
+    assert code == 0, text
+    table = pd.read_csv(tmp_path / "b" / "accuracy.csv")
+    assert set(table.subset) == {"all", "baseline"}
+    assert np.allclose(table[table.subset == "all"].acc_drop_vs_baseline, 0.0)
+    code, text = bench("--datasets", str(catalog), "accuracy", "--dataset", "dirt", "--o", str(tmp_path))
+    assert code == 1 and "did you mean 'dirty'" in text
+
+
+def test_drop_lowest_quality_adds_filtered_rows(data: Path, tmp_path: Path) -> None:
+    code, text = _accuracy(data, tmp_path, "--run-id", "q", "--metric", "cosine", "--drop-lowest-quality", "25")
+    assert code == 0, text
+    table = pd.read_csv(tmp_path / "q" / "accuracy.csv")
+    filtered = table[table.subset == "drop lowest 25% quality"]
+    assert len(filtered) == 1 and filtered.n_images_dropped_quality.iloc[0] == 4
+    assert filtered.n_pairs_listed.iloc[0] < table[table.subset == "all"].n_pairs_listed.iloc[0]
+    assert (tmp_path / "q" / "quality.csv").is_file()
+
+
+def test_names_are_case_insensitive_with_suggestions(data: Path, tmp_path: Path) -> None:
+    assert _accuracy(data, tmp_path, "--run-id", "c", "--metric", "Cosine", "--model", "fakenet")[0] == 0
+    code, text = _accuracy(data, tmp_path, "--metric", "cos")
+    assert code == 1 and "did you mean 'cosine'" in text
+    code, text = bench("accuracyy")
+    assert code == 2 and "did you mean 'accuracy'" in text
+
+
+def test_suite_file(data: Path, tmp_path: Path) -> None:
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(f"name: colours\nmodels: [FakeNet]\nbackends: [fake-box]\nmetrics: [cosine]\nn: 20\n"
+                     f"datasets: [{{input: {data}}}]\nevaluations: [verification, {{evaluation: similarity}}]\n")
+    code, text = bench("--plugins-dir", FAKES, "run", str(suite), "--o", str(tmp_path))
+    assert code == 0, text
+    for run in ("verification-data", "similarity-data"):
+        folder = tmp_path / "colours" / run
+        assert (folder / "suite.yaml").read_text() == suite.read_text()
+        assert json.loads((folder / "manifest.json").read_text())["suite"]["sha256"]
+
+
+def test_compare_ignores_where_results_went(data: Path, tmp_path: Path) -> None:
+    assert _accuracy(data, tmp_path, "--run-id", "x", "--metric", "cosine")[0] == 0
+    assert _accuracy(data, tmp_path / "elsewhere", "--run-id", "y", "--metric", "cosine", "--seed", "1")[0] == 0
+    code, text = bench("compare", str(tmp_path / "x"), str(tmp_path / "elsewhere" / "y"))
+    assert code == 0, text
+    assert "seed: 0 -> 1" in text and "run_id" not in text and "output" not in text and "--input-dir" not in text
+
+
+def test_report_is_not_overwritten_silently(data: Path, tmp_path: Path) -> None:
+    assert _accuracy(data, tmp_path, "--run-id", "r", "--metric", "cosine")[0] == 0
+    assert _accuracy(data, tmp_path, "--run-id", "r2", "--metric", "cosine", "--seed", "2")[0] == 0
+    code, text = bench("report", str(tmp_path / "r"), str(tmp_path / "r2"))
+    assert code == 0, text
+    page = Path(text.split("report: ")[1].strip()).read_text()
+    assert "across runs" in page and page.count("<section") == 2
+    code, text = bench("report", str(tmp_path / "r"), str(tmp_path / "r2"))
+    assert code == 1 and "already exists" in text
