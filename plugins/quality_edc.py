@@ -200,7 +200,10 @@ def ranking(pauc: pd.DataFrame) -> pd.DataFrame:
         table = part.pivot_table(index="measure", columns="model", values="pauc_fnmr", sort=False)
         table["mean_rank"] = part.pivot_table(index="measure", columns="model", values="rank").mean(axis=1)
         table = table.sort_values("mean_rank").reset_index()
-        tables.append(table.assign(dataset=dataset, detector=detector, metric=metric))
+        table.insert(0, "metric", metric)
+        table.insert(0, "detector", detector)
+        table.insert(0, "dataset", dataset)
+        tables.append(table)
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
 
