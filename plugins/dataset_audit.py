@@ -135,11 +135,16 @@ class AuditEvaluation:
         found = findings(combo, None if distance is None else float(distance))
         page = ctx.run.path / f"{slug('audit', combo.dataset.name, combo.model.name, combo.detector.name)}.html"
         page.write_text(found.page(int(ctx.request.option("top", TOP))))
-        ctx.run.plot(page)
+        pages = ctx.state.setdefault("audit_pages", [])
+        pages.append(page.name)
+        ctx.run.record(
+            audit_pages=pages,
+            duplicate_distance={f"{combo.model.name} x {combo.detector.name}": found.duplicate_distance},
+        )
         return {"audit": found.table().to_dict("records")}
 
     def finish(self, ctx: Context) -> None:
-        """Nothing beyond the table and the pages."""
+        """Nothing beyond the table and the pages (listed in the manifest as ``audit_pages``)."""
 
     def summary(self, ctx: Context) -> str:
         """Findings per kind, and the top mislabel suspects."""

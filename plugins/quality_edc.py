@@ -276,17 +276,22 @@ SPEC = EvaluationSpec(
     needs=frozenset({"pairs"}),
     tables=(
         Table(
-            "edc",
-            "FNMR and FMR at the fixed threshold after discarding each fraction of lowest pairwise "
-            "quality (min of the two images'), per measure",
-            ("dataset", "model", "detector", "metric", "measure", "discard"),
+            "edc_ranking",
+            "measures x recognizers: pAUC of FNMR over 0..0.2 discarded, best mean rank first",
+            ("dataset", "detector", "metric", "measure"),
         ),
         Table(
             "edc_pauc",
             "pAUC of each measure's EDC over 0..0.2 discarded, the theoretical best and random, the "
             "fixed threshold and its starting FNMR/FMR, rank (1 = lowest pAUC)",
             ("dataset", "model", "detector", "metric", "measure"),
-            ("pauc_fnmr", "rank"),
+            ("pauc_fnmr", "pauc_fnmr_relative", "rank"),
+        ),
+        Table(
+            "edc",
+            "FNMR and FMR at the fixed threshold after discarding each fraction of lowest pairwise "
+            "quality (min of the two images'), per measure",
+            ("dataset", "model", "detector", "metric", "measure", "discard"),
         ),
         Table(
             "image_quality",
