@@ -32,6 +32,10 @@ def test_quality_writes_curves_pauc_ranking_and_a_plot_per_combination(tmp_path:
     assert (run / "edc_sample_FaceRes_retinaface-mnet_cosine.png").is_file()
     assert len(pd.read_csv(run / "image_quality.csv")) == 36
     assert "pAUC" in result.output
+    at_fmr = CliRunner().invoke(main, [*args[:-1], "fmr", "--measures", "sharpness", "--edc-fmr", "0.05"])
+    assert at_fmr.exit_code == 0, at_fmr.output
+    row = pd.read_csv(tmp_path / "fmr" / "edc_pauc.csv").set_index("measure").loc["sharpness"]
+    assert row.threshold_rule == "FMR 0.05" and row.start_fmr <= 0.05
 
 
 @needs_weights
