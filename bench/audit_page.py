@@ -42,11 +42,13 @@ def thumbnail(path: Path, face: Face | None) -> str:
 
 
 class Page:
-    """Figures of dataset images (each thumbnail made once) laid out in tables."""
+    """Figures of dataset images (each thumbnail made once) laid out in tables; ``counts``: faces found per image
+    (a figure of an image with several says so: the boxed face may not be the person it is filed under)."""
 
-    def __init__(self, dataset: Dataset, faces: list[Face | None]) -> None:
+    def __init__(self, dataset: Dataset, faces: list[Face | None], counts: list[int]) -> None:
         self.dataset = dataset
         self.faces = faces
+        self.counts = counts
         self._thumbs: dict[int, str] = {}
 
     def figure(self, i: int, caption: str = "") -> str:
@@ -54,7 +56,9 @@ class Page:
         if i not in self._thumbs:
             self._thumbs[i] = thumbnail(self.dataset.images[i].path, self.faces[i])
         rel = html.escape(self.dataset.images[i].rel)
-        text = rel + (f"<br>{html.escape(caption)}" if caption else "")
+        several = f"{self.counts[i]} faces found" if self.counts[i] > 1 else ""
+        notes = [html.escape(c) for c in (caption, several) if c]
+        text = "<br>".join([rel, *notes])
         return f'<figure><img src="{self._thumbs[i]}" alt="{rel}"><figcaption>{text}</figcaption></figure>'
 
 
@@ -93,7 +97,8 @@ def render(
         f"<h2>Mislabel suspects ({int((suspects.margin > 0).sum())} closer to another identity's centre "
         f"than to their own; top {len(flagged)})</h2><p class='note'>Own: distance to the centre of the "
         "image's own identity without it; nearest: to the closest other identity's centre. Beside it: "
-        "its own identity's closest other image, and the other identity's closest image.</p>"
+        "its own identity's closest other image, and the other identity's closest image. Where several faces "
+        "were found, the boxed one may be someone else in the photo rather than a wrong label.</p>"
     )
     header = ["<td></td><td>own</td><td>nearest</td><td>margin</td><td>own identity</td><td>nearest identity</td>"]
     parts.append(
@@ -136,7 +141,7 @@ def render(
     )
     parts.append(
         "<div>"
-        + "".join(page.figure(r.image, f"{r.n_faces} faces, {r.status}") for r in counted.itertuples())
+        + "".join(page.figure(r.image, "no face" if r.n_faces == 0 else "") for r in counted.itertuples())
         + "</div>"
     )
     return "\n".join(parts) + "</body></html>\n"

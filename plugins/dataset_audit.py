@@ -54,6 +54,7 @@ class Findings:
                     "own_distance": suspects.own_distance,
                     "other_distance": suspects.nearest_distance,
                     "margin": suspects.margin,
+                    "n_faces": [self.combo.detections[i].n_faces for i in suspects.image],
                 }
             ),
             pd.DataFrame(
@@ -87,7 +88,7 @@ class Findings:
         """The HTML page."""
         faces = [d.face for d in self.combo.detections]
         return audit_page.render(
-            audit_page.Page(self.combo.dataset, faces),
+            audit_page.Page(self.combo.dataset, faces, [d.n_faces for d in self.combo.detections]),
             self.combo.model.name,
             self.combo.detector.name,
             self.suspects,
