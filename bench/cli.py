@@ -151,6 +151,8 @@ def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Cal
                      help="Detector(s): NAME, A,B or all."),
         click.option("--metric", "metrics", default=default_metric, show_default=True,
                      help="Metric(s): NAME, A,B or all (see `bench metrics`)."),
+        click.option("--flip", is_flag=True, help="Flip test-time augmentation: each model embeds the face plus its "
+                     "mirror image (models named NAME+flip; also --model NAME+flip)."),
         click.option("--face", default="largest", show_default=True,
                      help="Which face of a multi-face image is used (see `bench face-selectors`)."),
         click.option("--n", type=int, help="How many to sample (pairs, identities or pairs per cell; see above)."),
@@ -332,7 +334,7 @@ def weights_import_cmd(ctx: click.Context, file: Path, as_name: str | None, **gi
 @click.pass_context
 def datasets_cmd(ctx: click.Context, **given: Any) -> None:
     """List the datasets named in datasets.yaml and whether their files are present."""
-    from bench.datasets import load_catalog
+    from bench.catalog import load_catalog
 
     settings = settings_of(ctx, given)
     for entry in load_catalog(settings.datasets_file).values():
@@ -352,11 +354,11 @@ def variant_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--occlude-with", metavar="DETECTOR",
                      help="Place occlusions from this detector's eye landmarks and face box [default: fixed image "
                           "fractions, for centred faces]."),
-        *sweep_options("cosine"), location_options,
+        *sweep_options("cosine"),
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return location_options(func)
 
 
 @main.command("variants")

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import random
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import yaml
 
 from bench.errors import BenchError
+from bench.faces import Face
+from bench.images import bytes_sha256, file_sha256
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".pgm", ".ppm", ".tif", ".tiff", ".gif"}
 
@@ -31,6 +31,16 @@ class Image:
     identity: str
     path: Path
     attrs: dict[str, str] = field(default_factory=dict, compare=False, hash=False)  # group labels, subject, media...
+    data: bytes | None = field(default=None, repr=False, compare=False)  # encoded bytes of a container member
+    face: Face | None = field(default=None, compare=False)  # the face the dataset gives (box, 5 points), if any
+
+    def sha256(self) -> str:
+        """Content key: the encoded bytes' sha256, extended by the dataset-given face when there is one
+        (a detection result then depends on that annotation, not only on the pixels)."""
+        sha = file_sha256(self.path) if self.data is None else bytes_sha256(self.data)
+        if self.face is None:
+            return sha
+        return bytes_sha256(f"{sha}\0{json.dumps(self.face.to_json(), sort_keys=True)}".encode())
 
 
 @dataclass
@@ -195,60 +205,3 @@ def reference_pairs(dataset: Dataset, seed: int = 0) -> Pairs:
         same += [True, False]
     source = f"reference pairs (original.* per identity), seed={seed}"
     return Pairs(np.array(left), np.array(right), np.array(same), None, source)
-
-
-@dataclass(frozen=True)
-class DatasetEntry:
-    """One entry of datasets.yaml."""
-
-    name: str
-    root: Path
-    pairs: Path | None
-    layout: str
-    description: str
-    baseline: str = ""
-    protocol: str = ""
-
-    def present(self) -> bool:
-        """Whether its folder (and pairs file, if any) exist."""
-        return self.root.is_dir() and (self.pairs is None or self.pairs.is_file())
-
-    def open(self) -> Dataset:
-        """Scan the folder into a :class:`Dataset`."""
-        dataset = scan(self.root, self.name, self.pairs, self.description)
-        return dataclasses.replace(dataset, baseline=self.baseline, protocol=self.protocol)
-
-
-def _expand(text: str) -> str:
-    """``${VAR}`` and ``${VAR:-default}`` from the environment."""
-    return re.sub(
-        r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: os.environ.get(m.group(1)) or (m.group(2) or ""), text
-    )
-
-
-def _entry(name: str, raw: Any, base: Path, source: Path) -> DatasetEntry:
-    if not isinstance(raw, dict) or "root" not in raw:
-        raise DatasetError(f"{source}: dataset '{name}' needs a mapping with at least 'root:'")
-    unknown = set(raw) - {"root", "pairs", "layout", "description", "baseline", "protocol"}
-    if unknown:
-        raise DatasetError(f"{source}: dataset '{name}' has unknown keys {sorted(unknown)}")
-    root = (base / _expand(str(raw["root"]))).resolve()
-    pairs = (root / str(raw["pairs"])) if raw.get("pairs") else None
-    layout, description = str(raw.get("layout", "identity-per-folder")), str(raw.get("description", ""))
-    return DatasetEntry(name, root, pairs, layout, description, str(raw.get("baseline", "")),
-                        str(raw.get("protocol", "")))
-
-
-def load_catalog(path: Path) -> dict[str, DatasetEntry]:
-    """Parse datasets.yaml; paths are relative to the file's folder."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise DatasetError(f"{path}{where}: invalid YAML ({getattr(err, 'problem', err)})") from err
-    except OSError as err:
-        raise DatasetError(f"cannot read {path}: {err.strerror}") from err
-    if not isinstance(data, dict) or not isinstance(data.get("datasets"), dict):
-        raise DatasetError(f"{path}: expected a top-level 'datasets:' mapping")
-    return {name: _entry(name, raw, path.parent, path) for name, raw in data["datasets"].items()}

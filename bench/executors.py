@@ -53,7 +53,8 @@ class Item:
 
     sha: str
     path: Path
-    face: Face | None = None
+    face: Face | None = None  # embed: the face to embed; detect: the face the dataset gives, if any
+    data: bytes | None = field(default=None, repr=False)  # encoded bytes held in memory (container member)
 
 
 @dataclass(frozen=True)
@@ -136,14 +137,16 @@ def compute(work: Work, plugin: Callable[[Outcome], Any]) -> Outcome:
 
 def _detect(work: Work, item: Item, plugin: Callable[[Outcome], Any], outcome: Outcome) -> None:
     try:
-        image = decode(item.path)
+        image = decode(item.path, item.data)
     except UnreadableImage as err:
         outcome.fail(item.sha, "unreadable", str(err))
         return
     detector = plugin(outcome)
     start = time.perf_counter()
     try:
-        faces = detector.detect(image)
+        # a detector with ``detect_given(image, face)`` reads the face the dataset gives (e.g. IJB's 5 points)
+        given = getattr(detector, "detect_given", None)
+        faces = given(image, item.face) if given is not None else detector.detect(image)
     except Exception as err:  # noqa: BLE001 — one image the detector chokes on is data, not a crash
         outcome.fail(item.sha, "detector_failed", _one_line(err))
         return
@@ -165,7 +168,7 @@ def _embed_batch(work: Work, batch: tuple[Item, ...], recognizer: Any, outcome: 
     for item in batch:
         assert item.face is not None
         try:
-            crops.append(recognizer.crop(decode(item.path), item.face))
+            crops.append(recognizer.crop(decode(item.path, item.data), item.face))
             kept.append(item)
         except Exception as err:  # noqa: BLE001 — a face the model cannot take is data, not a crash
             outcome.fail(item.sha, "embed_failed", f"crop failed: {err}")

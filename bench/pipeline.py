@@ -12,7 +12,6 @@ from bench.datasets import Dataset
 from bench.errors import BenchError
 from bench.executors import Executor, Item, LocalExecutor, Outcome, Work
 from bench.faces import Face
-from bench.images import file_sha256
 from bench.registry import DetectorSpec, RecognizerSpec
 from bench.selection import FaceSelector
 from bench.store import Store, key_of
@@ -51,8 +50,10 @@ class StageStats:
     failed: int = 0
     seconds: float = 0.0
     load_seconds: float = 0.0
+    # detector name -> ms per item over every item ever computed into that cache entry (so warm runs have it too)
+    cache_ms_per_item: dict[str, float] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, Any]:
         """JSON-safe view, with milliseconds per computed item."""
         per = 1000 * self.seconds / self.computed if self.computed else 0.0
         return {**self.__dict__, "ms_per_item": round(per, 2)}
@@ -92,7 +93,7 @@ class Pipeline:
     executor: Executor = field(default_factory=LocalExecutor)
     stats: dict[str, StageStats] = field(default_factory=dict)
     selector: FaceSelector | None = None  # which face of a multi-face image (default: the largest)
-    _hashes: dict[Path, str] = field(default_factory=dict)
+    _hashes: dict[tuple[Path, str], str] = field(default_factory=dict)
 
     def _key(self, spec: DetectorSpec | RecognizerSpec) -> str:
         return f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}"
@@ -107,15 +108,15 @@ class Pipeline:
         return "-".join([self._key(spec), self._key(det_spec), *selector])
 
     def hashes(self, dataset: Dataset) -> list[str]:
-        """Content sha256 per image (memoised for the process)."""
+        """Content key per image (:meth:`Image.sha256`), memoised for the process by container path and member."""
         for img in dataset.images:
-            if img.path not in self._hashes:
-                self._hashes[img.path] = file_sha256(img.path)
-        return [self._hashes[img.path] for img in dataset.images]
+            if (img.path, img.rel) not in self._hashes:
+                self._hashes[img.path, img.rel] = img.sha256()
+        return [self._hashes[img.path, img.rel] for img in dataset.images]
 
     def _compute(
         self, stage: str, spec: DetectorSpec | RecognizerSpec, namespace: str, items: list[Item], n_images: int,
-        batch_size: int = 1,
+        detector: str, batch_size: int = 1,
     ) -> Outcome:
         """Have the executor compute the misses (one per distinct image); the other images count as cached."""
         misses = tuple({item.sha: item for item in items}.values())
@@ -124,6 +125,11 @@ class Pipeline:
         stats = self.stats.setdefault(f"{stage}:{spec.name}", StageStats())
         stats.add(outcome)
         stats.cached += n_images - len(misses)
+        if outcome.computed:
+            self.store.add_timing(namespace, outcome.computed, outcome.seconds)
+        timing = self.store.timing(namespace)
+        if timing and timing["computed"]:
+            stats.cache_ms_per_item[detector] = round(1000 * timing["seconds"] / timing["computed"], 2)
         return outcome
 
     def detect(self, dataset: Dataset, spec: DetectorSpec) -> list[Detection]:
@@ -131,8 +137,9 @@ class Pipeline:
         namespace = self.detection_namespace(spec)
         shas = self.hashes(dataset)
         records = [self.store.get_json("detections", namespace, sha) for sha in shas]
-        misses = [Item(sha, img.path) for sha, img, rec in zip(shas, dataset.images, records) if rec is None]
-        failures = self._compute("detect", spec, namespace, misses, len(shas)).failures
+        misses = [Item(sha, img.path, img.face, img.data)
+                  for sha, img, rec in zip(shas, dataset.images, records) if rec is None]
+        failures = self._compute("detect", spec, namespace, misses, len(shas), spec.name).failures
         detections = []
         for sha, img, record in zip(shas, dataset.images, records):
             if sha in failures:
@@ -163,8 +170,11 @@ class Pipeline:
         namespace = self.embedding_namespace(spec, det_spec)
         shas = self.hashes(dataset)
         found = {i: self._vector(spec, namespace, shas[i]) for i, d in enumerate(detections) if d.face is not None}
-        misses = [Item(shas[i], dataset.images[i].path, detections[i].face) for i, v in found.items() if v is None]
-        failures = self._compute("embed", spec, namespace, misses, len(found), spec.batch_size).failures
+        misses = [Item(shas[i], dataset.images[i].path, detections[i].face, dataset.images[i].data)
+                  for i, v in found.items() if v is None]
+        failures = self._compute(
+            "embed", spec, namespace, misses, len(found), det_spec.name, spec.batch_size
+        ).failures
         vectors = np.full((len(shas), spec.dim), np.nan, dtype=np.float32)
         reasons = [d.reason if d.face is None else "" for d in detections]
         for i, vector in found.items():

@@ -73,7 +73,7 @@ def _load_dir(pm: pluggy.PluginManager, folder: Path) -> None:
 
 
 def _registries(pm: pluggy.PluginManager) -> Plugins:
-    registries = {attr: Registry(kind, spec_type) for attr, (_, kind, spec_type) in KINDS.items()}
+    registries: dict[str, Registry[Any]] = {attr: Registry(kind, spec_type) for attr, (_, kind, spec_type) in KINDS.items()}
     for plugin in pm.get_plugins():
         name = pm.get_name(plugin) or repr(plugin)
         for attr, (hook, _, _) in KINDS.items():

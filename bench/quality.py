@@ -142,7 +142,7 @@ def _measure_one(dataset: Dataset, i: int, detection: Detection) -> dict[str, ob
     if face is None:
         return row
     try:
-        row["sharpness"] = sharpness(decode(dataset.images[i].path), face)
+        row["sharpness"] = sharpness(decode(dataset.images[i].path, dataset.images[i].data), face)
     except UnreadableImage:
         return row
     row["confidence"] = face.confidence if detection.status == "ok" else 0.0

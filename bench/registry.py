@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib.util
 from collections.abc import Callable, Iterator
@@ -51,8 +52,8 @@ class _Spec:
         reason = self.check() if self.check is not None else None
         if reason:
             return reason
-        missing = [w for w in self.weights if find(w, weights_dir) is None]
-        return missing_message(missing[0], weights_dir) if missing else None
+        absent = [w for w in self.weights if find(w, weights_dir) is None]
+        return missing_message(absent[0], weights_dir) if absent else None
 
     def resolve_weights(self, weights_dir: Path) -> dict[str, Path]:
         """Canonical weight name -> present file; raises MissingWeights."""
@@ -72,6 +73,20 @@ class RecognizerSpec(_Spec):
         """Load the recognizer (imports its heavy dependencies)."""
         return self.load(self.resolve_weights(weights_dir))  # type: ignore[no-any-return]
 
+    def with_flip(self) -> RecognizerSpec:
+        """The same model with flip test-time augmentation (face + mirror embeddings summed), named
+        ``<name>+flip``, ``flip: true`` in its settings (so in cache keys and the manifest); already flipped: itself."""
+        from bench.flip import FlipRecognizer
+
+        if self.settings.get("flip"):
+            return self
+        load = self.load
+        return dataclasses.replace(
+            self, name=f"{self.name}{FLIP_SUFFIX}", load=lambda files: FlipRecognizer(load(files)),
+            settings={**self.settings, "flip": True}, batch_size=max(1, self.batch_size // 2),
+            description=f"{self.description} + flip TTA".strip(),
+        )
+
 
 @dataclass(frozen=True)
 class DetectorSpec(_Spec):
@@ -81,6 +96,9 @@ class DetectorSpec(_Spec):
         """Load the detector (imports its heavy dependencies)."""
         return self.load(self.resolve_weights(weights_dir))  # type: ignore[no-any-return]
 
+
+FLIP_SUFFIX = "+flip"
+"""A recognizer name with this suffix is that recognizer with :meth:`RecognizerSpec.with_flip`."""
 
 S = TypeVar("S")
 
@@ -121,7 +139,12 @@ class Registry(Generic[S]):
 
     def get(self, name: str) -> S:
         """The object called ``name`` (any case); :class:`UnknownName` with a "did you mean" otherwise."""
-        spec = self._specs.get(name.strip().lower())
+        key = name.strip().lower()
+        if key.endswith(FLIP_SUFFIX) and key.removesuffix(FLIP_SUFFIX) in self._specs:
+            base = self._specs[key.removesuffix(FLIP_SUFFIX)]
+            if isinstance(base, RecognizerSpec):  # e.g. "FaceRes+flip": resolvable anywhere, Ray workers too
+                return base.with_flip()  # type: ignore[return-value]
+        spec = self._specs.get(key)
         if spec is None:
             raise UnknownName(unknown_message(self.kind, name, self.names()))
         return spec

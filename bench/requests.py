@@ -19,6 +19,7 @@ class SweepRequest:
     models: str = "Dlib"
     backends: str = "opencv"
     metrics: str | None = None  # None: the evaluation's default
+    flip: bool = False  # flip test-time augmentation for every model (RecognizerSpec.with_flip)
     face: str = "largest"
     n: int | None = None
     seed: int = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pandas as pd
 
@@ -27,6 +28,7 @@ from bench.sweep import Sweep
 from bench.weights_admin import fix_commands
 
 Spec = RecognizerSpec | DetectorSpec
+S = TypeVar("S", RecognizerSpec, DetectorSpec)
 
 
 class NothingRan(BenchError):
@@ -49,7 +51,7 @@ class Outcome:
     summary: str
 
 
-def _chosen(registry: Registry[Spec], names: str) -> tuple[list[Spec], bool]:
+def _chosen(registry: Registry[S], names: str) -> tuple[list[S], bool]:
     """The specs named, and whether the user asked for ``all`` (then unavailable ones are expected)."""
     return registry.select(names), names.strip().lower() == "all"
 
@@ -74,8 +76,9 @@ def _evaluations(settings: Settings, request: SweepRequest) -> list[EvaluationSp
 def _sweep(settings: Settings, request: SweepRequest) -> Sweep:
     registry = settings.plugins()
     models, all_models = _chosen(registry.recognizers, request.models)
+    models = [m.with_flip() for m in models] if request.flip else models
     detectors, all_detectors = _chosen(registry.detectors, request.backends)
-    named = [*([] if all_models else models), *([] if all_detectors else detectors)]
+    named: list[Spec] = [*([] if all_models else models), *([] if all_detectors else detectors)]
     missing = check_available(named, settings)
     if missing and not request.allow_partial:
         raise Unavailable("cannot run what was asked (pass --allow-partial to run the rest):\n  " + "\n  ".join(missing))
@@ -89,7 +92,8 @@ def _sweep(settings: Settings, request: SweepRequest) -> Sweep:
 
 
 def _plugin_records(sweep: Sweep) -> dict[str, object]:
-    return {spec.name: plugin_key(spec, sweep.pipeline.weights_dir) for spec in [*sweep.detectors, *sweep.models]
+    specs: list[Spec] = [*sweep.detectors, *sweep.models]
+    return {spec.name: plugin_key(spec, sweep.pipeline.weights_dir) for spec in specs
             if spec.unavailable_reason(sweep.pipeline.weights_dir) is None}
 
 

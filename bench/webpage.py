@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench import card
 from bench.runs import SavedRun
 
 MAX_ROWS = 300
@@ -74,8 +75,9 @@ def _meta(run: SavedRun) -> str:
     m = run.manifest
     datasets = "; ".join(f"{d.get('name')} ({d.get('n_images')} images, {d.get('n_identities')} identities)"
                          for d in m.get("dataset", []))
-    options = ", ".join(f"{k}={v}" for k, v in m.get("request", m.get("options", {})).items()
-                        if v not in (None, False, "", {}, []))
+    request = dict(m.get("request", m.get("options", {})))
+    request |= request.pop("options", None) or {}  # the evaluation's own options beside the common ones
+    options = ", ".join(f"{k}={v}" for k, v in request.items() if v not in (None, False, "", {}, [], ()))
     rows = [("command", m.get("command")), ("status", m.get("status")), ("error", m.get("error")),
             ("started", m.get("started")),
             ("dataset", datasets), ("pairs", (m.get("pairs") or {}).get("source", "")), ("options", options),
@@ -134,6 +136,8 @@ def render(runs: list[SavedRun], title: str = "facebench report") -> str:
     index = "".join(f"<li><a href='#run-{k}'>{_e(r.name)}</a> — {_e(r.manifest.get('command', ''))}</li>"
                     for k, r in enumerate(runs))
     sections = "".join(f"<section id='run-{k}'>{_section(r)}</section>" for k, r in enumerate(runs))
+    cards = card.render(runs)[0]
+    cards = f"<h2>report cards</h2>{cards}" if cards else ""
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
-            f"<style>{STYLE}</style></head><body><h1>{_e(title)}</h1><ul>{index}</ul>{across(runs)}{sections}"
-            "</body></html>\n")
+            f"<style>{STYLE}</style></head><body><h1>{_e(title)}</h1><ul>{index}</ul>{across(runs)}{cards}"
+            f"{sections}</body></html>\n")
