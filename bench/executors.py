@@ -27,6 +27,8 @@ from bench.weights import MissingWeights
 
 Spec = DetectorSpec | RecognizerSpec
 JOBS_ENV = "BENCH_JOBS"
+EXTRAS = "embedding_extras"
+"""Store kind of a recognizer's optional extra output per face (``last_quality``), beside its embedding."""
 
 
 class PluginLoadError(BenchError):
@@ -178,11 +180,14 @@ def _embed_batch(work: Work, batch: tuple[Item, ...], recognizer: Any, outcome: 
         out, reason = [], f"embedding failed: {_one_line(err)}"
         for item in kept:
             outcome.fail(item.sha, "embed_failed", reason)
-    for item, vector in zip(kept, out):
+    extras = getattr(recognizer, "last_quality", None) if len(out) else None  # e.g. AdaFace's feature norm
+    for k, (item, vector) in enumerate(zip(kept, out)):
         if not np.isfinite(vector).all():
             outcome.fail(item.sha, "embed_failed", "embedding has non-finite values")
             continue
         work.store.put_vector(work.namespace, item.sha, vector)
+        if extras is not None:
+            work.store.put_json(EXTRAS, work.namespace, item.sha, {"quality": float(extras[k])})
         outcome.computed += 1
     outcome.seconds += time.perf_counter() - start
 

@@ -95,6 +95,18 @@ class Pipeline:
     selector: FaceSelector | None = None  # which face of a multi-face image (default: the largest)
     _hashes: dict[tuple[Path, str], str] = field(default_factory=dict)
 
+    def _key(self, spec: DetectorSpec | RecognizerSpec) -> str:
+        return f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}"
+
+    def detection_namespace(self, spec: DetectorSpec) -> str:
+        """The cache folder of a detector's detections."""
+        return self._key(spec)
+
+    def embedding_namespace(self, spec: RecognizerSpec, det_spec: DetectorSpec) -> str:
+        """The cache folder of a model's embeddings of a detector's faces (and the policy that picked them)."""
+        selector = [f"face-{self.selector.name}"] if self.selector is not None else []
+        return "-".join([self._key(spec), self._key(det_spec), *selector])
+
     def hashes(self, dataset: Dataset) -> list[str]:
         """Content key per image (:meth:`Image.sha256`), memoised for the process by container path and member."""
         for img in dataset.images:
@@ -122,7 +134,7 @@ class Pipeline:
 
     def detect(self, dataset: Dataset, spec: DetectorSpec) -> list[Detection]:
         """One :class:`Detection` per dataset image, computing only cache misses."""
-        namespace = f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}"
+        namespace = self.detection_namespace(spec)
         shas = self.hashes(dataset)
         records = [self.store.get_json("detections", namespace, sha) for sha in shas]
         misses = [Item(sha, img.path, img.face, img.data)
@@ -155,13 +167,7 @@ class Pipeline:
         self, dataset: Dataset, det_spec: DetectorSpec, detections: list[Detection], spec: RecognizerSpec
     ) -> tuple[np.ndarray, list[str]]:
         """Embeddings (N, D) with NaN rows where there is no face, and a failure reason per image ("" if ok)."""
-        namespace = "-".join(
-            [
-                f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}",
-                f"{det_spec.name}-{key_of(plugin_key(det_spec, self.weights_dir))}",
-                *([f"face-{self.selector.name}"] if self.selector is not None else []),
-            ]
-        )
+        namespace = self.embedding_namespace(spec, det_spec)
         shas = self.hashes(dataset)
         found = {i: self._vector(spec, namespace, shas[i]) for i, d in enumerate(detections) if d.face is not None}
         misses = [Item(shas[i], dataset.images[i].path, detections[i].face, dataset.images[i].data)
