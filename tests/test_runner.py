@@ -109,7 +109,8 @@ def test_python_api(data: Path, tmp_path: Path) -> None:
     assert len(r.scores) == 40 and {"score", "same"} <= set(r.scores.columns)
     assert any(p.name.startswith("roc_") for p in r.plots) and r.manifest["status"] == "complete"
     s = facebench.similarity(data, model="FakeNet", backend="fake-box", output=tmp_path, plugins_dirs=[FAKES])
-    assert set(s.table.identity_a) == {f"person{i}" for i in range(4)}
+    assert set(s.tables["similarity"].identity_a) == {f"person{i}" for i in range(4)}
+    assert list(s.table.n_identities) == [4]  # the headline table: the summary
     i = facebench.identify(data, model="FakeNet", backend="fake-box", output=tmp_path, plugins_dirs=[FAKES],
                            gallery_per_identity=2)
     assert (i.table.n_enrolled == 4).all() and (i.table.rank1 == 1.0).all()
