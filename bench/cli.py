@@ -155,7 +155,7 @@ def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Cal
                      "mirror image (models named NAME+flip; also --model NAME+flip)."),
         click.option("--face", default="largest", show_default=True,
                      help="Which face of a multi-face image is used (see `bench face-selectors`)."),
-        click.option("--n", type=int, help="How many to sample (pairs, identities or pairs per cell; see above)."),
+        click.option("--n", type=int, help="How many to sample (pairs or identities; see above)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed for any sampling."),
         click.option("--on-no-face", type=click.Choice(["whole", "skip", "error"]), default="whole",
                      show_default=True, help="Image without a face: embed the whole image (DeepFace's "
