@@ -23,10 +23,10 @@ SUMMARY = ["model", "detector", "metric", "n_identities", "n_images", "same_iden
 
 
 def totals_of(combo: Combination, metric: Metric) -> similarity.IdentityTotals:
-    """The exact identity totals of one combination (blocks scored on its embeddings)."""
-    embedded = np.isfinite(combo.vectors).all(axis=1)
+    """The exact identity totals of one combination (blocks scored by its own rule, e.g. every-face minimum)."""
+    embedded = combo.embedded()
     identities = [img.identity for img in combo.dataset.images]
-    return similarity.identity_totals(similarity.vector_scorer(combo.vectors, metric), identities, embedded)
+    return similarity.identity_totals(lambda a, b: combo.cross_scores(metric, a, b), identities, embedded)
 
 
 class Similarity:
