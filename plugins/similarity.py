@@ -37,10 +37,14 @@ class Similarity:
     def prepare(self, ctx: Context) -> None:
         """The images: all of the folder, or those of the pairs given; which identities the heatmaps show."""
         dataset = ctx.dataset
-        if ctx.request.pairs or ctx.state.get("given_pairs"):
+        named_list = bool(ctx.request.dataset and dataset.pairs_file)  # e.g. --dataset lfw-devtest: its pairs' images
+        if ctx.request.pairs or ctx.state.get("given_pairs") or named_list:
             pairs = pairs_for(ctx.settings, ctx.request, dataset, ctx.state.get("given_pairs"))
             dataset, _ = restrict(dataset, pairs)
             ctx.run.record(images={"source": f"the images of {pairs.source}", "n_images": len(dataset.images)})
+        elif dataset.pairs_file is not None:
+            ctx.state["note"] = (f"note: every image of {dataset.root} is used; its {dataset.pairs_file.name} is not "
+                                 "(pass --pairs to restrict the matrix to a pair list's images)")
         if not ctx.inputs:
             ctx.inputs.append(Input(dataset))
         names = ctx.request.option("identities", "")
