@@ -77,8 +77,9 @@ class Similarity:
     def summary(self, ctx: Context) -> str:
         """Same-identity vs cross-identity mean score per combination (over every pair), and where the rest is."""
         table = console_table(ctx.run.table("similarity_summary"), SUMMARY)
-        return (f"{table}\nmeans over every image pair (same identity: no self-pairs); per identity and the most-"
-                "confused identity pairs: similarity_*_identities.csv, similarity_*_confused.csv")
+        note = [ctx.state["note"]] if "note" in ctx.state else []
+        return "\n".join([table, "means over every image pair (same identity: no self-pairs); per identity and the "
+                          "most-confused identity pairs: similarity_*_identities.csv, similarity_*_confused.csv", *note])
 
 
 @hookimpl
