@@ -153,8 +153,13 @@ def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Cal
                      help="Metric(s): NAME, A,B or all (see `bench metrics`)."),
         click.option("--flip", is_flag=True, help="Flip test-time augmentation: each model embeds the face plus its "
                      "mirror image (models named NAME+flip; also --model NAME+flip)."),
-        click.option("--face", default="largest", show_default=True,
-                     help="Which face of a multi-face image is used (see `bench face-selectors`)."),
+        click.option("--face", default="center", show_default=True,
+                     help="Which face of a multi-face image is used: center, largest, confidence, or deepface "
+                          "(every face; a pair scores its closest face pair, as DeepFace.verify); see "
+                          "`bench face-selectors`."),
+        click.option("--detector-option", "detector_options", multiple=True, metavar="NAME.KEY=VALUE",
+                     help="Change a detector setting (repeatable), e.g. retinaface-mnet.max_side=1024; the manifest "
+                          "lists every detector's settings."),
         click.option("--n", type=int, help="How many to sample (pairs or identities; see above)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed for any sampling."),
         click.option("--on-no-face", type=click.Choice(["whole", "skip", "error"]), default="whole",

@@ -118,9 +118,11 @@ def tpir_at_fpir(hits: np.ndarray, nonmated: np.ndarray, fpir: float) -> tuple[f
     return float(np.mean(hits <= threshold)), threshold
 
 
-def identification(vectors: np.ndarray, s: Split, metric: Metric) -> tuple[dict[str, float | None], np.ndarray]:
-    """Every identification figure for one metric, and the CMC."""
-    dist = identity_distances(vectors, s, metric)
+def identification(
+    vectors: np.ndarray, s: Split, metric: Metric, scorer: Scorer | None = None
+) -> tuple[dict[str, float | None], np.ndarray]:
+    """Every identification figure for one metric, and the CMC (``scorer``: see :func:`identity_distances`)."""
+    dist = identity_distances(vectors, s, metric, scorer=scorer)
     mated = s.probe_label >= 0
     own = dist[mated][np.arange(mated.sum()), s.probe_label[mated]]
     ranks = true_ranks(dist[mated], own)
@@ -148,7 +150,7 @@ def evaluate(combo: Combination, s: Split, metrics: list[Metric]) -> tuple[list[
     base = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name}
     rows, curves = [], []
     for metric in metrics:
-        row, curve = identification(combo.vectors, s, metric)
+        row, curve = identification(combo.vectors, s, metric, lambda a, b, m=metric: combo.cross_scores(m, a, b))
         rows.append({**base, "metric": metric.name, **row})
         curves.append(pd.DataFrame({**base, "metric": metric.name, "rank": np.arange(1, len(curve) + 1),
                                     "identification_rate": curve}))

@@ -20,7 +20,8 @@ class SweepRequest:
     backends: str = "opencv"
     metrics: str | None = None  # None: the evaluation's default
     flip: bool = False  # flip test-time augmentation for every model (RecognizerSpec.with_flip)
-    face: str = "largest"
+    face: str = "center"
+    detector_options: tuple[str, ...] = ()  # NAME.KEY=VALUE
     n: int | None = None
     seed: int = 0
     on_no_face: str = "whole"

@@ -19,7 +19,7 @@ from bench.context import Context, Evaluation
 from bench.errors import BenchError
 from bench.evaluations import EvaluationSpec
 from bench.pipeline import Pipeline, plugin_key
-from bench.registry import DetectorSpec, RecognizerSpec, Registry
+from bench.registry import DetectorSpec, RecognizerSpec, Registry, with_detector_options
 from bench.requests import SweepRequest
 from bench.runs import Run, TableInfo
 from bench.sources import open_source
@@ -78,6 +78,7 @@ def _sweep(settings: Settings, request: SweepRequest) -> Sweep:
     models, all_models = _chosen(registry.recognizers, request.models)
     models = [m.with_flip() for m in models] if request.flip else models
     detectors, all_detectors = _chosen(registry.detectors, request.backends)
+    detectors = with_detector_options(detectors, request.detector_options)
     named: list[Spec] = [*([] if all_models else models), *([] if all_detectors else detectors)]
     missing = check_available(named, settings)
     if missing and not request.allow_partial:
@@ -127,7 +128,8 @@ def _sweep_inputs(ctx: Context, steps: list[Evaluation]) -> None:
 def _close(ctx: Context) -> None:
     ctx.run.write_table("failures", ctx.sweep.failures_frame())
     ctx.run.write_table("unavailable", ctx.sweep.unavailable_frame())
-    ctx.run.record(dataset=ctx.sweep.dataset_record(), plugins=_plugin_records(ctx.sweep),
+    ctx.run.record(dataset=ctx.sweep.dataset_record(), detections=ctx.sweep.detection_counts,
+                   plugins=_plugin_records(ctx.sweep),
                    timings={k: v.as_dict() for k, v in ctx.sweep.pipeline.stats.items()})
 
 
