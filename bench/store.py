@@ -77,3 +77,20 @@ class Store:
         buffer = io.BytesIO()
         np.save(buffer, np.asarray(vector, dtype=np.float32), allow_pickle=False)
         atomic_write(self._path("embeddings", namespace, image_sha, ".npy"), buffer.getvalue())
+
+    def _timing_path(self, namespace: str) -> Path:
+        return self.root / "timings" / f"{namespace}.json"
+
+    def timing(self, namespace: str) -> dict[str, float] | None:
+        """Items computed into ``namespace`` so far and the seconds they took (kept so warm runs can show speed)."""
+        try:
+            record = json.loads(self._timing_path(namespace).read_text())
+            return {"computed": int(record["computed"]), "seconds": float(record["seconds"])}
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def add_timing(self, namespace: str, computed: int, seconds: float) -> None:
+        """Add computed items and their seconds to the namespace's timing record (last writer wins on a race)."""
+        old = self.timing(namespace) or {"computed": 0, "seconds": 0.0}
+        record = {"computed": old["computed"] + computed, "seconds": old["seconds"] + seconds}
+        atomic_write(self._timing_path(namespace), json.dumps(record).encode())
