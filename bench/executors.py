@@ -175,7 +175,7 @@ def _embed_batch(work: Work, batch: tuple[Item, ...], recognizer: Any, outcome: 
         except Exception as err:  # a face the model cannot take is data, not a crash
             outcome.fail(item.sha, "embed_failed", f"crop failed: {err}")
     try:
-        out = np.asarray(recognizer.embed(np.stack(crops)), dtype=np.float32) if kept else []
+        out: Any = np.asarray(recognizer.embed(np.stack(crops)), dtype=np.float32) if kept else []
     except Exception as err:  # a batch the model rejects: record it for each face and go on
         out, reason = [], f"embedding failed: {_one_line(err)}"
         for item in kept:
@@ -333,7 +333,7 @@ class RayExecutor:
             import ray
 
             if not ray.is_initialized():
-                local = {} if self.address else {"num_cpus": os.cpu_count()}
+                local: dict[str, Any] = {} if self.address else {"num_cpus": os.cpu_count()}
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **local)
             self._remote = ray.remote(_ray_task)
         return self._remote

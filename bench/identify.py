@@ -8,9 +8,11 @@ is not a correct rejection).
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -145,12 +147,12 @@ def identification(
     return row, curve
 
 
-def evaluate(combo: Combination, s: Split, metrics: list[Metric]) -> tuple[list[dict[str, object]], pd.DataFrame]:
+def evaluate(combo: Combination, s: Split, metrics: list[Metric]) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     """One row per metric, and the CMC curves in long form (rank, identification_rate)."""
     base = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name}
     rows, curves = [], []
     for metric in metrics:
-        row, curve = identification(combo.vectors, s, metric, lambda a, b, m=metric: combo.cross_scores(m, a, b))
+        row, curve = identification(combo.vectors, s, metric, functools.partial(combo.cross_scores, metric))
         rows.append({**base, "metric": metric.name, **row})
         curves.append(pd.DataFrame({**base, "metric": metric.name, "rank": np.arange(1, len(curve) + 1),
                                     "identification_rate": curve}))

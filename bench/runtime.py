@@ -9,6 +9,7 @@ the device is part of each plugin's settings (and cache key) and worker processe
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from bench.errors import BenchError
 
@@ -77,7 +78,7 @@ def onnx_providers() -> list[str]:
     return ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
-def onnx_session(path: str, threads: int | None = None) -> object:
+def onnx_session(path: str, threads: int | None = None) -> Any:
     """An onnxruntime session on the current device with ``threads`` intra-op threads (default: this process's
     thread share; a fixed count where a plugin's output must not depend on it)."""
     import onnxruntime

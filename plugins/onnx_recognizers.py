@@ -343,6 +343,7 @@ def load_models(path: Path) -> list[OnnxModelConfig]:
         raise ConfigError(f"{path}{where}: invalid YAML ({getattr(err, 'problem', None) or err})") from err
     if not isinstance(data, dict) or set(data) != {"models"} or not isinstance(data["models"], list):
         raise ConfigError(f"{path}: expected exactly one top-level key, 'models:', holding a list of models")
+    assert isinstance(root, yaml.MappingNode)  # checked above: a mapping with one key
     entries = next(node for key, node in root.value if key.value == "models").value
     configs = [_entry(path, node, item) for node, item in zip(entries, data["models"])]
     _check_unique(path, configs, entries)

@@ -37,10 +37,14 @@ class Similarity:
     def prepare(self, ctx: Context) -> None:
         """The images: all of the folder, or those of the pairs given; which identities the heatmaps show."""
         dataset = ctx.dataset
-        if ctx.request.pairs or ctx.state.get("given_pairs"):
+        named_list = bool(ctx.request.dataset and dataset.pairs_file)  # e.g. --dataset lfw-devtest: its pairs' images
+        if ctx.request.pairs or ctx.state.get("given_pairs") or named_list:
             pairs = pairs_for(ctx.settings, ctx.request, dataset, ctx.state.get("given_pairs"))
             dataset, _ = restrict(dataset, pairs)
             ctx.run.record(images={"source": f"the images of {pairs.source}", "n_images": len(dataset.images)})
+        elif dataset.pairs_file is not None:
+            ctx.state["note"] = (f"note: every image of {dataset.root} is used; its {dataset.pairs_file.name} is not "
+                                 "(pass --pairs to restrict the matrix to a pair list's images)")
         if not ctx.inputs:
             ctx.inputs.append(Input(dataset))
         names = ctx.request.option("identities", "")
@@ -73,8 +77,9 @@ class Similarity:
     def summary(self, ctx: Context) -> str:
         """Same-identity vs cross-identity mean score per combination (over every pair), and where the rest is."""
         table = console_table(ctx.run.table("similarity_summary"), SUMMARY)
-        return (f"{table}\nmeans over every image pair (same identity: no self-pairs); per identity and the most-"
-                "confused identity pairs: similarity_*_identities.csv, similarity_*_confused.csv")
+        note = [ctx.state["note"]] if "note" in ctx.state else []
+        return "\n".join([table, "means over every image pair (same identity: no self-pairs); per identity and the "
+                          "most-confused identity pairs: similarity_*_identities.csv, similarity_*_confused.csv", *note])
 
 
 @hookimpl
