@@ -160,7 +160,7 @@ def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Cal
         click.option("--detector-option", "detector_options", multiple=True, metavar="NAME.KEY=VALUE",
                      help="Change a detector setting (repeatable), e.g. retinaface-mnet.max_side=1024; the manifest "
                           "lists every detector's settings."),
-        click.option("--n", type=int, help="How many to sample (pairs, identities or pairs per cell; see above)."),
+        click.option("--n", type=int, help="How many to sample (pairs or identities; see above)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed for any sampling."),
         click.option("--on-no-face", type=click.Choice(["whole", "skip", "error"]), default="whole",
                      show_default=True, help="Image without a face: embed the whole image (DeepFace's "

@@ -49,10 +49,8 @@ def subset(totals: IdentityTotals, metric: Metric, choice: HeatmapChoice) -> tup
     """Indices of the identities to draw, in drawing order, and a phrase saying which they are."""
     k = len(totals.identities)
     if choice.identities:
+        check_identities(choice, totals.identities)
         index = {name.lower(): i for i, name in enumerate(totals.identities)}
-        missing = [n for n in choice.identities if n.lower() not in index]
-        if missing:
-            raise HeatmapSubsetError(unknown_message("identity", missing[0], totals.identities[:20] + ["..."]))
         picked = np.array([index[n.lower()] for n in choice.identities])
         return _capped(picked), f"{len(picked)} chosen of {k:,} identities"
     if choice.top is None and k <= HEATMAP_ALL:
@@ -61,6 +59,15 @@ def subset(totals: IdentityTotals, metric: Metric, choice: HeatmapChoice) -> tup
     picked = _capped(_from_confused(totals, metric, top))
     order = cluster_order(totals.means[np.ix_(picked, picked)], metric)
     return picked[order], f"the {len(picked)} most-confused of {k:,} identities, clustered"
+
+
+def check_identities(choice: HeatmapChoice, identities: list[str]) -> None:
+    """:class:`HeatmapSubsetError` naming the first chosen identity the dataset lacks (any case matches)."""
+    known = {name.lower() for name in identities}
+    missing = [n for n in choice.identities if n.lower() not in known]
+    if missing:
+        shown = identities[:20] + (["..."] if len(identities) > 20 else [])
+        raise HeatmapSubsetError(unknown_message("identity", missing[0], shown))
 
 
 def _capped(picked: np.ndarray) -> np.ndarray:

@@ -193,10 +193,11 @@ def child_floor(cfg: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
     from bench import plugins
+    from bench.faces import Face, screen
     from bench.images import decode
-    from bench.pipeline import choose
 
     registry = plugins.load()
+    selector = registry.face_selectors.get(cfg["face"])  # single-face policies: the pipeline's choice
     weights_dir = Path(cfg["weights_dir"])
     import_s = time.perf_counter() - t0
 
@@ -204,7 +205,7 @@ def child_floor(cfg: dict[str, Any]) -> dict[str, Any]:
     detectors, models = {}, {}
     for name in cfg["detectors"]:
         start = time.perf_counter()
-        detectors[name] = registry.detectors.get(name).build(weights_dir)
+        detectors[name] = (registry.detectors.get(name), registry.detectors.get(name).build(weights_dir))
         load[f"detector:{name}"] = round(time.perf_counter() - start, 3)
     for name in cfg["models"]:
         start = time.perf_counter()
@@ -218,7 +219,8 @@ def child_floor(cfg: dict[str, Any]) -> dict[str, Any]:
     multi_face: dict[str, list[str]] = {name: [] for name in detectors}  # images with several faces
     failures = 0
     out_dir = Path(cfg["vectors_dir"])
-    for det_name, detector in detectors.items():
+    for det_name, (det_spec, detector) in detectors.items():
+        thresholds = (det_spec.settings.get("min_confidence", 0.0), det_spec.settings.get("min_face_size", 0))
         out = {m: np.full((len(images), spec.dim), np.nan, dtype=np.float32) for m, (spec, _) in models.items()}
         pending: dict[str, tuple[list[int], list[np.ndarray]]] = {m: ([], []) for m in models}
 
@@ -235,8 +237,9 @@ def child_floor(cfg: dict[str, Any]) -> dict[str, Any]:
             image = decode(root / rel)
             mid = time.perf_counter()
             faces = detector.detect(image)
-            face = choose(faces, image.shape[0], image.shape[1], "whole")
-            assert face is not None  # policy "whole": no face means the whole image
+            kept, _ = screen(faces, image.shape[0], image.shape[1], *thresholds)  # as the pipeline screens
+            used = selector.used(kept, image.shape[0], image.shape[1])
+            face = kept[used[0]] if used else Face.whole(image.shape[0], image.shape[1])  # policy "whole"
             end = time.perf_counter()
             if len(faces) > 1:
                 multi_face[det_name].append(rel)
@@ -356,7 +359,7 @@ def measure_bench(label: str, pairs_csv: Path, cfg: dict[str, Any], work: Path, 
     cmd = [sys.executable, "-c", "from bench.cli import main; main()", "-q", "accuracy",
            "--i", cfg["lfw_dir"], "--pairs", str(pairs_csv), "--model", ",".join(cfg["models"]),
            "--backend", ",".join(cfg["detectors"]), "--metric", ",".join(cfg["metrics"]),
-           "--o", str(out_dir), "--run-id", label, "--jobs", str(jobs)]
+           "--o", str(out_dir), "--run-id", label, "--jobs", str(jobs), "--face", cfg["face"]]
     run = run_measured(cmd, work / f"{label}.log", child_env(Path(cfg["weights_dir"]), cache))
     if run["returncode"] != 0:
         raise SystemExit(f"bench accuracy ({label}) failed (exit {run['returncode']}); see {run['log']}")
@@ -582,6 +585,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--models", default="Dlib,SFace")
     parser.add_argument("--detectors", default="opencv,yunet")
     parser.add_argument("--metrics", default=",".join(METRICS))
+    parser.add_argument("--face", default="largest",
+                        help="bench's --face (a single-face policy; the floor applies the same) [default: largest]")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work-dir", type=Path, help="scratch folder (cache, run folders, logs) [default: a temp dir]")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
@@ -615,7 +620,7 @@ def main(argv: list[str] | None = None) -> int:
     m = max(0, min(args.deepface_pairs, len(rows)))
     subset = sorted(random.Random(args.seed).sample(range(len(rows)), m))
     cfg = {"lfw_dir": str(args.lfw_dir), "weights_dir": str(args.weights_dir.resolve()), "models": models,
-           "detectors": detectors, "metrics": metrics, "images": images, "pairs": rows,
+           "detectors": detectors, "metrics": metrics, "images": images, "pairs": rows, "face": args.face,
            "deepface_pairs": [(i, rows[i][0], rows[i][1]) for i in subset]}
 
     for rel in images:  # same page-cache state for every measurement: all images read once beforehand
@@ -626,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
         "argv": sys.argv,
         "config": {"pairs_file": str(pairs_file), "n_pairs": len(rows), "n_images": len(images),
                    "pairs_limit": args.pairs_limit, "seed": args.seed, "models": models, "detectors": detectors,
-                   "metrics": metrics, "deepface_pairs": m, "jobs": jobs, "work_dir": str(work),
+                   "metrics": metrics, "deepface_pairs": m, "jobs": jobs, "face": args.face, "work_dir": str(work),
                    "python": sys.executable},
         "machine": {"cpus": cores, "loadavg_start": [round(x, 2) for x in os.getloadavg()]},
         "measurements": {},

@@ -48,9 +48,11 @@ class Similarity:
         if not ctx.inputs:
             ctx.inputs.append(Input(dataset))
         names = ctx.request.option("identities", "")
-        ctx.state["heatmap"] = similarity_report.HeatmapChoice(
+        choice = similarity_report.HeatmapChoice(
             tuple(n.strip() for n in names.split(",") if n.strip()), ctx.request.option("top")
         )
+        similarity_report.check_identities(choice, ctx.inputs[0].dataset.identities())  # before any work
+        ctx.state["heatmap"] = choice
 
     def combination(self, ctx: Context, combo: Combination) -> Rows:
         """Per metric: the matrix files and heatmap written now, the long rows and a summary row returned."""
@@ -95,11 +97,11 @@ def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
             Option("top", int, None, "Heatmap of the K most-confused identities (at most 100)."),
         ),
         tables=(
-            Table("similarity", "mean score over the image pairs of each identity pair: every cell while at most 100 "
-                  "identities, else the same-identity cells and the most-confused cross cells",
-                  ("dataset", "model", "detector", "metric", "identity_a", "identity_b"), ("mean_distance",)),
             Table("similarity_summary", "per combination: identities, images, and the mean score over every "
                   "same-identity and every cross-identity image pair",
                   ("dataset", "model", "detector", "metric"), ("same_identity_mean", "cross_identity_mean")),
+            Table("similarity", "mean score over the image pairs of each identity pair: every cell while at most 100 "
+                  "identities, else the same-identity cells and the most-confused cross cells",
+                  ("dataset", "model", "detector", "metric", "identity_a", "identity_b"), ("mean_distance",)),
         ),
     ))

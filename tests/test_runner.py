@@ -109,7 +109,8 @@ def test_python_api(data: Path, tmp_path: Path) -> None:
     assert len(r.scores) == 40 and {"score", "same"} <= set(r.scores.columns)
     assert any(p.name.startswith("roc_") for p in r.plots) and r.manifest["status"] == "complete"
     s = facebench.similarity(data, model="FakeNet", backend="fake-box", output=tmp_path, plugins_dirs=[FAKES])
-    assert set(s.table.identity_a) == {f"person{i}" for i in range(4)}
+    assert set(s.tables["similarity"].identity_a) == {f"person{i}" for i in range(4)}
+    assert list(s.table.n_identities) == [4]  # the headline table: the summary
     i = facebench.identify(data, model="FakeNet", backend="fake-box", output=tmp_path, plugins_dirs=[FAKES],
                            gallery_per_identity=2)
     assert (i.table.n_enrolled == 4).all() and (i.table.rank1 == 1.0).all()
@@ -155,6 +156,17 @@ def test_similarity_uses_every_image_of_a_folder_with_a_pair_list(data: Path, tm
     assert pd.read_csv(tmp_path / "all" / "similarity_summary.csv").n_images[0] == len(images)
     assert bench(*common, "--i", str(folder), "--pairs", str(folder / "pairs.csv"), "--run-id", "given")[0] == 0
     assert pd.read_csv(tmp_path / "given" / "similarity_summary.csv").n_images[0] == 2
+
+
+def test_similarity_heatmap_subsets(data: Path, tmp_path: Path) -> None:
+    names = sorted(p.name for p in data.iterdir() if p.is_dir())
+    common = ("--plugins-dir", FAKES, "similarity", "--i", str(data), "--model", "FakeNet", "--backend", "fake-box",
+              "--o", str(tmp_path))
+    code, text = bench(*common, "--identities", f"{names[1]},{names[0].upper()}", "--run-id", "ids")
+    assert code == 0, text
+    assert any(p.suffix == ".png" for p in (tmp_path / "ids").iterdir())
+    code, text = bench(*common, "--identities", "nobody", "--run-id", "bad")
+    assert code == 1 and "unknown identity 'nobody'" in text and len(text.strip().splitlines()) == 1
 
 
 def test_baseline_dataset_gives_the_drop(data: Path, tmp_path: Path) -> None:
