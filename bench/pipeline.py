@@ -130,6 +130,18 @@ class Pipeline:
     stats: dict[str, StageStats] = field(default_factory=dict)
     _hashes: dict[tuple[Path, str], str] = field(default_factory=dict)
 
+    def _key(self, spec: DetectorSpec | RecognizerSpec) -> str:
+        return f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}"
+
+    def detection_namespace(self, spec: DetectorSpec) -> str:
+        """The cache folder of a detector's detections."""
+        return self._key(spec)
+
+    def embedding_namespace(self, spec: RecognizerSpec, det_spec: DetectorSpec) -> str:
+        """The cache folder of a model's embeddings of a detector's faces (entries keyed per image and face, so
+        every face-selection policy shares them)."""
+        return "-".join([self._key(spec), self._key(det_spec)])
+
     def hashes(self, dataset: Dataset) -> list[str]:
         """Content key per image (:meth:`Image.sha256`), memoised for the process by container path and member."""
         for img in dataset.images:
@@ -163,7 +175,7 @@ class Pipeline:
 
     def detect(self, dataset: Dataset, spec: DetectorSpec) -> list[Detection]:
         """One :class:`Detection` per dataset image, computing only cache misses."""
-        namespace = f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}"
+        namespace = self.detection_namespace(spec)
         shas = self.hashes(dataset)
         records = [self.store.get_json("detections", namespace, sha) for sha in shas]
         misses = [Item(sha, img.path, img.face, img.data)
@@ -204,12 +216,7 @@ class Pipeline:
         self, dataset: Dataset, det_spec: DetectorSpec, detections: list[Detection], spec: RecognizerSpec
     ) -> Embeddings:
         """Every used face's embedding, computing only cache misses (one per distinct image and face)."""
-        namespace = "-".join(
-            [
-                f"{spec.name}-{key_of(plugin_key(spec, self.weights_dir))}",
-                f"{det_spec.name}-{key_of(plugin_key(det_spec, self.weights_dir))}",
-            ]
-        )
+        namespace = self.embedding_namespace(spec, det_spec)
         shas = self.hashes(dataset)
         keys = [[f"{shas[i]}-{face.key()}" for face in d.faces] for i, d in enumerate(detections)]
         cached = {key: self._vector(spec, namespace, key) for per_image in keys for key in per_image}

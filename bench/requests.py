@@ -30,6 +30,8 @@ class SweepRequest:
     overwrite: bool = False
     executor: str = "local"
     ray_address: str | None = None
+    jobs: int | None = None  # local executor's worker processes (None: one per core; 1: in this process)
+    device: str = "cpu"  # "cpu" or "cuda"
     allow_partial: bool = False
     extra_evaluations: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)  # options the evaluations declared

@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ def stage_weights(files: dict[str, Path]) -> None:
     os.environ["DEEPFACE_HOME"] = str(_STAGE)  # DeepFace reads it on every weight lookup
 
 
-def build(task: str, name: str) -> object:
+def build(task: str, name: str) -> Any:
     """A fresh instance of DeepFace's class for ``name`` (DeepFace's real loader, not its process-wide cache)."""
     from deepface.modules import modeling
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
+from typing import Any
 
 import cv2
 import numpy as np
@@ -66,13 +66,6 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
     return np.asarray(keep, dtype=np.int64)
 
 
-def cpu_count() -> int:
-    """CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 class RetinaFaceOnnx:
     """RetinaFace MobileNet-0.25 detector; returns :class:`Face` objects in original-image pixels."""
 
@@ -84,14 +77,9 @@ class RetinaFaceOnnx:
         max_side: int = 0,
     ) -> None:
         """Load the ONNX model; ``max_side`` (> 0) downscales larger images before detection."""
-        import onnxruntime
+        from bench.runtime import onnx_session
 
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1  # one fixed thread count: boxes never depend on the machine
-        options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(
-            weights_path, sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self.session: Any = onnx_session(weights_path, threads=1)  # one fixed thread count: boxes never vary
         self.input_name = self.session.get_inputs()[0].name
         self.confidence_threshold = confidence_threshold
         self.nms_threshold = nms_threshold
