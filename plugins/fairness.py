@@ -94,7 +94,7 @@ class FairnessError(BenchError):
 
 
 @dataclass(frozen=True)
-class Settings:
+class FairnessOptions:
     """The evaluation's own options."""
 
     attribute: str | None = None  # None: the dataset's only attribute
@@ -148,7 +148,9 @@ def pair_set(combo: Combination, pairs: Pairs, metric: Metric, attribute: str) -
     )
 
 
-def detection_rows(combo: Combination, pairs: Pairs, attribute: str, settings: Settings) -> dict[str, dict[str, Any]]:
+def detection_rows(
+    combo: Combination, pairs: Pairs, attribute: str, settings: FairnessOptions
+) -> dict[str, dict[str, Any]]:
     """Failure-to-detect per group over the images the pairs use, keyed by group."""
     used = np.unique(np.concatenate([pairs.left, pairs.right]))
     groups = image_groups(combo.dataset, attribute)[used]
@@ -171,7 +173,7 @@ def _det_rows(pairs: fairness.PairSet, groups: Sequence[str]) -> list[dict[str, 
 
 
 def combination_rows(
-    combo: Combination, pairs: Pairs, metrics: Sequence[Metric], settings: Settings
+    combo: Combination, pairs: Pairs, metrics: Sequence[Metric], settings: FairnessOptions
 ) -> dict[str, list[dict[str, Any]]]:
     """Rows of the three tables for one combination: every metric, every FMR target."""
     attribute = choose_attribute(combo.dataset, settings.attribute)
@@ -318,9 +320,9 @@ def write_plots(run_dir: Path) -> list[Path]:
     return rate_plots(table, run_dir) + det_plots(det, table, run_dir)
 
 
-def settings_of(request: SweepRequest) -> Settings:
+def options_of(request: SweepRequest) -> FairnessOptions:
     """The evaluation's options from a request."""
-    return Settings(
+    return FairnessOptions(
         request.option("attribute"),
         str(request.option("at_fmr", "auto")),
         int(request.option("bootstrap", 1000)),
@@ -371,7 +373,7 @@ class Fairness:
     def combination(self, ctx: Context, combo: Combination) -> Rows:
         """The two tables' rows; the DET curves are kept for :meth:`finish`. An input without the attribute (e.g.
         a clean baseline) gives none."""
-        settings = settings_of(ctx.request)
+        settings = options_of(ctx.request)
         attribute = choose_attribute(ctx.dataset, settings.attribute)
         if ctx.input.pairs is None or attribute not in attributes_of(combo.dataset):
             return {}

@@ -14,7 +14,7 @@ from bench.fairness import ALL, CROSS
 from bench.metrics import Metric
 from bench.pipeline import Detection
 from bench.sweep import Combination
-from plugins.fairness import FairnessError, Settings, choose_attribute, combination_rows, fmr_targets
+from plugins.fairness import FairnessError, FairnessOptions, choose_attribute, combination_rows, fmr_targets
 from tests.conftest import LFW, SAMPLE, bench, needs_lfw, needs_weights, read_pairs
 
 
@@ -59,7 +59,7 @@ def test_rows_of_one_combination(tmp_path: Path) -> None:
         data, SimpleNamespace(name="det"), SimpleNamespace(name="rec"), detections, vectors, [""] * len(data.images)
     )
     metric = Metric("euclidean", lambda a, b: np.linalg.norm(a - b, axis=1), lambda a, b: a, False)
-    out = combination_rows(combo, pairs, [metric], Settings(at_fmr="0.1,0.2", bootstrap=50))
+    out = combination_rows(combo, pairs, [metric], FairnessOptions(at_fmr="0.1,0.2", bootstrap=50))
     rows = [r for r in out["fairness"] if r["fmr_target"] == 0.1]
     by = {r["group"]: r for r in rows}
     assert list(by) == ["a", "b", ALL, CROSS, UNLABELLED]
