@@ -212,7 +212,11 @@ def rate_plots(table: pd.DataFrame, out: Path) -> list[Path]:
                 x = np.arange(len(rows)) + (k - (len(groups) - 1) / 2) * width
                 value = rows[rate].to_numpy(dtype=float)
                 err = np.abs(np.vstack([value - rows[f"{rate}_ci_low"], rows[f"{rate}_ci_high"] - value]))
-                ax.bar(x, value, width, yerr=np.nan_to_num(err), capsize=3, label=str(group))
+                bars = ax.bar(x, value, width, yerr=np.nan_to_num(err), capsize=3, label=str(group), color=f"C{k}")
+                if rate == "fmr":  # hatched: too few within-group impostors for this target
+                    for bar, thin in zip(bars, rows.group_insufficient.fillna(True).astype(bool)):
+                        if thin:
+                            bar.set(hatch="//", alpha=0.55)
                 counts = rows.n_false_match if rate == "fmr" else rows.n_false_nonmatch
                 totals = rows.n_impostor if rate == "fmr" else rows.n_genuine
                 for xi, top, c, t in zip(x, np.nan_to_num(rows[f"{rate}_ci_high"].to_numpy(float)), counts, totals):
@@ -231,10 +235,18 @@ def rate_plots(table: pd.DataFrame, out: Path) -> list[Path]:
             ax.set(ylabel=name, title=name.capitalize())
             ax.set_ylim(bottom=0)
             ax.margins(y=0.15)
-        axes[0].legend(fontsize=8, title=str(part.attribute.iloc[0]), title_fontsize=8)
+        from matplotlib.patches import Patch
+
+        handles = [Patch(color=f"C{k}", label=str(g)) for k, g in enumerate(groups)]
+        handles += [
+            Patch(facecolor="white", edgecolor="gray", hatch="//", label="< 10 / FMR impostors"),
+            *axes[0].get_legend_handles_labels()[0][:1],
+        ]  # the target line
+        axes[0].legend(handles=handles, fontsize=8, title=str(part.attribute.iloc[0]), title_fontsize=8)
         fig.suptitle(
             f"{dataset}: per-group error rates at the global threshold for FMR {target:g} ({metric}); "
-            "bars: 95 % subject-bootstrap CI, labels: errors/comparisons",
+            "whiskers: 95 % subject-bootstrap CI, labels: errors/comparisons,\nhatched: fewer than 10 / FMR "
+            "within-group impostors (the rate rests on too few comparisons)",
             fontsize=9,
         )
         written.append(_save(fig, out / f"fairness_rates_{slug(str(dataset), str(metric), f'fmr{target:g}')}.png"))
