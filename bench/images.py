@@ -21,9 +21,14 @@ class UnreadableImage(BenchError):
 def file_sha256(path: Path) -> str:
     """sha256 of the file's bytes; an unreadable file gets a key of its own path so it is never confused."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return bytes_sha256(path.read_bytes())
     except OSError:
         return "unreadable-" + hashlib.sha256(str(path).encode()).hexdigest()
+
+
+def bytes_sha256(data: bytes) -> str:
+    """sha256 of encoded image bytes held in memory (a member of a container such as a ``.bin``)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def _pillow_decode(data: bytes) -> np.ndarray | None:
@@ -40,14 +45,18 @@ def _pillow_decode(data: bytes) -> np.ndarray | None:
     return np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
 
 
-def decode(path: Path) -> np.ndarray:
-    """The image as BGR uint8 (H, W, 3), EXIF orientation applied (as ``cv2.imread`` does)."""
+def decode(path: Path, data: bytes | None = None) -> np.ndarray:
+    """The image as BGR uint8 (H, W, 3), EXIF orientation applied (as ``cv2.imread`` does).
+
+    ``data``: the encoded bytes when they are held in memory (``path`` then only names their container).
+    """
     import cv2
 
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise UnreadableImage(f"cannot read file: {err.strerror or err}") from err
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise UnreadableImage(f"cannot read file: {err.strerror or err}") from err
     if not data:
         raise UnreadableImage("empty file (0 bytes)")
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)

@@ -128,7 +128,8 @@ def _points(g: Grouped, weights: np.ndarray, fmrs: Sequence[float]) -> tuple[np.
     with np.errstate(invalid="ignore", divide="ignore"):
         fmr = false_matches / n_imp
         fnmr = 1.0 - np.take_along_axis(cum_gen, j, axis=1) / n_gen
-    return g.candidates[j], fmr, fnmr, false_matches, np.broadcast_to(n_imp, j.shape), np.broadcast_to(n_gen, j.shape)
+    threshold = np.where((n_imp > 0) & (n_gen > 0), g.candidates[j], np.nan)  # a sample lacking a class: undefined
+    return threshold, fmr, fnmr, false_matches, np.broadcast_to(n_imp, j.shape), np.broadcast_to(n_gen, j.shape)
 
 
 def operating_points(
@@ -168,7 +169,8 @@ def accepted(scores: ArrayLike, threshold: float, higher_is_more_similar: bool) 
 
 def rates_at(scores: ArrayLike, same: ArrayLike, threshold: float, higher_is_more_similar: bool) -> tuple[float, float]:
     """(FMR, FNMR) at a fixed threshold; NaN for a class with no pairs."""
-    fmr, fnmr = weighted_rates(accepted(scores, threshold, higher_is_more_similar), same, np.ones((1, len(same))))
+    accept = accepted(scores, threshold, higher_is_more_similar)
+    fmr, fnmr = weighted_rates(accept, same, np.ones((1, len(accept))))
     return float(fmr[0]), float(fnmr[0])
 
 

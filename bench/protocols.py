@@ -6,6 +6,7 @@ file's content, never by its suffix alone.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,3 +51,21 @@ def choose(protocols: Iterable[ProtocolSpec], path: Path, declared: str | None =
 def read_pairs(protocols: Iterable[ProtocolSpec], dataset: Dataset, path: Path, declared: str | None = None) -> Pairs:
     """Pairs from ``path`` on ``dataset``, by the declared or sniffed reader."""
     return choose(protocols, path, declared).read(path, dataset)[1]
+
+
+def benchmark_at(protocols: Iterable[ProtocolSpec], path: Path, declared: str | None = None) -> ProtocolSpec | None:
+    """The self-contained benchmark reader (``needs_dataset=False``) for ``path``: the declared one if it is such a
+    reader, else the first whose ``sniff`` accepts ``path``; None when ``path`` is not a benchmark (a plain folder)."""
+    specs = [s for s in protocols if not s.needs_dataset]
+    if declared:
+        found = [s for s in specs if s.name.lower() == declared.strip().lower()]
+        return found[0] if found else None
+    return next((s for s in specs if s.sniff(path)), None)
+
+
+def open_benchmark(protocols: Iterable[ProtocolSpec], path: Path, declared: str | None = None) -> tuple[Dataset, Pairs]:
+    """A whole benchmark at ``path`` (a ``.bin``, a CFP or IJB folder...): its images and pairs, the dataset
+    naming ``path`` as its pairs file and the reader as its ``protocol`` (so a re-read uses the same reader)."""
+    spec = benchmark_at(protocols, path, declared) or choose(protocols, path, declared)
+    dataset, pairs = spec.read(path, None)
+    return dataclasses.replace(dataset, pairs_file=path, protocol=spec.name), pairs

@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench import protocols
+from bench.catalog import DatasetEntry, load_catalog
 from bench.config import Settings
 from bench.datasets import (
     Dataset,
-    DatasetEntry,
     DatasetError,
     Pairs,
     is_reference,
-    load_catalog,
     reference_pairs,
     sample_pairs,
     scan,
+    subsample,
 )
 from bench.registry import unknown_message
 from bench.requests import SweepRequest
@@ -34,15 +34,18 @@ def open_source(settings: Settings, request: SweepRequest) -> tuple[Dataset, Pai
     """The dataset named by ``--dataset`` or found at ``--i``; a benchmark file brings its own pairs."""
     if request.dataset and request.input_dir:
         raise DatasetError("give either --i DIR or --dataset NAME, not both")
+    registry = settings.plugins().protocols
     if request.dataset:
-        return named(settings, request.dataset).open(), None
+        entry = named(settings, request.dataset)
+        if entry.pairs is None and protocols.benchmark_at(registry, entry.root, entry.protocol or None):
+            return protocols.open_benchmark(registry, entry.root, entry.protocol or None)  # root: a .bin, IJB folder...
+        return entry.open(), None
     if not request.input_dir:
         raise DatasetError("no dataset: pass --i DIR (identity-per-folder) or --dataset NAME")
     root = Path(request.input_dir)
-    if root.is_file():  # a self-contained benchmark (e.g. an insightface .bin)
-        spec = protocols.choose(settings.plugins().protocols, root, request.protocol)
-        return spec.read(root, None)
     pairs = next((p for p in (root / "pairs.csv", root / "pairs.txt") if p.is_file()), None)
+    if root.is_file() or (pairs is None and protocols.benchmark_at(registry, root, request.protocol)):
+        return protocols.open_benchmark(registry, root, request.protocol)  # a .bin, a CFP / IJB / TinyFace folder...
     return scan(root, pairs_file=pairs), None
 
 
@@ -50,7 +53,8 @@ def pairs_for(settings: Settings, request: SweepRequest, dataset: Dataset, given
     """The pairs to score: ``--pairs``, else the dataset's own list, else reference pairs, else ``--n`` sampled."""
     registry = settings.plugins().protocols
     if request.pairs:
-        return protocols.read_pairs(registry, dataset, Path(request.pairs), request.protocol)
+        listed = protocols.read_pairs(registry, dataset, Path(request.pairs), request.protocol)
+        return listed if request.n is None else subsample(listed, request.n, request.seed)
     if given is not None and request.n is None:
         return given
     if request.n is None and dataset.pairs_file is not None:

@@ -17,7 +17,8 @@ from bench.attributes import (
     read,
     sample_group_pairs,
 )
-from bench.datasets import DatasetError, load_catalog, scan
+from bench.catalog import load_catalog
+from bench.datasets import DatasetError, scan
 from tests.conftest import LFW, REPO, SAMPLE, needs_lfw
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.datasets import DatasetError, load_catalog, sample_pairs, scan
+from bench.catalog import load_catalog
+from bench.datasets import DatasetError, sample_pairs, scan
 from tests.conftest import LFW, REPO, SAMPLE, needs_lfw, read_pairs
 
 

@@ -165,7 +165,7 @@ def test_subject_bootstrap_is_chunked_and_deterministic() -> None:
 
 def _clustered(rng: np.random.Generator, n_subjects: int = 60) -> tuple[np.ndarray, ...]:
     """Genuine scores with a per-subject effect: N(2 + u_s, 1), u_s ~ N(0, 0.7^2); impostors N(0, 1)."""
-    left, right, same = _subjects(n_subjects, 1200, rng)
+    left, right, same = _subjects(n_subjects, 600, rng)
     effect = rng.normal(0, 0.7, n_subjects)
     scores = rng.normal(size=len(same)) + np.where(same, 2 + effect[left], 0.0)
     return scores, same, left, right
@@ -176,14 +176,14 @@ def test_bootstrap_interval_coverage() -> None:
     truth = norm.cdf((norm.ppf(0.9) - 2) / np.sqrt(1.49))
     rng = np.random.default_rng(42)
     hits, widths = 0, []
-    trials = 60
+    trials = 40
     for t in range(trials):
         scores, same, left, right = _clustered(rng)
-        ci = operating.bootstrap_intervals(scores, same, True, left, right, n=200, seed=t, fmrs=(0.1,))
+        ci = operating.bootstrap_intervals(scores, same, True, left, right, n=100, seed=t, fmrs=(0.1,))
         lo, hi = ci.fnmr[0]
         hits += lo <= truth <= hi
         widths.append(hi - lo)
-    assert 0.85 <= hits / trials <= 1.0
+    assert 0.8 <= hits / trials <= 1.0  # nominal 0.95; 40 trials
     assert 0.02 < np.mean(widths) < 0.3
 
 
@@ -217,3 +217,9 @@ def test_subject_split_is_disjoint() -> None:
 def test_normal_deviate() -> None:
     assert operating.normal_deviate([0.5])[0] == pytest.approx(0.0)
     assert np.isfinite(operating.normal_deviate([0.0, 1.0])).all()
+
+
+def test_a_bootstrap_sample_without_impostors_has_no_threshold() -> None:
+    g = operating.Grouped.of([0.1, 0.2, 0.9], [True, True, False], False)
+    threshold, fmr, *_ = operating._points(g, np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]]), (0.1,))
+    assert np.isnan(threshold[0, 0]) and np.isnan(fmr[0, 0]) and np.isfinite(threshold[1, 0])
