@@ -80,10 +80,13 @@ def directions(measures: list[QualityMeasure]) -> dict[str, bool]:
 def curves(
     combo: Combination, pairs: Pairs, metric: Metric, frame: pd.DataFrame, better: dict[str, bool], rule: Rule
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, edc.Curve]]:
-    """Rows of the curve table (on :data:`GRID`), rows of the pAUC table, and each measure's exact FNMR curve."""
+    """Rows of the curve table (on :data:`GRID`), rows of the pAUC table, and each measure's exact FNMR curve;
+    nothing when the scored pairs lack a class."""
     ok = ~np.isnan(combo.vectors).any(axis=1)
     valid = ok[pairs.left] & ok[pairs.right]
     left, right, same = pairs.left[valid], pairs.right[valid], pairs.same[valid]
+    if not 0 < same.sum() < len(same):  # every pair of one class was dropped: no threshold is defined
+        return [], [], {}
     raw = metric.pairs(combo.vectors, left, right)
     scores = raw if metric.higher_is_more_similar else -raw
     threshold = rule.threshold(scores, same)
@@ -244,27 +247,31 @@ class QualityEvaluation:
             rows, summary, exact = curves(combo, pairs, metric, frame, directions(measures), _rule(ctx))
             curve_rows += rows
             pauc_rows += summary
-            name = slug("edc", combo.dataset.name, combo.model.name, combo.detector.name, metric.name)
-            ctx.run.plot(plot(summary, exact, ctx.run.path / f"{name}.png"))
+            if summary:
+                name = slug("edc", combo.dataset.name, combo.model.name, combo.detector.name, metric.name)
+                ctx.run.plot(plot(summary, exact, ctx.run.path / f"{name}.png"))
         tags = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name}
         images = [{**tags, **row} for row in frame.to_dict("records")]
         return {"edc": curve_rows, "edc_pauc": pauc_rows, "image_quality": images}
 
     def finish(self, ctx: Context) -> None:
         """The ranking table: measures x recognizers."""
-        ctx.run.write_table("edc_ranking", ranking(ctx.run.table("edc_pauc")))
+        pauc = ctx.run.table("edc_pauc")
+        if not pauc.empty:
+            ctx.run.write_table("edc_ranking", ranking(pauc))
 
     def summary(self, ctx: Context) -> str:
         """The ranking (pAUC of FNMR per recognizer, lower is better)."""
-        table = ranking(ctx.run.table("edc_pauc"))
-        columns = ["detector", "metric", "measure", *sorted(ctx.run.table("edc_pauc").model.unique()), "mean_rank"]
         pauc = ctx.run.table("edc_pauc")
+        if pauc.empty:
+            return "no combination had scored pairs of both classes: no EDC"
+        columns = ["detector", "metric", "measure", *sorted(pauc.model.unique()), "mean_rank"]
         note = (
             f"pAUC of FNMR over 0..{edc.PAUC_LIMIT:g} discarded (lower is better), threshold fixed at "
             f"{_rule(ctx).describe()} on all pairs; theoretical best per recognizer: "
             + ", ".join(f"{m} {v:.4f}" for m, v in pauc.groupby("model").pauc_fnmr_ideal.first().items())
         )
-        return "\n".join([console_table(table, columns), note])
+        return "\n".join([console_table(ranking(pauc), columns), note])
 
 
 SPEC = EvaluationSpec(
