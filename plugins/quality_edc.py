@@ -97,7 +97,9 @@ def curves(
         "detector": combo.detector.name,
         "metric": metric.name,
     }
-    rows, summary, exact = [], [], {}
+    rows: list[dict[str, Any]] = []
+    summary: list[dict[str, Any]] = []
+    exact: dict[str, edc.Curve] = {}
     for name, higher in better.items():
         if name not in frame:
             continue
