@@ -1,4 +1,10 @@
-"""Verification accuracy of one combination on a pair list: every metric from the cached vectors."""
+"""Verification accuracy of one combination on a pair list: every metric from the cached vectors.
+
+Folds are those of the full pair list (the list's own, else 10 stratified with seed 0 drawn on every listed
+pair), so every detector is scored on the same folds whatever pairs it could not score. Two sets of figures:
+scored pairs only (``acc_kfold_mean``...), and every listed pair with an unscored one counted as a non-match
+(``..._fail_as_nonmatch``).
+"""
 
 from __future__ import annotations
 
@@ -8,50 +14,69 @@ import pandas as pd
 from bench import protocol
 from bench.datasets import Pairs
 from bench.metrics import Metric
+from bench.pipeline import NO_FACE_STATUSES
 from bench.sweep import Combination
+
+FOLDS_SEED = 0
 
 
 def scored_pairs(combo: Combination, pairs: Pairs) -> np.ndarray:
     """Mask of the pairs whose two images both have an embedding."""
-    ok = ~np.isnan(combo.vectors).any(axis=1)
+    ok = combo.embedded()
     return ok[pairs.left] & ok[pairs.right]
 
 
+def folds_of(pairs: Pairs) -> np.ndarray:
+    """The pair list's folds, else 10 (fewer for a short list) stratified folds drawn on every listed pair."""
+    if pairs.folds is not None:
+        return pairs.folds
+    return protocol.make_folds(len(pairs), min(10, len(pairs)), FOLDS_SEED, pairs.same)
+
+
 def evaluate(combo: Combination, pairs: Pairs, metrics: list[Metric]) -> tuple[list[dict[str, object]], pd.DataFrame]:
-    """One summary row per metric, and the per-pair distances they were computed from."""
+    """One summary row per metric, and the per-pair scores they were computed from (with both image paths)."""
     valid = scored_pairs(combo, pairs)
     used = np.unique(np.concatenate([pairs.left, pairs.right]))
-    no_face = sum(combo.detections[i].status == "no_face" for i in used)
+    no_face = sum(combo.detections[i].status in NO_FACE_STATUSES for i in used)
+    folds = folds_of(pairs)
     base = {
         "dataset": combo.dataset.name,
         "model": combo.model.name,
         "detector": combo.detector.name,
+        "face": combo.selector.name if combo.selector else "",
         "n_pairs_listed": len(pairs),
         "n_pairs_scored": int(valid.sum()),
         "n_pairs_dropped": int((~valid).sum()),
+        "n_pairs_dropped_same": int((~valid & pairs.same).sum()),
+        "n_pairs_dropped_diff": int((~valid & ~pairs.same).sum()),
         "failure_to_detect_rate": no_face / len(used),
-        "folds": "given by pair list" if pairs.folds is not None else f"{min(10, int(valid.sum()))} stratified, seed 0",
+        "folds": "given by pair list" if pairs.folds is not None else f"10 stratified on all listed pairs, seed "
+        f"{FOLDS_SEED}",
     }
+    names = [img.rel for img in combo.dataset.images]
     rows, frames = [], []
-    folds = pairs.folds[valid] if pairs.folds is not None else None
     scorable = 0 < pairs.same[valid].sum() < valid.sum()
     for metric in metrics:
-        dist = metric.pairs(combo.vectors, pairs.left[valid], pairs.right[valid])
+        scores = combo.pair_scores(metric, pairs.left, pairs.right)
         default = combo.model.thresholds.get(metric.name)
         if not scorable:  # every pair of one class was dropped: no figure is defined
             rows.append({**base, "metric": metric.name, "status": "too few scored pairs of each class"})
             continue
         summary = protocol.summarize(
-            dist, pairs.same[valid], metric.higher_is_more_similar, folds=folds, default_threshold=default
+            scores[valid], pairs.same[valid], metric.higher_is_more_similar, folds=folds[valid],
+            default_threshold=default,
         )
         summary.pop("n_pairs")  # the same as n_pairs_scored
-        rows.append({**base, "metric": metric.name, "status": "ok", "default_threshold": default,
-                     **summary})
+        failures = protocol.with_failures(scores, pairs.same, folds, metric.higher_is_more_similar, default)
+        rows.append({**base, "metric": metric.name, "status": "ok", "default_threshold": default, **summary,
+                     **failures})
         frames.append(
             pd.DataFrame(
                 {
                     "dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name,
-                    "metric": metric.name, "pair": np.flatnonzero(valid), "same": pairs.same[valid], "score": dist,
+                    "face": base["face"], "metric": metric.name, "pair": np.flatnonzero(valid),
+                    "image_a": [names[i] for i in pairs.left[valid]], "image_b": [names[i] for i in pairs.right[valid]],
+                    "same": pairs.same[valid], "score": scores[valid],
                 }
             )
         )

@@ -100,9 +100,11 @@ def evaluate(evaluation: str, data: str | Path | None = None, **kwargs: Any) -> 
     the CLI's options with underscores (``model``, ``backend``, ``metric``, ``n``, ``seed``, ``face``,
     ``run_id``, ``overwrite``, ``weights_dir``, ``cache_dir``, ...) plus the evaluation's own options.
     """
+    from bench import runtime
     from bench.runner import execute
 
     request_fields, settings_fields, options = _split({"data": data, **kwargs} if data is not None else kwargs)
+    runtime.use_device(request_fields.get("device", "cpu"))  # before the plugins register (their settings say it)
     settings = make_settings(**settings_fields)
     spec = settings.plugins().evaluations.get(evaluation)
     known = {o.name for o in spec.options}

@@ -153,9 +153,14 @@ def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Cal
                      help="Metric(s): NAME, A,B or all (see `bench metrics`)."),
         click.option("--flip", is_flag=True, help="Flip test-time augmentation: each model embeds the face plus its "
                      "mirror image (models named NAME+flip; also --model NAME+flip)."),
-        click.option("--face", default="largest", show_default=True,
-                     help="Which face of a multi-face image is used (see `bench face-selectors`)."),
-        click.option("--n", type=int, help="How many to sample (pairs, identities or pairs per cell; see above)."),
+        click.option("--face", default="center", show_default=True,
+                     help="Which face of a multi-face image is used: center, largest, confidence, or deepface "
+                          "(every face; a pair scores its closest face pair, as DeepFace.verify); see "
+                          "`bench face-selectors`."),
+        click.option("--detector-option", "detector_options", multiple=True, metavar="NAME.KEY=VALUE",
+                     help="Change a detector setting (repeatable), e.g. retinaface-mnet.max_side=1024; the manifest "
+                          "lists every detector's settings."),
+        click.option("--n", type=int, help="How many to sample (pairs or identities; see above)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed for any sampling."),
         click.option("--on-no-face", type=click.Choice(["whole", "skip", "error"]), default="whole",
                      show_default=True, help="Image without a face: embed the whole image (DeepFace's "
@@ -170,6 +175,12 @@ def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Cal
                      "(pip install facebench[ray]); env BENCH_EXECUTOR."),
         click.option("--ray-address", envvar="RAY_ADDRESS",
                      help="Ray cluster to join (auto, or HOST:6379; env RAY_ADDRESS) [default: a local Ray]."),
+        click.option("--jobs", type=click.IntRange(min=1), envvar="BENCH_JOBS",
+                     help="Worker processes computing cache misses with --executor local (1: in this process; "
+                          "same results for any N) [default: one per core; env BENCH_JOBS]."),
+        click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+                     envvar="BENCH_DEVICE", help="Run the networks on the CPU or an NVIDIA GPU (onnxruntime's CUDA "
+                     "provider, TensorFlow's GPU); env BENCH_DEVICE."),
     ]
     for option in own:
         options.append(click.option(f"--{option.name.replace('_', '-')}", option.name,

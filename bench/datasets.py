@@ -52,6 +52,7 @@ class Pairs:
     same: np.ndarray  # bool
     folds: np.ndarray | None = None  # fold id per pair where the pair list defines folds
     source: str = ""
+    notes: tuple[str, ...] = ()  # what sampling could not do as asked (too few pairs, unbalanced classes)
 
     def __len__(self) -> int:
         return len(self.left)
@@ -68,6 +69,7 @@ class Dataset:
     description: str = ""
     baseline: str = ""  # name of the clean dataset its results are reported against
     protocol: str = ""  # the registered reader of its pairs file ("" = sniffed)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (rel, reason): files found but not images
     index: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -91,26 +93,55 @@ def restrict(dataset: Dataset, pairs: Pairs) -> tuple[Dataset, Pairs]:
     remap = np.full(len(dataset.images), -1, dtype=int)
     remap[used] = np.arange(len(used))
     subset = dataclasses.replace(dataset, images=[dataset.images[i] for i in used])
-    return subset, Pairs(remap[pairs.left], remap[pairs.right], pairs.same, pairs.folds, pairs.source)
+    return subset, Pairs(remap[pairs.left], remap[pairs.right], pairs.same, pairs.folds, pairs.source, pairs.notes)
 
 
-def _is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*",
+               *(b"P%d" % k for k in range(1, 7)))
+"""Leading bytes of JPEG, PNG, GIF, BMP, TIFF and PBM/PGM/PPM files (WebP is RIFF....WEBP)."""
+
+
+def sniff_image(path: Path) -> bool:
+    """Whether the file's first bytes are those of an image format (for files without a known suffix)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(12)
+    except OSError:
+        return False
+    return head.startswith(IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+
+
+def _classify(path: Path) -> str | None:
+    """None for a file to use as an image, else why it is not one (hidden files and folders are not listed)."""
+    if path.suffix.lower() in IMAGE_SUFFIXES or not path.exists():  # broken links stay: decoding records why
+        return None
+    if sniff_image(path):
+        return None
+    return f"not an image: suffix {path.suffix or '(none)'!r} unknown and content not JPEG/PNG/GIF/BMP/TIFF/PNM/WebP"
 
 
 def scan(root: Path, name: str = "", pairs_file: Path | None = None, description: str = "") -> Dataset:
-    """Read an identity-per-folder tree: ``root/<identity>/<image>``."""
+    """Read an identity-per-folder tree: ``root/<identity>/<image>``.
+
+    Files are used by content, not by name: one with an unknown or no suffix is used when its first bytes are an
+    image format's, and otherwise listed in ``Dataset.skipped`` with the reason (failures.csv reports it).
+    """
     if not root.is_dir():
         raise DatasetError(f"dataset folder {root} does not exist; pass a folder of identity sub-folders")
-    images = [
-        Image(path.relative_to(root).as_posix(), folder.name, path)
-        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-        for path in sorted(folder.iterdir())
-        if _is_image(path) and not path.is_dir()  # broken links and loops stay: decoding records why
-    ]
+    images, skipped = [], []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith(".") or path.is_dir():
+                continue
+            rel = path.relative_to(root).as_posix()
+            why = _classify(path)
+            if why is None:
+                images.append(Image(rel, folder.name, path))
+            else:
+                skipped.append((rel, why))
     if not images:
         raise DatasetError(f"no images found in {root}; expected {root}/<identity>/<image>.jpg")
-    return Dataset(name or root.name, root, images, pairs_file, description)
+    return Dataset(name or root.name, root, images, pairs_file, description, skipped=skipped)
 
 
 def _safe_rel(root: Path, rel: str, pairs_path: Path) -> str:
@@ -128,9 +159,12 @@ PairRow = tuple[str, str, bool]
 def pairs_from_rows(dataset: Dataset, rows: list[PairRow], folds: list[int] | None, path: Path) -> Pairs:
     """Pairs resolved against ``dataset``'s images; paths that leave the root or are missing are errors."""
     index = []
+    skipped = dict(dataset.skipped)
     for a, b, _ in rows:
         for rel in (a, b):
             key = _safe_rel(dataset.root, rel, path)
+            if key in skipped:
+                raise DatasetError(f"{path}: image {rel} cannot be used: {skipped[key]}")
             if key not in dataset.index:
                 raise DatasetError(f"{path}: image {rel} is not in dataset {dataset.root}")
             index.append(dataset.index[key])
@@ -140,8 +174,30 @@ def pairs_from_rows(dataset: Dataset, rows: list[PairRow], folds: list[int] | No
     return Pairs(ids[:, 0], ids[:, 1], same, fold_arr, str(path))
 
 
+def _as_pairs(same: list[tuple[int, int]], diff: list[tuple[int, int]], source: str, notes: list[str]) -> Pairs:
+    rows = [(a, b, True) for a, b in same] + [(a, b, False) for a, b in diff]
+    return Pairs(np.array([r[0] for r in rows], dtype=int), np.array([r[1] for r in rows], dtype=int),
+                 np.array([r[2] for r in rows], dtype=bool), None, source, tuple(notes))
+
+
+def _shortfall(n: int, n_same: int, n_diff: int, have_same: int, have_diff: int) -> list[str]:
+    """Notes for a sample that could not give ``n`` pairs, half of each class, from what exists."""
+    notes = []
+    if n_same + n_diff < n:
+        notes.append(f"asked for {n} pairs but only {have_same} same + {have_diff} different exist: using all "
+                     f"{n_same + n_diff}")
+    if n_same != n_diff and min(n_same, n_diff) < n // 2:
+        notes.append(f"cannot balance: {n_same} same + {n_diff} different pairs (too few "
+                     f"{'same' if n_same < n_diff else 'different'} pairs exist)")
+    return notes
+
+
 def sample_pairs(dataset: Dataset, n: int, seed: int = 0) -> Pairs:
-    """``n`` pairs, half same-identity and half different, drawn without repeats (seeded)."""
+    """``n`` pairs, half same-identity and half different, drawn without repeats (seeded).
+
+    Where a class has too few pairs, all of them are used and the other class fills up to ``n``; where both
+    run out, every pair is used. ``Pairs.notes`` says so.
+    """
     rng = random.Random(seed)
     by_id: dict[str, list[int]] = {}
     for i, img in enumerate(dataset.images):
@@ -149,22 +205,39 @@ def sample_pairs(dataset: Dataset, n: int, seed: int = 0) -> Pairs:
     same_pool = [(a, b) for ids in by_id.values() for k, a in enumerate(ids) for b in ids[k + 1 :]]
     if not same_pool or len(by_id) < 2:
         raise DatasetError(f"{dataset.root}: sampling pairs needs 2+ identities and one with 2+ images")
-    n_same = min(n // 2, len(same_pool))
-    chosen_same = rng.sample(same_pool, n_same)
     names = sorted(by_id)
-    diff: set[tuple[int, int]] = set()
-    total = len(dataset.images) ** 2
-    while len(diff) < n - n_same and len(diff) < total:
-        x, y = rng.sample(names, 2)
-        diff.add((rng.choice(by_id[x]), rng.choice(by_id[y])))
-    rows = [(a, b, True) for a, b in chosen_same] + [(a, b, False) for a, b in sorted(diff)]
-    return Pairs(
-        np.array([r[0] for r in rows], dtype=int),
-        np.array([r[1] for r in rows], dtype=int),
-        np.array([r[2] for r in rows], dtype=bool),
-        None,
-        f"sampled n={n} seed={seed}",
-    )
+    sizes = [len(by_id[x]) for x in names]
+    n_diff_pool = (sum(sizes) ** 2 - sum(k * k for k in sizes)) // 2
+    n_same = min(n // 2, len(same_pool))
+    n_diff = min(n - n_same, n_diff_pool)
+    n_same = min(n - n_diff, len(same_pool))
+    chosen_same = rng.sample(same_pool, n_same)
+    if 2 * n_diff > n_diff_pool:  # dense: draw from the full list
+        pool = [(a, b) for i, x in enumerate(names) for y in names[i + 1 :] for a in by_id[x] for b in by_id[y]]
+        diff = sorted(rng.sample(pool, n_diff))
+    else:
+        found: set[tuple[int, int]] = set()
+        while len(found) < n_diff:
+            x, y = rng.sample(names, 2)
+            a, b = rng.choice(by_id[x]), rng.choice(by_id[y])
+            found.add((min(a, b), max(a, b)))
+        diff = sorted(found)
+    notes = _shortfall(n, n_same, n_diff, len(same_pool), n_diff_pool)
+    return _as_pairs(chosen_same, diff, f"sampled n={n} seed={seed}", notes)
+
+
+def subsample(pairs: Pairs, n: int, seed: int = 0) -> Pairs:
+    """``n`` pairs of a pair list, half of each class where it has enough (seeded), in list order, folds kept."""
+    rng = random.Random(seed)
+    same, diff = np.flatnonzero(pairs.same).tolist(), np.flatnonzero(~pairs.same).tolist()
+    n_same = min(n // 2, len(same))
+    n_diff = min(n - n_same, len(diff))
+    n_same = min(n - n_diff, len(same))
+    keep = np.sort(np.array(rng.sample(same, n_same) + rng.sample(diff, n_diff), dtype=int))
+    folds = pairs.folds[keep] if pairs.folds is not None else None
+    notes = _shortfall(n, n_same, n_diff, len(same), len(diff))
+    return Pairs(pairs.left[keep], pairs.right[keep], pairs.same[keep], folds,
+                 f"{pairs.source}: {len(keep)} pairs sampled (n={n}, seed={seed})", (*pairs.notes, *notes))
 
 
 def sample_identities(dataset: Dataset, n: int | None, max_images: int | None, seed: int = 0) -> Dataset:

@@ -17,14 +17,16 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm import tqdm
 
+from bench import runtime
 from bench.errors import BenchError
 from bench.faces import Face
 from bench.images import UnreadableImage, decode
-from bench.registry import DetectorSpec, RecognizerSpec
+from bench.registry import DetectorSpec, RecognizerSpec, UnknownName
 from bench.store import Store
 from bench.weights import MissingWeights
 
 Spec = DetectorSpec | RecognizerSpec
+JOBS_ENV = "BENCH_JOBS"
 EXTRAS = "embedding_extras"
 """Store kind of a recognizer's optional extra output per face (``last_quality``), beside its embedding."""
 
@@ -147,7 +149,7 @@ def _detect(work: Work, item: Item, plugin: Callable[[Outcome], Any], outcome: O
         # a detector with ``detect_given(image, face)`` reads the face the dataset gives (e.g. IJB's 5 points)
         given = getattr(detector, "detect_given", None)
         faces = given(image, item.face) if given is not None else detector.detect(image)
-    except Exception as err:  # noqa: BLE001 — one image the detector chokes on is data, not a crash
+    except Exception as err:  # one image the detector chokes on is data, not a crash
         outcome.fail(item.sha, "detector_failed", _one_line(err))
         return
     finally:
@@ -170,11 +172,11 @@ def _embed_batch(work: Work, batch: tuple[Item, ...], recognizer: Any, outcome: 
         try:
             crops.append(recognizer.crop(decode(item.path, item.data), item.face))
             kept.append(item)
-        except Exception as err:  # noqa: BLE001 — a face the model cannot take is data, not a crash
+        except Exception as err:  # a face the model cannot take is data, not a crash
             outcome.fail(item.sha, "embed_failed", f"crop failed: {err}")
     try:
-        out = np.asarray(recognizer.embed(np.stack(crops)), dtype=np.float32) if kept else []
-    except Exception as err:  # noqa: BLE001 — a batch the model rejects: record it for each face and go on
+        out: Any = np.asarray(recognizer.embed(np.stack(crops)), dtype=np.float32) if kept else []
+    except Exception as err:  # a batch the model rejects: record it for each face and go on
         out, reason = [], f"embedding failed: {_one_line(err)}"
         for item in kept:
             outcome.fail(item.sha, "embed_failed", reason)
@@ -206,13 +208,23 @@ def _bar(work: Work, quiet: bool) -> tqdm:  # type: ignore[type-arg]
 
 @dataclass
 class LocalExecutor:
-    """Computes in this process, one image (detection) or one batch (embedding) at a time."""
+    """Computes on this machine: in this process (``jobs`` 1), or in ``jobs`` worker processes.
+
+    Workers get ``cores // jobs`` intra-op threads each (so the machine is not oversubscribed), build plugins by
+    name from the same plugin folders, and keep them for the next stage. Work is cut into chunks of whole model
+    batches at the same boundaries as in-process, so every model call sees the same inputs whatever ``jobs`` is.
+    """
 
     quiet: bool = False
+    jobs: int = 1
+    folders: tuple[Path, ...] = ()
     loader: Loader = field(default_factory=Loader)
+    _pool: Any = None
 
     def run(self, work: Work, spec: Spec) -> Outcome:
-        """Compute ``work`` here, building ``spec``'s plugin on first use."""
+        """Compute ``work``, building ``spec``'s plugin on first use (here or in each worker)."""
+        if self.jobs > 1 and work.items and self._workers_can_build(work.stage, spec):
+            return self._run_parallel(work)
         total = Outcome()
         with _bar(work, self.quiet) as bar:
             for chunk in work.chunks(work.batch_size):
@@ -220,12 +232,75 @@ class LocalExecutor:
                 bar.update(len(chunk.items))
         return total
 
+    def _workers_can_build(self, stage: str, spec: Spec) -> bool:
+        """Whether a worker, looking ``spec`` up by name, gets the same plugin with the same settings and weights
+        (one registered by hand in this process, or derived with other options, runs here instead)."""
+        from bench import plugins
+
+        registry = plugins.load(self.folders)
+        specs = registry.detectors if stage == "detect" else registry.recognizers
+        try:
+            found = specs.get(spec.name)  # resolves derived names too (e.g. "<model>+flip")
+        except UnknownName:
+            return False
+        return (found.plugin, found.settings, found.weights) == (spec.plugin, spec.settings, spec.weights)
+
+    def _run_parallel(self, work: Work) -> Outcome:
+        from concurrent.futures import as_completed
+        from concurrent.futures.process import BrokenProcessPool
+
+        pool = self._workers()
+        size = max(work.batch_size, -(-len(work.items) // (self.jobs * CHUNKS_PER_WORKER)))
+        futures = {pool.submit(_local_task, chunk, self.folders): chunk for chunk in work.chunks(size)}
+        total = Outcome()
+        with _bar(work, self.quiet) as bar:
+            for future in as_completed(futures):
+                chunk = futures[future]
+                try:
+                    total.add(future.result())
+                except (MissingWeights, PluginLoadError):
+                    for other in futures:
+                        other.cancel()
+                    raise  # the plugin cannot load anywhere: unavailable, as in-process
+                except BrokenProcessPool as err:  # a worker died (killed, out of memory): its chunks failed
+                    total.add(Outcome.crashed(chunk, err))
+                    self._pool = None
+                bar.update(len(chunk.items))
+        return total
+
+    def _workers(self) -> Any:
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            threads = max(1, runtime.cores() // self.jobs)
+            self._pool = ProcessPoolExecutor(
+                self.jobs, multiprocessing.get_context("spawn"), initializer=runtime.limit, initargs=(threads,)
+            )
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker processes (a later run starts new ones)."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+CHUNKS_PER_WORKER = 16
+"""Chunks per worker and stage: the last chunk leaves the other workers idle for about half a chunk, so many
+small chunks (each still whole model batches) finish a stage evenly."""
+
+
+def _local_task(work: Work, folders: tuple[Path, ...]) -> Outcome:
+    """Body of one worker-process task: compute one chunk with this process's plugins."""
+    return compute(work, lambda outcome: _worker_plugin(work, folders, outcome))
+
 
 _WORKER_LOADERS: dict[tuple[Path, ...], tuple[Any, Loader]] = {}  # plugin folders -> (registries, built plugins)
 
 
 def _worker_plugin(work: Work, folders: tuple[Path, ...], outcome: Outcome) -> Any:
-    """In a Ray worker: the plugin ``work`` names, from this process's registry and plugin cache."""
+    """In a worker process (local or Ray): the plugin ``work`` names, from this process's registry and plugin cache."""
     from bench import plugins
 
     if folders not in _WORKER_LOADERS:
@@ -258,7 +333,7 @@ class RayExecutor:
             import ray
 
             if not ray.is_initialized():
-                local = {} if self.address else {"num_cpus": os.cpu_count()}
+                local: dict[str, Any] = {} if self.address else {"num_cpus": os.cpu_count()}
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **local)
             self._remote = ray.remote(_ray_task)
         return self._remote
@@ -309,8 +384,17 @@ class RayExecutor:
             return Outcome.crashed(chunk, err)
 
 
-def make(name: str, folders: tuple[Path, ...], address: str | None = None, quiet: bool = False) -> Executor:
-    """The executor called ``name`` ("local" or "ray")."""
+def make(
+    name: str, folders: tuple[Path, ...], address: str | None = None, quiet: bool = False, jobs: int | None = None
+) -> Executor:
+    """The executor called ``name`` ("local" or "ray"); ``local`` runs ``jobs`` worker processes (default: one per
+    core; 1: in this process)."""
     if name == "ray":
         return RayExecutor(folders, address, quiet=quiet)
-    return LocalExecutor(quiet)
+    return LocalExecutor(quiet, default_jobs() if jobs is None else max(1, jobs), folders)
+
+
+def default_jobs() -> int:
+    """Worker processes when ``--jobs`` is not given: ``$BENCH_JOBS``, else one per core."""
+    value = os.environ.get(JOBS_ENV, "")
+    return int(value) if value.isdigit() and int(value) > 0 else runtime.cores()

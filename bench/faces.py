@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,8 +30,19 @@ class Face:
 
     @property
     def area(self) -> float:
-        """Box area in pixels."""
+        """Box area in pixels (unclipped: a box may reach past the image edge)."""
         return self.w * self.h
+
+    def clipped(self, height: int, width: int) -> tuple[float, float, float, float]:
+        """The box (x, y, w, h) clipped to a ``width`` x ``height`` image; w or h is 0 when it lies outside."""
+        x1, y1 = max(self.x, 0.0), max(self.y, 0.0)
+        x2, y2 = min(self.x + self.w, float(width)), min(self.y + self.h, float(height))
+        return x1, y1, max(x2 - x1, 0.0), max(y2 - y1, 0.0)
+
+    def key(self) -> str:
+        """A short stable hash of the box, confidence and landmarks (embeddings are cached per face)."""
+        blob = json.dumps(self.to_json(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict (the detection cache stores these)."""
@@ -51,6 +64,27 @@ class Face:
     def whole(cls, height: int, width: int) -> Face:
         """The whole image as one face (no detection)."""
         return cls(0, 0, width, height, 0.0, {}, True)
+
+
+REJECTIONS = ("below_confidence", "face_too_small")
+"""Why :func:`screen` rejects a face."""
+
+
+def screen(
+    faces: list[Face], height: int, width: int, min_confidence: float, min_size: float
+) -> tuple[list[Face], list[tuple[Face, str]]]:
+    """(faces kept, (face, reason) per rejected face): confidence below ``min_confidence``, or (with
+    ``min_size`` > 0) the shorter side of the box clipped to the image below ``min_size`` px. Whole-image faces
+    are never rejected."""
+    kept, rejected = [], []
+    for face in faces:
+        if not face.whole_image and face.confidence < min_confidence:
+            rejected.append((face, "below_confidence"))
+        elif not face.whole_image and min_size > 0 and min(face.clipped(height, width)[2:]) < min_size:
+            rejected.append((face, "face_too_small"))
+        else:
+            kept.append(face)
+    return kept, rejected
 
 
 class Detector(Protocol):

@@ -8,14 +8,17 @@ is not a correct rejection).
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bench.metrics import Metric
+from bench.similarity import BLOCK, Scorer, spans, vector_scorer
 from bench.sweep import Combination
 
 FPIRS = (0.5, 0.2, 0.1, 0.05, 0.01, 0.001)
@@ -62,19 +65,27 @@ def _join(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts).astype(int) if parts else np.zeros(0, int)
 
 
-def identity_distances(vectors: np.ndarray, s: Split, metric: Metric) -> np.ndarray:
+def identity_distances(
+    vectors: np.ndarray, s: Split, metric: Metric, block: int = BLOCK, scorer: Scorer | None = None
+) -> np.ndarray:
     """(probes, enrolled identities): dissimilarity (the score, negated where higher is more similar) to each
     identity's closest gallery image.
 
-    NaN rows for probes without an embedding; +inf columns for identities without a usable gallery image.
+    Computed in blocks of at most ``block`` probes x ``block`` gallery images (cut at identity boundaries), so
+    memory is the output plus one block. ``scorer`` scores image index blocks (default: ``metric`` on
+    ``vectors``; a combination's own cross form under the every-face policy). NaN rows for probes without an
+    embedding; +inf columns for identities without a usable gallery image.
     """
+    scorer = scorer or vector_scorer(vectors, metric)
     out = np.full((len(s.probes), len(s.enrolled)), np.inf)
     usable = np.isfinite(vectors[s.gallery]).all(axis=1)
     gallery, labels = s.gallery[usable], s.gallery_label[usable]
-    if len(gallery) and len(s.probes):
-        dist = -metric.similarity(metric.all_against(vectors[s.probes], vectors[gallery]))
-        starts = np.flatnonzero(np.r_[True, np.diff(labels) != 0])
-        out[:, labels[starts]] = np.minimum.reduceat(dist, starts, axis=1)
+    starts = np.flatnonzero(np.r_[True, np.diff(labels) != 0]) if len(labels) else np.zeros(0, int)
+    for r0, r1 in spans(np.arange(len(s.probes)), len(s.probes), block):
+        for c0, c1 in spans(starts, len(gallery), block):
+            dist = -metric.similarity(scorer(s.probes[r0:r1], gallery[c0:c1]))
+            local = starts[(starts >= c0) & (starts < c1)]
+            out[r0:r1, labels[local]] = np.minimum.reduceat(dist, local - c0, axis=1)
     out[~np.isfinite(vectors[s.probes]).all(axis=1)] = np.nan
     return out
 
@@ -109,9 +120,11 @@ def tpir_at_fpir(hits: np.ndarray, nonmated: np.ndarray, fpir: float) -> tuple[f
     return float(np.mean(hits <= threshold)), threshold
 
 
-def identification(vectors: np.ndarray, s: Split, metric: Metric) -> tuple[dict[str, float | None], np.ndarray]:
-    """Every identification figure for one metric, and the CMC."""
-    dist = identity_distances(vectors, s, metric)
+def identification(
+    vectors: np.ndarray, s: Split, metric: Metric, scorer: Scorer | None = None
+) -> tuple[dict[str, float | None], np.ndarray]:
+    """Every identification figure for one metric, and the CMC (``scorer``: see :func:`identity_distances`)."""
+    dist = identity_distances(vectors, s, metric, scorer=scorer)
     mated = s.probe_label >= 0
     own = dist[mated][np.arange(mated.sum()), s.probe_label[mated]]
     ranks = true_ranks(dist[mated], own)
@@ -134,12 +147,12 @@ def identification(vectors: np.ndarray, s: Split, metric: Metric) -> tuple[dict[
     return row, curve
 
 
-def evaluate(combo: Combination, s: Split, metrics: list[Metric]) -> tuple[list[dict[str, object]], pd.DataFrame]:
+def evaluate(combo: Combination, s: Split, metrics: list[Metric]) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     """One row per metric, and the CMC curves in long form (rank, identification_rate)."""
     base = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name}
     rows, curves = [], []
     for metric in metrics:
-        row, curve = identification(combo.vectors, s, metric)
+        row, curve = identification(combo.vectors, s, metric, functools.partial(combo.cross_scores, metric))
         rows.append({**base, "metric": metric.name, **row})
         curves.append(pd.DataFrame({**base, "metric": metric.name, "rank": np.arange(1, len(curve) + 1),
                                     "identification_rate": curve}))

@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from bench import selection
 from bench.datasets import Dataset
 from bench.errors import BenchError
 from bench.executors import Executor, Item, LocalExecutor, Outcome, Work
-from bench.faces import Face
+from bench.faces import Face, screen
 from bench.registry import DetectorSpec, RecognizerSpec
 from bench.selection import FaceSelector
 from bench.store import Store, key_of
@@ -31,14 +32,36 @@ def _not_in_cache(store: Store, stage: str, spec_name: str, path: Path) -> NotIn
                       "with --executor ray the cache folder must be the same path on a filesystem all nodes share")
 
 
+NO_FACE_STATUSES = ("no_face", "below_confidence", "face_too_small")
+"""Statuses of an image whose detector ran but left no usable face (the last two: every face was screened out)."""
+
+
 @dataclass(frozen=True)
 class Detection:
-    """What detection gave for one image: the face used, or why there is none."""
+    """What detection gave for one image: the faces used (by the face-selection policy), or why there are none.
 
-    n_faces: int
-    face: Face | None  # the largest face, the whole image (policy ``whole``), or None
-    status: str  # "ok", "no_face" or "unreadable"
+    ``status`` is "ok", one of :data:`NO_FACE_STATUSES`, "unreadable" or "detector_failed".
+    """
+
+    n_faces: int  # faces the detector found, before screening
+    face: Face | None  # the policy's first face, the whole image (``--on-no-face whole``), or None
+    status: str
     reason: str = ""
+    faces: tuple[Face, ...] = ()  # every face embedded, best first: one, or all under an every-face policy
+    n_rejected: int = 0  # faces screened out (below min_confidence or min_face_size)
+
+
+@dataclass
+class Embeddings:
+    """Embeddings of one dataset for one detector and model.
+
+    ``faces[i]`` holds image i's vectors (k, D) in :attr:`Detection.faces` order, k = 0 when it has none;
+    ``vectors[i]`` is its first face's vector (NaN row when none); ``reasons[i]`` says why it has none ("" if ok).
+    """
+
+    vectors: np.ndarray
+    faces: list[np.ndarray]
+    reasons: list[str]
 
 
 @dataclass
@@ -83,16 +106,28 @@ def choose(faces: list[Face], height: int, width: int, policy: str) -> Face | No
     return Face.whole(height, width) if policy == "whole" else None
 
 
+def _default_selector() -> FaceSelector:
+    from bench import plugins
+
+    return plugins.load().face_selectors.get(selection.DEFAULT)
+
+
 @dataclass
 class Pipeline:
-    """Runs the cached stages for one dataset: the executor computes the cache misses, then all is read back."""
+    """Runs the cached stages for one dataset: the executor computes the cache misses, then all is read back.
+
+    The detection cache holds every face a detector found; screening (the detector's ``min_confidence`` and
+    ``min_face_size``) and the face-selection policy ``selector`` apply after reading it, so switching policy
+    costs no detection. Embeddings are cached per face (image sha256 + :meth:`Face.key`), so every policy reuses
+    the faces another one embedded.
+    """
 
     store: Store
     weights_dir: Path
     policy: str = "whole"
     executor: Executor = field(default_factory=LocalExecutor)
+    selector: FaceSelector = field(default_factory=_default_selector)
     stats: dict[str, StageStats] = field(default_factory=dict)
-    selector: FaceSelector | None = None  # which face of a multi-face image (default: the largest)
     _hashes: dict[tuple[Path, str], str] = field(default_factory=dict)
 
     def _key(self, spec: DetectorSpec | RecognizerSpec) -> str:
@@ -103,9 +138,9 @@ class Pipeline:
         return self._key(spec)
 
     def embedding_namespace(self, spec: RecognizerSpec, det_spec: DetectorSpec) -> str:
-        """The cache folder of a model's embeddings of a detector's faces (and the policy that picked them)."""
-        selector = [f"face-{self.selector.name}"] if self.selector is not None else []
-        return "-".join([self._key(spec), self._key(det_spec), *selector])
+        """The cache folder of a model's embeddings of a detector's faces (entries keyed per image and face, so
+        every face-selection policy shares them)."""
+        return "-".join([self._key(spec), self._key(det_spec)])
 
     def hashes(self, dataset: Dataset) -> list[str]:
         """Content key per image (:meth:`Image.sha256`), memoised for the process by container path and member."""
@@ -118,18 +153,24 @@ class Pipeline:
         self, stage: str, spec: DetectorSpec | RecognizerSpec, namespace: str, items: list[Item], n_images: int,
         detector: str, batch_size: int = 1,
     ) -> Outcome:
-        """Have the executor compute the misses (one per distinct image); the other images count as cached."""
+        """Have the executor compute the misses (one per distinct image); the other images count as cached.
+
+        Stats go to ``stage:NAME``, and with ``detector`` also to ``stage:NAME@DETECTOR`` (embedding per detector,
+        so a detector whose faces were all cached shows as cached in the speed table)."""
         misses = tuple({item.sha: item for item in items}.values())
         work = Work(stage, spec.name, self.store, self.weights_dir, namespace, misses, batch_size)
         outcome = self.executor.run(work, spec)
-        stats = self.stats.setdefault(f"{stage}:{spec.name}", StageStats())
-        stats.add(outcome)
-        stats.cached += n_images - len(misses)
+        keys = [f"{stage}:{spec.name}", *([f"{stage}:{spec.name}@{detector}"] if stage == "embed" else [])]
+        for key in keys:
+            stats = self.stats.setdefault(key, StageStats())
+            stats.add(outcome)
+            stats.cached += n_images - len(misses)
         if outcome.computed:
             self.store.add_timing(namespace, outcome.computed, outcome.seconds)
         timing = self.store.timing(namespace)
         if timing and timing["computed"]:
-            stats.cache_ms_per_item[detector] = round(1000 * timing["seconds"] / timing["computed"], 2)
+            for key in keys:
+                self.stats[key].cache_ms_per_item[detector] = round(1000 * timing["seconds"] / timing["computed"], 2)
         return outcome
 
     def detect(self, dataset: Dataset, spec: DetectorSpec) -> list[Detection]:
@@ -152,41 +193,59 @@ class Pipeline:
         return detections
 
     def _detection(self, spec: DetectorSpec, path: Path, record: dict[str, Any]) -> Detection:
-        faces = [Face.from_json(f) for f in record["faces"]]
-        if faces and self.selector is not None:
-            faces = [faces[i] for i in self.selector.choose(faces, record["height"], record["width"])]
-        face = choose(faces[:1] if self.selector is not None else faces, record["height"], record["width"],
-                      self.policy)
-        if not faces:
-            if self.policy == "error":
-                raise NoFaceError(f"no face found by {spec.name} in {path} (use --on-no-face whole or skip)")
-            return Detection(0, face, "no_face", "no face found")
-        return Detection(len(faces), face, "ok")
+        found = [Face.from_json(f) for f in record["faces"]]
+        height, width = record["height"], record["width"]
+        kept, rejected = screen(found, height, width, spec.settings.get("min_confidence", 0.0),
+                                spec.settings.get("min_face_size", 0))
+        if kept:
+            used = tuple(kept[i] for i in self.selector.used(kept, height, width))
+            return Detection(len(found), used[0], "ok", "", used, len(rejected))
+        if rejected:
+            status = max(rejected, key=lambda r: r[0].confidence)[1]  # why the most confident face went
+            counts = {why: sum(r[1] == why for r in rejected) for why in dict.fromkeys(r[1] for r in rejected)}
+            found_text = f"{len(found)} face(s) found, rejected: " + ", ".join(f"{n} {w}" for w, n in counts.items())
+        else:
+            status, found_text = "no_face", "no face found"
+        if self.policy == "error":
+            raise NoFaceError(f"{found_text} by {spec.name} in {path} (use --on-no-face whole or skip)")
+        face = Face.whole(height, width) if self.policy == "whole" else None
+        faces = (face,) if face is not None else ()
+        return Detection(len(found), face, status, f"{found_text}; policy {self.policy}", faces, len(rejected))
 
     def embed(
         self, dataset: Dataset, det_spec: DetectorSpec, detections: list[Detection], spec: RecognizerSpec
-    ) -> tuple[np.ndarray, list[str]]:
-        """Embeddings (N, D) with NaN rows where there is no face, and a failure reason per image ("" if ok)."""
+    ) -> Embeddings:
+        """Every used face's embedding, computing only cache misses (one per distinct image and face)."""
         namespace = self.embedding_namespace(spec, det_spec)
         shas = self.hashes(dataset)
-        found = {i: self._vector(spec, namespace, shas[i]) for i, d in enumerate(detections) if d.face is not None}
-        misses = [Item(shas[i], dataset.images[i].path, detections[i].face, dataset.images[i].data)
-                  for i, v in found.items() if v is None]
-        failures = self._compute(
-            "embed", spec, namespace, misses, len(found), det_spec.name, spec.batch_size
-        ).failures
-        vectors = np.full((len(shas), spec.dim), np.nan, dtype=np.float32)
-        reasons = [d.reason if d.face is None else "" for d in detections]
-        for i, vector in found.items():
-            if shas[i] in failures:
-                reasons[i] = failures[shas[i]][1]
-                continue
-            vector = self._vector(spec, namespace, shas[i]) if vector is None else vector
-            if vector is None:
-                raise _not_in_cache(self.store, "embed", spec.name, dataset.images[i].path)
-            vectors[i] = vector
-        return vectors, reasons
+        keys = [[f"{shas[i]}-{face.key()}" for face in d.faces] for i, d in enumerate(detections)]
+        cached = {key: self._vector(spec, namespace, key) for per_image in keys for key in per_image}
+        misses = [
+            Item(key, dataset.images[i].path, face, dataset.images[i].data)
+            for i, d in enumerate(detections)
+            for key, face in zip(keys[i], d.faces)
+            if cached[key] is None
+        ]
+        failures = self._compute("embed", spec, namespace, misses, len(cached), det_spec.name, spec.batch_size).failures
+        faces, reasons = [], []
+        for i, d in enumerate(detections):
+            vectors, why = [], d.reason if not d.faces else ""
+            for key in keys[i]:
+                if key in failures:
+                    why = why or failures[key][1]
+                    continue
+                vector = cached[key] if cached[key] is not None else self._vector(spec, namespace, key)
+                if vector is None:
+                    raise _not_in_cache(self.store, "embed", spec.name, dataset.images[i].path)
+                vectors.append(vector)
+            faces.append(np.asarray(vectors, dtype=np.float32).reshape(len(vectors), spec.dim))
+            reasons.append("" if vectors else why)
+        first = np.full((len(shas), spec.dim), np.nan, dtype=np.float32)
+        for i, face_vectors in enumerate(faces):
+            if len(face_vectors):
+                first[i] = face_vectors[0]
+        return Embeddings(first, faces, reasons)
 
-    def _vector(self, spec: RecognizerSpec, namespace: str, sha: str) -> np.ndarray | None:
-        cached = self.store.get_vector(namespace, sha)
+    def _vector(self, spec: RecognizerSpec, namespace: str, key: str) -> np.ndarray | None:
+        cached = self.store.get_vector(namespace, key)
         return cached if cached is not None and cached.shape == (spec.dim,) else None

@@ -88,27 +88,28 @@ def best_threshold(
 ) -> tuple[float, float]:
     """(threshold, accuracy) maximizing accuracy on these very pairs (an optimistic figure).
 
-    Candidates are the midpoints between sorted distinct scores plus one threshold
-    ``EXTREME_MARGIN`` beyond each end; among equally accurate ones the strictest wins.
+    Accuracy is a step function of the threshold; where several thresholds reach the maximum the threshold is the
+    middle of the optimal plateau: of the runs of consecutive optimal steps (a run spans tied scores whose flips
+    cancel), the middle run ((number of runs - 1) // 2, counted from the most permissive), and the midpoint of its
+    two ends. An end is a score value, or ``2 * EXTREME_MARGIN`` beyond the lowest/highest score where the run is
+    open; a single optimal step between two adjacent scores gives their midpoint.
     """
     s, y = _prepare(scores, same, higher_is_more_similar)
     order = np.argsort(s, kind="stable")
     s, y = s[order], y[order]
     distinct, starts = np.unique(s, return_index=True)
-    # Candidate j predicts "different" for the j lowest distinct values: split at index bounds[j].
+    # Step j predicts "different" for the j lowest distinct values: split at index bounds[j]; it covers the
+    # thresholds between edges[j] and edges[j + 1].
     bounds = np.append(starts, len(s))
     diff_below = np.concatenate(([0], np.cumsum(~y)))[bounds]
     same_above = y.sum() - np.concatenate(([0], np.cumsum(y)))[bounds]
     accuracies = (diff_below + same_above) / len(s)
-    candidates = np.concatenate(
-        (
-            [distinct[0] - EXTREME_MARGIN],
-            (distinct[:-1] + distinct[1:]) / 2,
-            [distinct[-1] + EXTREME_MARGIN],
-        )
-    )
-    best = len(accuracies) - 1 - int(np.argmax(accuracies[::-1]))  # last maximum: strictest
-    return _original(candidates[best], higher_is_more_similar), float(accuracies[best])
+    edges = np.concatenate(([distinct[0] - 2 * EXTREME_MARGIN], distinct, [distinct[-1] + 2 * EXTREME_MARGIN]))
+    best = np.flatnonzero(accuracies == accuracies.max())
+    runs = np.split(best, np.flatnonzero(np.diff(best) > 1) + 1)
+    run = runs[(len(runs) - 1) // 2]
+    threshold = (edges[run[0]] + edges[run[-1] + 1]) / 2
+    return _original(threshold, higher_is_more_similar), float(accuracies[run[0]])
 
 
 def kfold_accuracy(
@@ -129,6 +130,40 @@ def kfold_accuracy(
         thresholds.append(_original(threshold, higher_is_more_similar))
         accuracies.append(accuracy_at(s[test], y[test], threshold, True))
     return FoldResult(float(np.mean(accuracies)), float(np.std(accuracies)), thresholds, accuracies)
+
+
+def with_failures(
+    scores: ArrayLike, same: ArrayLike, folds: ArrayLike, higher_is_more_similar: bool,
+    default_threshold: float | None = None,
+) -> dict[str, float | None]:
+    """Accuracy figures over every listed pair, a pair without a score (NaN: an image had no embedding) counting
+    as a non-match at every threshold (failure to enrol as rejection, ISO/IEC 19795-1): it is right when the
+    pair is different and wrong when it is the same person. Thresholds are chosen on the scored pairs only (the
+    unscored ones add the same count at every threshold), fold by fold on the given ``folds`` of the full list.
+    Keys end in ``_fail_as_nonmatch``.
+    """
+    raw = np.asarray(scores, dtype=float)
+    y = _labels(same, len(raw))
+    folds = np.asarray(folds)
+    scored = np.isfinite(raw)
+    sim = np.where(scored, raw if higher_is_more_similar else -raw, -np.inf)  # unscored: never accepted
+
+    def accuracy(mask: np.ndarray, threshold: float) -> float:
+        return float(np.mean((sim[mask] >= _original(threshold, higher_is_more_similar)) == y[mask]))
+
+    fold_accuracies = []
+    for k in np.unique(folds):
+        train = (folds != k) & scored
+        fold_accuracies.append(accuracy(folds == k, best_threshold(raw[train], y[train], higher_is_more_similar)[0]))
+    everything = np.ones(len(raw), dtype=bool)
+    return {
+        "acc_kfold_mean_fail_as_nonmatch": float(np.mean(fold_accuracies)),
+        "acc_kfold_std_fail_as_nonmatch": float(np.std(fold_accuracies)),
+        "acc_best_same_pairs_fail_as_nonmatch": accuracy(
+            everything, best_threshold(raw[scored], y[scored], higher_is_more_similar)[0]),
+        "acc_at_default_fail_as_nonmatch": None if default_threshold is None
+        else accuracy(everything, default_threshold),
+    }
 
 
 def make_folds(

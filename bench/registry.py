@@ -88,13 +88,88 @@ class RecognizerSpec(_Spec):
         )
 
 
+SCREENING_OPTIONS = ("min_confidence", "min_face_size")
+"""Settings every detector has, applied by the pipeline to the faces it found (see ``bench.faces.screen``)."""
+
+
+class BadDetectorOption(BenchError):
+    """A ``--detector-option`` key the detector does not know, or a value of the wrong type."""
+
+
 @dataclass(frozen=True)
 class DetectorSpec(_Spec):
-    """A face detector: metadata listing needs, and how to load it."""
+    """A face detector: metadata listing needs, and how to load it.
+
+    ``settings`` hold every detector's screening keys (``min_confidence``, ``min_face_size``; the pipeline applies
+    them) and the keys named in ``options``, which ``load`` receives as keyword arguments.
+    """
+
+    options: tuple[str, ...] = ()  # settings keys passed to ``load(files, **options)``
+
+    def __post_init__(self) -> None:
+        defaults = {"min_confidence": 0.0, "min_face_size": 0}
+        object.__setattr__(self, "settings", {**self.settings, **{k: v for k, v in defaults.items()
+                                                                   if k not in self.settings}})
 
     def build(self, weights_dir: Path) -> Detector:
         """Load the detector (imports its heavy dependencies)."""
-        return self.load(self.resolve_weights(weights_dir))  # type: ignore[no-any-return]
+        kwargs = {key: self.settings[key] for key in self.options}
+        return self.load(self.resolve_weights(weights_dir), **kwargs)  # type: ignore[call-arg, no-any-return]
+
+    def with_options(self, values: dict[str, Any]) -> DetectorSpec:
+        """This detector with some settings changed (strings are converted to the setting's type).
+
+        Only the screening keys and ``options`` may change; anything else is a :class:`BadDetectorOption` naming
+        the valid keys. The new settings are in the cache key, so changed options never reuse old detections.
+        """
+        valid = sorted({*SCREENING_OPTIONS, *self.options})
+        settings = dict(self.settings)
+        for key, value in values.items():
+            if key not in valid:
+                raise BadDetectorOption(f"detector {self.name} has no option '{key}'; valid: {', '.join(valid)}")
+            settings[key] = _convert(self.name, key, value, settings[key])
+        return dataclasses.replace(self, settings=settings)
+
+
+def parse_detector_options(items: tuple[str, ...] | list[str]) -> dict[str, dict[str, str]]:
+    """``NAME.KEY=VALUE`` strings (``--detector-option``) -> {lower-case detector name: {key: value}}."""
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        target, eq, value = item.partition("=")
+        name, dot, key = target.rpartition(".")
+        if not (eq and dot and name and key):
+            raise BadDetectorOption(f"--detector-option {item!r}: expected NAME.KEY=VALUE, e.g. "
+                                    "retinaface-mnet.max_side=1024")
+        out.setdefault(name.strip().lower(), {})[key.strip()] = value.strip()
+    return out
+
+
+def with_detector_options(specs: list[DetectorSpec], items: tuple[str, ...] | list[str]) -> list[DetectorSpec]:
+    """``specs`` with the ``--detector-option`` values applied; an option for a detector not in ``specs`` is an
+    error."""
+    options = parse_detector_options(items)
+    names = {spec.name.lower() for spec in specs}
+    unused = sorted(set(options) - names)
+    if unused:
+        raise BadDetectorOption(f"--detector-option for {', '.join(unused)}, which is not among the detectors "
+                                f"run ({', '.join(spec.name for spec in specs)})")
+    return [spec.with_options(options.get(spec.name.lower(), {})) for spec in specs]
+
+
+def _convert(detector: str, key: str, value: Any, default: Any) -> Any:
+    """``value`` as the type of ``default`` (bool, int or float); other types pass through."""
+    if not isinstance(value, str) or isinstance(default, str):
+        return value
+    kind = type(default)
+    try:
+        if kind is bool:
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1", "yes")
+        return kind(value) if kind in (int, float) else value
+    except ValueError:
+        message = f"detector {detector} option {key}={value!r}: expected a value of type {kind.__name__}"
+        raise BadDetectorOption(message) from None
 
 
 FLIP_SUFFIX = "+flip"

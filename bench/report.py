@@ -10,7 +10,6 @@ import pandas as pd
 
 from bench.metrics import Metric
 from bench.runs import write_csv
-from bench.similarity import to_square
 
 
 def slug(*parts: str) -> str:
@@ -149,31 +148,4 @@ def distance_plots(scores: pd.DataFrame, metrics: list[Metric], out: Path) -> li
         fig.suptitle(f"{dataset}: {name} score distributions ({len(part) // max(1, len(groups))} pairs per panel)")
         fig.tight_layout()
         written.append(_save(fig, out / f"distances_{slug(str(dataset), str(name))}.png", dpi=100))
-    return written
-
-
-def similarity_outputs(long: pd.DataFrame, metrics: list[Metric], out: Path) -> list[Path]:
-    """Per combination and metric: the identity matrix as CSV and as a labelled heatmap."""
-    plt = _pyplot()
-    written = []
-    for (dataset, model, detector, metric), part in long.groupby(["dataset", "model", "detector", "metric"]):
-        square = to_square(part)
-        name = slug(str(dataset), str(model), str(detector), str(metric))
-        csv_path = out / f"similarity_{name}.csv"
-        write_csv(csv_path, square.reset_index())
-        size = max(4.0, 0.45 * len(square) + 2)
-        fig, ax = plt.subplots(figsize=(size + 1, size))
-        values = square.to_numpy(dtype=float)
-        higher = _metric(metrics, str(metric)).higher_is_more_similar
-        image = ax.imshow(values, cmap="viridis" if higher else "viridis_r")
-        if len(square) <= 15:  # small enough to print every cell
-            middle = np.nanmean(values)
-            for (row, col), value in np.ndenumerate(values):
-                shade = "white" if (value > middle) != higher else "black"  # readable on the dark and light ends
-                ax.text(col, row, f"{value:.3f}", ha="center", va="center", fontsize=7, color=shade)
-        ax.set_xticks(range(len(square.columns)), square.columns, rotation=90, fontsize=7)
-        ax.set_yticks(range(len(square.index)), square.index, fontsize=7)
-        fig.colorbar(image, ax=ax, label=f"mean {_metric(metrics, str(metric)).label}")
-        ax.set_title(f"{model} / {detector} on {dataset}: mean {metric}", fontsize=10)
-        written += [csv_path, _save(fig, out / f"similarity_{name}.png", dpi=100)]
     return written

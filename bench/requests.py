@@ -20,7 +20,8 @@ class SweepRequest:
     backends: str = "opencv"
     metrics: str | None = None  # None: the evaluation's default
     flip: bool = False  # flip test-time augmentation for every model (RecognizerSpec.with_flip)
-    face: str = "largest"
+    face: str = "center"
+    detector_options: tuple[str, ...] = ()  # NAME.KEY=VALUE
     n: int | None = None
     seed: int = 0
     on_no_face: str = "whole"
@@ -29,6 +30,8 @@ class SweepRequest:
     overwrite: bool = False
     executor: str = "local"
     ray_address: str | None = None
+    jobs: int | None = None  # local executor's worker processes (None: one per core; 1: in this process)
+    device: str = "cpu"  # "cpu" or "cuda"
     allow_partial: bool = False
     extra_evaluations: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)  # options the evaluations declared

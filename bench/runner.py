@@ -13,13 +13,13 @@ from typing import TypeVar
 
 import pandas as pd
 
-from bench import executors, plugins
+from bench import executors, plugins, runtime
 from bench.config import Settings
 from bench.context import Context, Evaluation
 from bench.errors import BenchError
 from bench.evaluations import EvaluationSpec
 from bench.pipeline import Pipeline, plugin_key
-from bench.registry import DetectorSpec, RecognizerSpec, Registry
+from bench.registry import DetectorSpec, RecognizerSpec, Registry, with_detector_options
 from bench.requests import SweepRequest
 from bench.runs import Run, TableInfo
 from bench.sources import open_source
@@ -78,12 +78,13 @@ def _sweep(settings: Settings, request: SweepRequest) -> Sweep:
     models, all_models = _chosen(registry.recognizers, request.models)
     models = [m.with_flip() for m in models] if request.flip else models
     detectors, all_detectors = _chosen(registry.detectors, request.backends)
+    detectors = with_detector_options(detectors, request.detector_options)
     named: list[Spec] = [*([] if all_models else models), *([] if all_detectors else detectors)]
     missing = check_available(named, settings)
     if missing and not request.allow_partial:
         raise Unavailable("cannot run what was asked (pass --allow-partial to run the rest):\n  " + "\n  ".join(missing))
     executor = executors.make(request.executor, plugins.folders(settings.plugins_dirs), request.ray_address,
-                              settings.quiet)
+                              settings.quiet, request.jobs)
     selector = registry.face_selectors.get(request.face)
     pipeline = Pipeline(Store(settings.cache_dir), settings.weights_dir, request.on_no_face, executor,
                         selector=selector)
@@ -127,12 +128,14 @@ def _sweep_inputs(ctx: Context, steps: list[Evaluation]) -> None:
 def _close(ctx: Context) -> None:
     ctx.run.write_table("failures", ctx.sweep.failures_frame())
     ctx.run.write_table("unavailable", ctx.sweep.unavailable_frame())
-    ctx.run.record(dataset=ctx.sweep.dataset_record(), plugins=_plugin_records(ctx.sweep),
+    ctx.run.record(dataset=ctx.sweep.dataset_record(), detections=ctx.sweep.detection_counts,
+                   plugins=_plugin_records(ctx.sweep),
                    timings={k: v.as_dict() for k, v in ctx.sweep.pipeline.stats.items()})
 
 
 def execute(request: SweepRequest, settings: Settings) -> Outcome:
     """Run ``request`` end to end; the run folder says ``complete`` only if everything asked for ran."""
+    runtime.use_device(request.device)  # before the plugins register: the device is part of their settings
     specs = _evaluations(settings, request)
     sweep = _sweep(settings, request)
     dataset, given = open_source(settings, request)
@@ -143,7 +146,8 @@ def execute(request: SweepRequest, settings: Settings) -> Outcome:
     try:
         _declare(run, specs)
         run.record(metrics=[m.name for m in sweep.metrics], face_selection=request.face,
-                   weights_dir=str(settings.weights_dir), cache_dir=str(settings.cache_dir))
+                   weights_dir=str(settings.weights_dir), cache_dir=str(settings.cache_dir),
+                   jobs=getattr(sweep.pipeline.executor, "jobs", None), device=request.device)
         steps = [spec.factory() for spec in specs]
         for step in steps:
             step.prepare(ctx)
@@ -158,6 +162,8 @@ def execute(request: SweepRequest, settings: Settings) -> Outcome:
     except BaseException as err:
         run.fail(err)
         raise
+    finally:
+        getattr(sweep.pipeline.executor, "close", lambda: None)()  # stop the local executor's workers
     incomplete = bool(sweep.unavailable) and not request.allow_partial and not _asked_all(request)
     if incomplete:
         run.record(status="incomplete", error="; ".join(sweep.unavailable_lines()))

@@ -10,6 +10,9 @@ from bench.faces import Face
 Chooser = Callable[[list[Face], int, int], list[int]]
 """(faces, image height, image width) -> indices of the faces to use, best first (deterministic)."""
 
+DEFAULT = "center"
+"""The policy used when none is named (``--face``)."""
+
 
 @dataclass(frozen=True)
 class FaceSelector:
@@ -21,3 +24,8 @@ class FaceSelector:
     every_face: bool = False
     description: str = ""
     plugin: str = ""
+
+    def used(self, faces: list[Face], height: int, width: int) -> list[int]:
+        """Indices of the faces embedded for one image, best first: one, or all under ``every_face``."""
+        order = self.choose(faces, height, width) if faces else []
+        return order if self.every_face else order[:1]

@@ -15,6 +15,7 @@ from bench.datasets import (
     reference_pairs,
     sample_pairs,
     scan,
+    subsample,
 )
 from bench.registry import unknown_message
 from bench.requests import SweepRequest
@@ -52,7 +53,8 @@ def pairs_for(settings: Settings, request: SweepRequest, dataset: Dataset, given
     """The pairs to score: ``--pairs``, else the dataset's own list, else reference pairs, else ``--n`` sampled."""
     registry = settings.plugins().protocols
     if request.pairs:
-        return protocols.read_pairs(registry, dataset, Path(request.pairs), request.protocol)
+        listed = protocols.read_pairs(registry, dataset, Path(request.pairs), request.protocol)
+        return listed if request.n is None else subsample(listed, request.n, request.seed)
     if given is not None and request.n is None:
         return given
     if request.n is None and dataset.pairs_file is not None:

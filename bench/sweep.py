@@ -13,19 +13,91 @@ from bench.executors import PluginLoadError
 from bench.metrics import Metric
 from bench.pipeline import Detection, Pipeline
 from bench.registry import DetectorSpec, RecognizerSpec
+from bench.selection import FaceSelector
 from bench.weights import MissingWeights
 
 
 @dataclass
 class Combination:
-    """Embeddings of every dataset image for one detector and one model (NaN rows: no face)."""
+    """Embeddings of every dataset image for one detector, one model and one face-selection policy.
+
+    Score pairs and image sets through :meth:`pair_scores` and :meth:`cross_scores`, never from ``vectors``
+    directly: under an every-face policy (``--face deepface``) an image has several faces and a comparison scores
+    its closest face pair, as ``DeepFace.verify`` does; otherwise each image has one face and both methods are the
+    metric on ``vectors``.
+    """
 
     dataset: Dataset
     detector: DetectorSpec
     model: RecognizerSpec
     detections: list[Detection]
-    vectors: np.ndarray
-    reasons: list[str]
+    vectors: np.ndarray  # (N, D): each image's first face (the policy's choice); NaN row: no embedding
+    reasons: list[str]  # why an image has no embedding ("" if it has one)
+    face_vectors: list[np.ndarray] = field(default_factory=list)  # (k_i, D) per image; default: ``vectors`` rows
+    selector: FaceSelector | None = None
+
+    def __post_init__(self) -> None:
+        if not self.face_vectors:
+            self.face_vectors = [row[None] if np.isfinite(row).all() else row[None][:0] for row in self.vectors]
+
+    @property
+    def every_face(self) -> bool:
+        """Whether images are compared over all their faces (the closest face pair wins)."""
+        return self.selector is not None and self.selector.every_face
+
+    def embedded(self) -> np.ndarray:
+        """Mask of the images with at least one embedding."""
+        return np.array([len(f) > 0 for f in self.face_vectors], dtype=bool)
+
+    def n_faces(self) -> np.ndarray:
+        """Faces the detector found per image (before screening and selection)."""
+        return np.array([d.n_faces for d in self.detections], dtype=int)
+
+    def pair_scores(self, metric: Metric, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """``metric`` score of each image pair (left[k], right[k]) in the metric's own units; NaN where an image
+        has no embedding. Every-face policy: the most similar of all face pairs (min distance / max similarity)."""
+        left, right = np.asarray(left, dtype=int), np.asarray(right, dtype=int)
+        if not self.every_face:
+            return metric.pairs(self.vectors, left, right)
+        stacked, starts, counts = self._stacked()
+        n_left, n_right = counts[left], counts[right]
+        per_pair = n_left * n_right
+        pair = np.repeat(np.arange(len(left)), per_pair)
+        within = np.arange(per_pair.sum()) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+        rows = starts[left][pair] + within // n_right[pair]
+        cols = starts[right][pair] + within % n_right[pair]
+        dissimilarity = -metric.similarity(metric.pairs(stacked, rows, cols))
+        best = np.full(len(left), np.inf)
+        np.minimum.at(best, pair, dissimilarity)
+        best[per_pair == 0] = np.nan
+        return -best if metric.higher_is_more_similar else best
+
+    def cross_scores(self, metric: Metric, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """(len(rows), len(cols)) ``metric`` scores of images ``rows`` against images ``cols`` (identification,
+        similarity matrices), by the same rule as :meth:`pair_scores`; NaN rows/columns for images without one."""
+        rows, cols = np.asarray(rows, dtype=int), np.asarray(cols, dtype=int)
+        if not self.every_face:
+            return metric.all_against(self.vectors[rows], self.vectors[cols])
+        out = np.full((len(rows), len(cols)), np.nan)
+        ok_rows, ok_cols = np.flatnonzero(self.embedded()[rows]), np.flatnonzero(self.embedded()[cols])
+        if not len(ok_rows) or not len(ok_cols):
+            return out
+        a = [self.face_vectors[i] for i in rows[ok_rows]]
+        b = [self.face_vectors[j] for j in cols[ok_cols]]
+        dissimilarity = -metric.similarity(metric.all_against(np.concatenate(a), np.concatenate(b)))
+        row_starts = np.cumsum([0] + [len(f) for f in a[:-1]])
+        col_starts = np.cumsum([0] + [len(f) for f in b[:-1]])
+        best = np.minimum.reduceat(np.minimum.reduceat(dissimilarity, row_starts, axis=0), col_starts, axis=1)
+        out[np.ix_(ok_rows, ok_cols)] = -best if metric.higher_is_more_similar else best
+        return out
+
+    def _stacked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All face vectors stacked (F, D), each image's first row in it, and its face count."""
+        counts = np.array([len(f) for f in self.face_vectors], dtype=int)
+        starts = np.cumsum(counts) - counts
+        dim = self.vectors.shape[1]
+        stacked = np.concatenate([f.reshape(-1, dim) for f in self.face_vectors]) if len(counts) else np.zeros((0, dim))
+        return stacked, starts, counts
 
 
 @dataclass
@@ -39,6 +111,7 @@ class Sweep:
     datasets: list[Dataset] = field(default_factory=list)
     failures: list[dict[str, object]] = field(default_factory=list)
     metrics: list[Metric] = field(default_factory=list)
+    detection_counts: list[dict[str, object]] = field(default_factory=list)  # per dataset and detector (manifest)
 
     def _skip(self, dataset: Dataset, detector: str, model: str, reason: str) -> None:
         self.unavailable.append({"dataset": dataset.name, "detector": detector, "model": model, "reason": reason})
@@ -49,6 +122,10 @@ class Sweep:
     def run(self, dataset: Dataset) -> Iterator[Combination]:
         """Each available (detector, model) on ``dataset``; unavailable ones are recorded, not raised."""
         self.datasets.append(dataset)
+        for rel, why in dataset.skipped:
+            self.failures.append({"dataset": dataset.name, "detector": "", "model": "", "image": rel,
+                                  "status": "unreadable", "reason": why, "policy": self.pipeline.policy,
+                                  "face": self.pipeline.selector.name, "n_faces": 0, "n_rejected": 0})
         models = [(m, self._available(m)) for m in self.models]
         for det in self.detectors:
             reason = self._available(det)
@@ -67,30 +144,40 @@ class Sweep:
                     self._skip(dataset, det.name, model.name, f"model unavailable: {model_reason}")
                     continue
                 try:
-                    vectors, reasons = self.pipeline.embed(dataset, det, detections, model)
+                    embedded = self.pipeline.embed(dataset, det, detections, model)
                 except (MissingWeights, PluginLoadError) as err:
                     self._skip(dataset, det.name, model.name, f"model unavailable: {err}")
                     continue
-                self._record_embed_failures(dataset, det, model, detections, reasons)
-                yield Combination(dataset, det, model, detections, vectors, reasons)
+                self._record_embed_failures(dataset, det, model, detections, embedded.reasons)
+                yield Combination(dataset, det, model, detections, embedded.vectors, embedded.reasons,
+                                  embedded.faces, self.pipeline.selector)
+
+    def _failure(self, dataset: Dataset, det: DetectorSpec, model: str, image: str, d: Detection | None,
+                 status: str, reason: str) -> None:
+        self.failures.append(
+            {"dataset": dataset.name, "detector": det.name, "model": model, "image": image, "status": status,
+             "reason": reason, "policy": self.pipeline.policy, "face": self.pipeline.selector.name,
+             "n_faces": d.n_faces if d else 0, "n_rejected": d.n_rejected if d else 0}
+        )
 
     def _record_detection_failures(self, dataset: Dataset, det: DetectorSpec, detections: list[Detection]) -> None:
         for img, d in zip(dataset.images, detections):
             if d.status != "ok":
-                self.failures.append(
-                    {"dataset": dataset.name, "detector": det.name, "model": "", "image": img.rel,
-                     "status": d.status, "reason": d.reason, "policy": self.pipeline.policy}
-                )
+                self._failure(dataset, det, "", img.rel, d, d.status, d.reason)
+        counts = np.bincount(np.asarray([d.n_faces for d in detections], dtype=int), minlength=2)
+        self.detection_counts.append(
+            {"dataset": dataset.name, "detector": det.name, "face": self.pipeline.selector.name,
+             "images_by_faces_found": {str(k): int(n) for k, n in enumerate(counts) if n},
+             "statuses": {s: sum(d.status == s for d in detections) for s in sorted({d.status for d in detections})},
+             "faces_rejected": sum(d.n_rejected for d in detections)}
+        )
 
     def _record_embed_failures(
         self, dataset: Dataset, det: DetectorSpec, model: RecognizerSpec, detections: list[Detection], reasons: list[str]
     ) -> None:
         for img, d, reason in zip(dataset.images, detections, reasons):
             if d.face is not None and reason:
-                self.failures.append(
-                    {"dataset": dataset.name, "detector": det.name, "model": model.name, "image": img.rel,
-                     "status": "embed_failed", "reason": reason, "policy": self.pipeline.policy}
-                )
+                self._failure(dataset, det, model.name, img.rel, d, "embed_failed", reason)
 
     def dataset_record(self) -> list[dict[str, object]]:
         """What the manifest says of each dataset swept: root, sizes, content hash of the images used."""
@@ -102,7 +189,8 @@ class Sweep:
 
     def failures_frame(self) -> pd.DataFrame:
         """Failures table (one row per image and stage that yielded no usable face)."""
-        columns = ["dataset", "detector", "model", "image", "status", "reason", "policy"]
+        columns = ["dataset", "detector", "model", "image", "status", "reason", "policy", "face", "n_faces",
+                   "n_rejected"]
         return pd.DataFrame(self.failures, columns=columns)
 
     def unavailable_lines(self) -> list[str]:

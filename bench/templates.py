@@ -21,18 +21,15 @@ BLOCK = 1 << 14
 
 @dataclass(frozen=True)
 class Templates:
-    """Pooled templates: ``ids[k]`` is the template id of row ``k`` of ``vectors`` (NaN row: no embedding)."""
+    """Pooled templates: ``ids[k]`` (sorted) is the template id of row ``k`` of ``vectors`` (NaN row: no embedding)."""
 
     ids: np.ndarray
     vectors: np.ndarray
 
     def rows(self, template_ids: np.ndarray) -> np.ndarray:
-        """Row of each template id (-1 where the id has no template)."""
-        order = np.argsort(self.ids)
-        found = np.searchsorted(self.ids[order], template_ids)
-        found = np.clip(found, 0, len(order) - 1)
-        rows = order[found]
-        return np.where(self.ids[rows] == template_ids, rows, -1)
+        """Row of each template id (-1 where the id has no template); ``ids`` are sorted (``np.unique``)."""
+        found = np.clip(np.searchsorted(self.ids, template_ids), 0, len(self.ids) - 1)
+        return np.where(self.ids[found] == template_ids, found, -1)
 
 
 def pool(

@@ -30,7 +30,7 @@ ROTATIONS = (-90, -60, -45, -30, -15, 15, 30, 45, 60, 90)
 OCCLUSIONS = {"eyes": (0.36, 0.54, 0.22, 0.78), "lower": (0.58, 0.88, 0.25, 0.75)}  # y0, y1, x0, x1 fractions
 JPEG_REENCODE_QUALITY = 100
 Faces = tuple[str, list["Face | None"]]  # detector name, a face per image
-Transform = Callable[[np.ndarray, np.random.Generator, "Face | None"], np.ndarray]  # image, rng, clean-image face
+Transform = Callable[..., np.ndarray]  # (image, rng, clean-image face or None) -> image
 
 
 @dataclass(frozen=True)

@@ -45,22 +45,32 @@ def _table(frame: pd.DataFrame, css: str = "", columns: list[str] | None = None)
     return f"<div class='scroll'>{body}</div>{more}"
 
 
+def _ms(timings: dict, key: str) -> object:  # type: ignore[type-arg]
+    """A stage's ms per item; "cached" when it ran wholly from the cache; NaN when it did not run."""
+    t = timings.get(key)
+    if t is None:
+        return np.nan
+    return t["ms_per_item"] if t.get("computed") else "cached"
+
+
 def speed(manifest: dict) -> pd.DataFrame:  # type: ignore[type-arg]
     """ms per face for each model/detector combination, from the manifest's stage timings.
 
-    Only computed items are timed: a stage served wholly from the cache has no figure (empty cell).
+    Only computed items are timed: a stage served wholly from the cache says "cached"; embedding is timed per
+    detector (``embed:MODEL@DETECTOR``), so a detector whose faces were cached never shows another's figure.
     """
     timings = manifest.get("timings", {})
     stage = {key: t for key, t in timings.items() if t.get("computed")}
     detectors = sorted({k.split(":", 1)[1] for k in timings if k.startswith("detect:")})
-    models = sorted({k.split(":", 1)[1] for k in timings if k.startswith("embed:")})
+    models = sorted({k.split(":", 1)[1] for k in timings if k.startswith("embed:") and "@" not in k})
     rows = []
     for model in models:
         for detector in detectors:
-            det, emb = stage.get(f"detect:{detector}"), stage.get(f"embed:{model}")
+            per_detector = f"embed:{model}@{detector}"
+            det_key, emb_key = f"detect:{detector}", per_detector if per_detector in timings else f"embed:{model}"
+            det, emb = stage.get(det_key), stage.get(emb_key)
             rows.append({"model": model, "detector": detector,
-                         "detect_ms_per_face": det["ms_per_item"] if det else np.nan,
-                         "embed_ms_per_face": emb["ms_per_item"] if emb else np.nan,
+                         "detect_ms_per_face": _ms(timings, det_key), "embed_ms_per_face": _ms(timings, emb_key),
                          "total_ms_per_face": det["ms_per_item"] + emb["ms_per_item"] if det and emb else np.nan,
                          "faces_timed": min(det["computed"], emb["computed"]) if det and emb else 0})
     return pd.DataFrame(rows)

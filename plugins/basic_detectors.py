@@ -20,10 +20,22 @@ class WholeImage:
         return [Face.whole(image.shape[0], image.shape[1])]
 
 
-def _retinaface(files: dict[str, Any]) -> Any:
+def _retinaface(files: dict[str, Any], **options: Any) -> Any:
     from plugins.retinaface_onnx import RetinaFaceOnnx
 
-    return RetinaFaceOnnx(str(files["retinaface_mobilenet0.25.onnx"]))
+    return RetinaFaceOnnx(str(files["retinaface_mobilenet0.25.onnx"]), **options)
+
+
+RETINAFACE_SETTINGS = {
+    "family": "onnx",
+    "confidence_threshold": 0.5,  # candidate score before NMS (insightface's det_thresh)
+    "nms_threshold": 0.4,
+    "max_side": 640,  # detect on the image scaled to a 640 px longer side: RetinaFace's test protocol (insightface
+    # det_size 640); at full resolution faces over ~550 px break up into several boxes
+    "min_confidence": 0.8,  # faces scored below are rejected (recorded as below_confidence): background and
+    # clothing false positives score 0.6-0.75, the chosen face on LFW never scores below 0.95
+    "min_face_size": 20,  # shorter side of the clipped box, px (MTCNN's default minimum)
+}
 
 
 DETECTORS = (
@@ -40,7 +52,8 @@ DETECTORS = (
             ),
         ),
         requires=("onnxruntime", "cv2"),
-        settings={"family": "onnx", "confidence_threshold": 0.5, "nms_threshold": 0.4},
+        settings=RETINAFACE_SETTINGS,
+        options=("confidence_threshold", "nms_threshold", "max_side"),
         description="RetinaFace MobileNet-0.25 (ONNX, biubug6), 5 landmarks; not DeepFace's ResNet-50 'retinaface'",
     ),
 )

@@ -12,7 +12,15 @@ from bench.faces import LANDMARK_NAMES, Face
 from bench.hookspecs import hookimpl
 from bench.registry import DetectorSpec
 from bench.weights import WeightFile
-from plugins.deepface_common import borders, build, deepface_release, deepface_tensorflow, pad, stage_weights
+from plugins.deepface_common import (
+    borders,
+    build,
+    deepface_release,
+    deepface_tensorflow,
+    pad,
+    single_opencv_thread,
+    stage_weights,
+)
 
 
 class DeepFaceDetector:
@@ -22,6 +30,7 @@ class DeepFaceDetector:
         self, backend: str, files: dict[str, Path], tensorflow: bool = False, engine_bound: bool = False
     ) -> None:
         stage_weights(files)
+        single_opencv_thread()
         if tensorflow:
             deepface_tensorflow(engine_bound)
         self.backend = backend

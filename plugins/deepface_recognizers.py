@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import runtime
 from bench.faces import Face
 from bench.hookspecs import hookimpl
 from bench.registry import RecognizerSpec
@@ -43,6 +44,11 @@ THRESHOLDS = {
 TF = "tensorflow"
 ANY = "any"
 TF_MODULES = ("tensorflow", "tf_keras")
+# DeepFace clients whose network is an onnxruntime session over this weight file: rebuilt with the device's
+# providers and the process's thread share (DeepFace's takes every core, oversubscribing parallel workers). The
+# graph and the per-face calls stay DeepFace's: its fixed batch-1 graph made batch-dynamic was no faster on CPU
+# and moved embeddings by ~1e-6.
+ONNX_SESSIONS = {"SFace": "face_recognition_sface_2021dec.onnx"}
 EYE_LINE = "deepface-eyes"  # DeepFace's: rotate so the eyes are level, crop the box, letterbox
 FIVE_POINT = "arcface-5pt"  # the published protocol: 5-point similarity transform to the 112x112 template
 
@@ -101,6 +107,8 @@ class DeepFaceRecognizer:
         if backend == TF:
             deepface_tensorflow(engine_bound=True)
         self.client: Any = build("facial_recognition", model_name)
+        if model_name in ONNX_SESSIONS:  # DeepFace's own graph, on our device and thread share
+            self.client.model = runtime.onnx_session(str(files[ONNX_SESSIONS[model_name]]))
         self.normalization = normalization
         self.alignment = alignment
 
@@ -235,11 +243,19 @@ def _five_point(spec: RecognizerSpec) -> RecognizerSpec:
 FIVE_POINT_MODELS = ("ArcFace", "SFace", "GhostFaceNet")
 
 
+def runtime_settings(spec: RecognizerSpec) -> dict[str, str]:
+    """The framework that runs the network, and the device when it is not the CPU (both change the output)."""
+    if spec.settings["backend"] == TF:
+        engine = "tensorflow"
+    else:
+        engine = "dlib" if spec.name == "Dlib" else "onnxruntime"
+    device = runtime.device()
+    return {"runtime": engine, **({"device": device} if device != "cpu" else {})}
+
+
 @hookimpl
 def register_recognizers(register: Any) -> None:
     """DeepFace's recognizers, plus 5-point-aligned variants of those trained on such crops."""
-    for spec in RECOGNIZERS:
-        register(spec)
-    for spec in RECOGNIZERS:
-        if spec.name in FIVE_POINT_MODELS:
-            register(_five_point(spec))
+    specs = [*RECOGNIZERS, *(_five_point(s) for s in RECOGNIZERS if s.name in FIVE_POINT_MODELS)]
+    for spec in specs:
+        register(dataclasses.replace(spec, settings={**spec.settings, **runtime_settings(spec)}))

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import runtime
 from bench.faces import Face
 from bench.hookspecs import hookimpl
 from bench.plugins import PluginError
@@ -187,7 +188,9 @@ class OnnxModelConfig:
     def settings(self) -> dict[str, Any]:
         """What changes the embeddings (the cache key)."""
         skip = ("name", "url", "description", "batch_size")
-        return {"family": "onnx", "alignment": ALIGNMENT_METHOD,
+        device = runtime.device()
+        return {"family": "onnx", "alignment": ALIGNMENT_METHOD, "runtime": "onnxruntime",
+                **({"device": device} if device != "cpu" else {}),
                 **{k: v for k, v in asdict(self).items() if k not in skip}}
 
 
@@ -200,13 +203,9 @@ class OnnxRecognizer:
     """
 
     def __init__(self, config: OnnxModelConfig, path: Path) -> None:
-        import onnxruntime
+        from bench.runtime import onnx_session
 
-        from plugins.retinaface_onnx import cpu_count
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = cpu_count()
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session: Any = onnx_session(str(path))
         self.config = config
         self.input_name, self.fixed_batch = self._graph_input()
         wanted = [config.output] if config.quality_output is None else [config.output, config.quality_output]
@@ -344,6 +343,7 @@ def load_models(path: Path) -> list[OnnxModelConfig]:
         raise ConfigError(f"{path}{where}: invalid YAML ({getattr(err, 'problem', None) or err})") from err
     if not isinstance(data, dict) or set(data) != {"models"} or not isinstance(data["models"], list):
         raise ConfigError(f"{path}: expected exactly one top-level key, 'models:', holding a list of models")
+    assert isinstance(root, yaml.MappingNode)  # checked above: a mapping with one key
     entries = next(node for key, node in root.value if key.value == "models").value
     configs = [_entry(path, node, item) for node, item in zip(entries, data["models"])]
     _check_unique(path, configs, entries)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -127,7 +127,7 @@ def curves(
             {
                 "pauc_fnmr_ideal": ideal,
                 "pauc_fnmr_random": random,
-                "pauc_fnmr_relative": (row["pauc_fnmr"] - ideal) / (random - ideal) if random > ideal else np.nan,
+                "pauc_fnmr_relative": (cast(float, row["pauc_fnmr"]) - ideal) / (random - ideal) if random > ideal else np.nan,
                 "threshold": raw_threshold,
                 "threshold_rule": rule.describe(),
                 "start_fnmr": start_fnmr,
@@ -136,7 +136,7 @@ def curves(
                 "n_impostor": int((~same).sum()),
             }
         )
-    order = sorted(summary, key=lambda r: r["pauc_fnmr"])
+    order = sorted(summary, key=lambda r: cast(float, r["pauc_fnmr"]))
     for rank, row in enumerate(order, 1):
         row["rank"] = rank
     return rows, order, exact

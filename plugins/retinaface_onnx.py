@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
+from typing import Any
 
 import cv2
 import numpy as np
@@ -66,13 +66,6 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
     return np.asarray(keep, dtype=np.int64)
 
 
-def cpu_count() -> int:
-    """CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 class RetinaFaceOnnx:
     """RetinaFace MobileNet-0.25 detector; returns :class:`Face` objects in original-image pixels."""
 
@@ -81,16 +74,12 @@ class RetinaFaceOnnx:
         weights_path: str,
         confidence_threshold: float = 0.5,
         nms_threshold: float = 0.4,
-        max_side: int | None = None,
+        max_side: int = 0,
     ) -> None:
-        """Load the ONNX model; ``max_side`` downscales larger images before detection."""
-        import onnxruntime
+        """Load the ONNX model; ``max_side`` (> 0) downscales larger images before detection."""
+        from bench.runtime import onnx_session
 
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = cpu_count()
-        self.session = onnxruntime.InferenceSession(
-            weights_path, sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self.session: Any = onnx_session(weights_path, threads=1)  # one fixed thread count: boxes never vary
         self.input_name = self.session.get_inputs()[0].name
         self.confidence_threshold = confidence_threshold
         self.nms_threshold = nms_threshold
@@ -115,7 +104,7 @@ class RetinaFaceOnnx:
     def _resize(self, image: np.ndarray) -> tuple[np.ndarray, float]:
         """The image downscaled so its longer side is at most ``max_side``, and the scale applied."""
         longest = max(image.shape[:2])
-        if self.max_side is None or longest <= self.max_side:
+        if self.max_side <= 0 or longest <= self.max_side:
             return image, 1.0
         scale = self.max_side / longest
         size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))

@@ -17,7 +17,7 @@ from bench.runner import console_table
 from bench.sources import pairs_for
 from bench.sweep import Combination
 from bench.templates import FARS, pool, verify
-from plugins.protocols_ijb import read_template_pairs
+from plugins.protocols_ijb import TemplatePairs, read_template_pairs
 from plugins.protocols_pairs import pair_groups_of
 
 Row = dict[str, Any]
@@ -32,14 +32,15 @@ def _base(combo: Combination, metric: Metric) -> Row:
     }
 
 
-def ijb_rows(combo: Combination, metrics: list[Metric], faceness_weights: bool = False) -> list[Row]:
+def ijb_rows(
+    combo: Combination, pairs: TemplatePairs, metrics: list[Metric], faceness_weights: bool = False
+) -> list[Row]:
     """TAR at FAR 1e-6 .. 1e-1 over the template pairs (None where too few impostor pairs)."""
     attrs = [img.attrs for img in combo.dataset.images]
     templates = np.array([int(a["template"]) for a in attrs])
     medias = np.array([int(a["media"]) for a in attrs])
     weights = np.array([float(a["faceness"]) for a in attrs]) if faceness_weights else None
     pooled = pool(combo.vectors, templates, medias, weights)
-    pairs = read_template_pairs(combo.dataset.root)
     extra = {"pooling": "media mean, template sum" + (", faceness-weighted" if faceness_weights else "")}
     return [
         {**_base(combo, m), **extra, **verify(pooled, pairs.left, pairs.right, pairs.same, m, FARS)} for m in metrics
@@ -107,7 +108,7 @@ class IJBVerification:
     def prepare(self, ctx: Context) -> None:
         """Check the layout, record the template pairs."""
         _require(ctx, "template", "an IJB meta folder")
-        pairs = read_template_pairs(ctx.dataset.root)
+        pairs = ctx.state["template_pairs"] = read_template_pairs(ctx.dataset.root)
         ctx.run.record(
             template_pairs={
                 "n_pairs": len(pairs.same),
@@ -119,7 +120,8 @@ class IJBVerification:
 
     def combination(self, ctx: Context, combo: Combination) -> Rows:
         """TAR@FAR per metric."""
-        return {"ijb": ijb_rows(combo, ctx.metrics, bool(ctx.request.option("faceness_weights")))}
+        weights = bool(ctx.request.option("faceness_weights"))
+        return {"ijb": ijb_rows(combo, ctx.state["template_pairs"], ctx.metrics, weights)}
 
     def finish(self, ctx: Context) -> None:
         """Nothing derived."""

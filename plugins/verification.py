@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +31,7 @@ def describe_pairs(pairs: Pairs, n_images: int) -> dict[str, Any]:
     """What the manifest says of a pair list."""
     return {"source": pairs.source, "n_pairs": len(pairs), "n_same": int(pairs.same.sum()), "n_images_used": n_images,
             "folds": "given by the pair list" if pairs.folds is not None else
-            f"{min(10, len(pairs))} stratified (seed 0)"}
+            f"{min(10, len(pairs))} stratified (seed 0)", "notes": list(pairs.notes)}
 
 
 class Verification:
@@ -43,6 +44,8 @@ class Verification:
         dataset, pairs = restrict(ctx.dataset, pairs_for(ctx.settings, ctx.request, ctx.dataset,
                                                          ctx.state.get("given_pairs")))
         ctx.run.record(pairs=describe_pairs(pairs, len(dataset.images)))
+        for note in pairs.notes:
+            sys.stderr.write(f"note: {note}\n")
         ctx.inputs.append(Input(dataset, pairs, {"subset": "all"}))
         if dataset.baseline:
             base = named(ctx.settings, dataset.baseline).open()

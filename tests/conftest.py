@@ -43,6 +43,7 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFacto
     monkeypatch.setenv("BENCH_WEIGHTS_DIR", str(WEIGHTS))
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
     monkeypatch.delenv("BENCH_PLUGINS_DIR", raising=False)
+    monkeypatch.setenv("BENCH_JOBS", "1")  # in-process: worker start-up would dominate tiny test runs
 
 
 def read_pairs(dataset, path):  # type: ignore[no-untyped-def]

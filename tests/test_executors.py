@@ -38,7 +38,9 @@ def _accuracy(tmp_path: Path, executor: str, *args: str) -> Path:
 
 
 def _entries(cache: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(cache)): p.read_bytes() for p in sorted(cache.rglob("*")) if p.is_file()}
+    """The cached results (detections, embeddings); timing records are measurements, not results."""
+    return {str(p.relative_to(cache)): p.read_bytes() for kind in ("detections", "embeddings")
+            for p in sorted((cache / kind).rglob("*")) if p.is_file()}
 
 
 @needs_weights

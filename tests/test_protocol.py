@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 
 import numpy as np
@@ -70,21 +71,60 @@ def test_best_threshold_is_brute_force_maximum(pairs):
     assert P.accuracy_at(scores, same, threshold, higher) == pytest.approx(accuracy)
 
 
+def plateau_middle(scores, same, higher) -> float:
+    """Independent best threshold in original units: the middle run of optimal candidates (counted from the most
+    permissive), and the midpoint of the score values bounding that run (2 beyond the ends where it is open)."""
+    values = sorted(set(scores.tolist()))
+    edges = [values[0] - 2, *values, values[-1] + 2]
+    candidates = [(a + b) / 2 for a, b in itertools.pairwise(edges)]  # candidate i lies between edges i and i+1
+    accuracy = [np.mean(predict_same(scores, t, higher) == same) for t in candidates]
+    order = list(range(len(candidates))) if higher else list(range(len(candidates)))[::-1]  # most permissive first
+    best = [k for k, i in enumerate(order) if accuracy[i] == max(accuracy)]
+    runs: list[list[int]] = []
+    for k in best:
+        if runs and k == runs[-1][-1] + 1:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    run = [order[k] for k in runs[(len(runs) - 1) // 2]]
+    low, high = min(run), max(run)
+    return (edges[low] + edges[high + 1]) / 2
+
+
 def brute_kfold(scores, same, folds, higher) -> tuple[float, float, list[float], list[float]]:
-    """Independent k-fold: candidates in original units, strictest threshold among ties."""
+    """Independent k-fold with the threshold at the middle of the optimal plateau of the training folds."""
     thresholds, accuracies = [], []
     for k in sorted(set(folds.tolist())):
         train, test = folds != k, folds == k
-        values = sorted(set(scores[train].tolist()))
-        midpoints = [(a + b) / 2 for a, b in zip(values, values[1:])]
-        candidates = [values[0] - 1, *midpoints, values[-1] + 1]
-        predictions = [predict_same(scores[train], t, higher) for t in candidates]
-        train_acc = [np.mean(p == same[train]) for p in predictions]
-        tied = [t for t, a in zip(candidates, train_acc) if a == max(train_acc)]
-        best = max(tied) if higher else min(tied)
+        best = plateau_middle(scores[train], same[train], higher)
         thresholds.append(best)
         accuracies.append(float(np.mean(predict_same(scores[test], best, higher) == same[test])))
     return statistics.fmean(accuracies), statistics.pstdev(accuracies), thresholds, accuracies
+
+
+@pytest.mark.parametrize("higher", [True, False])
+def test_best_threshold_middle_of_plateau_hand_case(higher):
+    to_scores = (lambda sim: np.asarray(sim, dtype=float)) if higher else (lambda sim: 1 - np.asarray(sim))
+    # Similarities 0.1 (diff), 0.3 (diff), 0.5 (same), 0.6 (diff), 0.7 (same), 0.9 (same). Accepting >= t:
+    # t in (0.3, 0.5] -> 5/6 correct (only 0.6 wrong); t in (0.6, 0.7] -> 5/6 (only 0.5 wrong); no t beats 5/6.
+    # Two optimal runs, counted from the most permissive: the middle one is run 0, (0.3, 0.5): midpoint 0.4.
+    same = np.array([0, 0, 1, 0, 1, 1], dtype=bool)
+    threshold, accuracy = P.best_threshold(to_scores([0.1, 0.3, 0.5, 0.6, 0.7, 0.9]), same, higher)
+    assert accuracy == pytest.approx(5 / 6)
+    assert threshold == pytest.approx(float(to_scores(0.4)))
+    # A plateau over tied scores whose flips cancel: 0.2 (diff), 0.5 (same) and 0.5 (diff), 0.8 (same).
+    # t in (0.2, 0.5] and t in (0.5, 0.8] both give 3/4: one run from 0.2 to 0.8, middle 0.5.
+    same = np.array([0, 1, 0, 1], dtype=bool)
+    threshold, accuracy = P.best_threshold(to_scores([0.2, 0.5, 0.5, 0.8]), same, higher)
+    assert (threshold, accuracy) == pytest.approx((float(to_scores(0.5)), 3 / 4))
+    # Separable: the one optimal step between 0.4 and 0.6 -> 0.5.
+    threshold, accuracy = P.best_threshold(to_scores([0.1, 0.4, 0.6, 0.9]), np.array([0, 0, 1, 1]), higher)
+    assert (threshold, accuracy) == pytest.approx((float(to_scores(0.5)), 1.0))
+
+
+def test_best_threshold_matches_independent_plateau_middle(pairs):
+    scores, same, higher = pairs
+    assert P.best_threshold(scores, same, higher)[0] == pytest.approx(plateau_middle(scores, same, higher))
 
 
 def test_kfold_matches_brute_force(pairs):
@@ -199,3 +239,23 @@ def test_summarize_keys():
     assert counts == (300, same.sum(), (~same).sum())
     assert summary["tar_at_far_1e-01"] is not None and summary["tar_at_far_1e-03"] is None
     assert summary["acc_best_same_pairs"] >= summary["acc_kfold_mean"] - 0.05
+
+
+def test_with_failures_counts_unscored_pairs_as_non_matches():
+    # Similarities; NaN = an image without an embedding. Folds 0 and 1.
+    # Fold 0 scored: 0.9 same, 0.8 same, 0.2 diff -> trained on fold 1.
+    # Fold 1 scored: 0.7 same, 0.3 diff, 0.1 diff; unscored: one same (wrong), one diff (right).
+    scores = np.array([0.9, 0.8, 0.2, np.nan, 0.7, 0.3, 0.1, np.nan, np.nan])
+    same = np.array([1, 1, 0, 1, 1, 0, 0, 1, 0], dtype=bool)
+    folds = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1])
+    out = P.with_failures(scores, same, folds, True, default_threshold=0.75)
+    # Fold 1's scored pairs separate between 0.3 and 0.7 -> threshold 0.5; fold 0: 3 right of 3 scored, its
+    # unscored same pair wrong -> 3/4. Fold 0's scored pairs: threshold (0.2 + 0.8) / 2 = 0.5; fold 1: 3 scored
+    # right, unscored same wrong, unscored diff right -> 4/5.
+    assert out["acc_kfold_mean_fail_as_nonmatch"] == pytest.approx((3 / 4 + 4 / 5) / 2)
+    assert out["acc_kfold_std_fail_as_nonmatch"] == pytest.approx(abs(3 / 4 - 4 / 5) / 2)
+    assert out["acc_best_same_pairs_fail_as_nonmatch"] == pytest.approx(7 / 9)  # 6 scored right + 1 unscored diff
+    # At 0.75: 0.7 (same) rejected -> 5 scored right, + 1 unscored diff.
+    assert out["acc_at_default_fail_as_nonmatch"] == pytest.approx(6 / 9)
+    distances = P.with_failures(1 - scores, same, folds, False, default_threshold=0.25)
+    assert distances == pytest.approx(out)

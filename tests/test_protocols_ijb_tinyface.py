@@ -97,7 +97,8 @@ def test_ijb_given_landmarks_reproduce_the_folder_path(tmp_path: Path) -> None:
     build_ijb(data, faces, tmp_path / "IJB", identities=40)
     ijb = _open(tmp_path / "IJB")
     cosine = plugins.load().metrics.select("cosine")
-    (row,) = ijb_rows(_combos(ijb, "given", tmp_path)[0], cosine)
+    pairs = read_template_pairs(tmp_path / "IJB")
+    (row,) = ijb_rows(_combos(ijb, "given", tmp_path)[0], pairs, cosine)
     assert row["n_pairs_scored"] == 1600 and row["n_impostor"] == 1560  # 40 identities: 40 x 39 impostor pairs
     assert row["tar_at_far_1e-04"] is None and row["tar_at_far_1e-03"] is not None  # FAR >= 1/1560 only
     folder = Dataset(
@@ -108,7 +109,6 @@ def test_ijb_given_landmarks_reproduce_the_folder_path(tmp_path: Path) -> None:
     pooled = pool(
         combo.vectors, np.array([int(a["template"]) for a in attrs]), np.array([int(a["media"]) for a in attrs])
     )
-    pairs = read_template_pairs(tmp_path / "IJB")
     expected = verify(pooled, pairs.left, pairs.right, pairs.same, cosine[0])
     assert {k: v for k, v in row.items() if k.startswith("tar_")} == {
         k: v for k, v in expected.items() if k.startswith("tar_")

@@ -142,7 +142,7 @@ def test_feature_norm_comes_out_of_the_embed_stage(tmp_path: Path) -> None:
     pipeline = Pipeline(Store(tmp_path / "cache"), tmp_path)
     skip = plugins.load().detectors.get("skip")
     detections = pipeline.detect(dataset, skip)
-    vectors, _ = pipeline.embed(dataset, skip, detections, spec)
+    vectors = pipeline.embed(dataset, skip, detections, spec).vectors
     norm = [m for m in qm.MEASURES if m.name == "feature_norm"]
     stored = model_qualities(pipeline, dataset, skip, detections, spec, vectors, norm).feature_norm.to_numpy()
     assert np.isfinite(stored).all() and not np.allclose(stored, np.linalg.norm(vectors, axis=1))
@@ -155,7 +155,7 @@ def test_feature_norm_comes_out_of_the_embed_stage(tmp_path: Path) -> None:
     np.testing.assert_allclose(recomputed, stored, atol=1e-5)
     raw = recognizer_spec(dataclasses.replace(adaface, file="tiny.onnx", quality_output=None))
     other = Pipeline(Store(tmp_path / "cache"), tmp_path)  # its own executor: built plugins are kept by name
-    vectors, _ = other.embed(dataset, skip, detections, raw)
+    vectors = other.embed(dataset, skip, detections, raw).vectors
     plain = model_qualities(other, dataset, skip, detections, raw, vectors, norm).feature_norm.to_numpy()
     np.testing.assert_allclose(plain, np.linalg.norm(vectors, axis=1), rtol=1e-6)
 
@@ -168,7 +168,7 @@ def test_flip_consistency_with_a_real_model(tmp_path: Path) -> None:
     pipeline = Pipeline(Store(tmp_path), WEIGHTS)
     detector, model = registry.detectors.get("retinaface-mnet"), registry.recognizers.get("FaceRes")
     detections = pipeline.detect(dataset, detector)
-    vectors, _ = pipeline.embed(dataset, detector, detections, model)
+    vectors = pipeline.embed(dataset, detector, detections, model).vectors
     flip = [m for m in qm.MEASURES if m.name == "flip_consistency"]
     distances = model_qualities(pipeline, dataset, detector, detections, model, vectors, flip).flip_consistency
     assert distances.notna().all() and (distances > 0).all()

@@ -109,7 +109,8 @@ def test_python_api(data: Path, tmp_path: Path) -> None:
     assert len(r.scores) == 40 and {"score", "same"} <= set(r.scores.columns)
     assert any(p.name.startswith("roc_") for p in r.plots) and r.manifest["status"] == "complete"
     s = facebench.similarity(data, model="FakeNet", backend="fake-box", output=tmp_path, plugins_dirs=[FAKES])
-    assert set(s.table.identity_a) == {f"person{i}" for i in range(4)}
+    assert set(s.tables["similarity"].identity_a) == {f"person{i}" for i in range(4)}
+    assert list(s.table.n_identities) == [4]  # the headline table: the summary
     i = facebench.identify(data, model="FakeNet", backend="fake-box", output=tmp_path, plugins_dirs=[FAKES],
                            gallery_per_identity=2)
     assert (i.table.n_enrolled == 4).all() and (i.table.rank1 == 1.0).all()
@@ -128,12 +129,44 @@ def test_identify_sampling_options(data: Path, tmp_path: Path) -> None:
     assert pd.read_csv(tmp_path / "i" / "identify.csv").rank5.isna().all()  # 3 enrolled: rank 5 undefined
 
 
-def test_similarity_cap_per_cell(data: Path, tmp_path: Path) -> None:
+def test_similarity_is_exact_over_every_pair(data: Path, tmp_path: Path) -> None:
+    """Every cell counts every image pair (no cap): n(n-1)/2 within an identity, n_a x n_b across."""
     code, text = bench("--plugins-dir", FAKES, "similarity", "--i", str(data), "--model", "FakeNet", "--backend",
-                       "fake-box", "--n", "2", "--o", str(tmp_path), "--run-id", "s")
+                       "fake-box", "--o", str(tmp_path), "--run-id", "s")
     assert code == 0, text
     long = pd.read_csv(tmp_path / "s" / "similarity.csv")
-    assert long.n_pairs.max() == 2 and (long[long.identity_a == long.identity_b].n_pairs == 2).all()
+    sizes = {p.name: len(list(p.iterdir())) for p in data.iterdir() if p.is_dir()}
+    expected = [sizes[a] * (sizes[a] - 1) // 2 if a == b else sizes[a] * sizes[b]
+                for a, b in zip(long.identity_a, long.identity_b)]
+    assert list(long.n_pairs) == expected
+    summary = pd.read_csv(tmp_path / "s" / "similarity_summary.csv")
+    assert summary.same_pairs[0] == sum(n * (n - 1) // 2 for n in sizes.values())
+
+
+def test_similarity_uses_every_image_of_a_folder_with_a_pair_list(data: Path, tmp_path: Path) -> None:
+    """A folder's own pairs.txt/pairs.csv does not restrict the similarity matrix; --pairs does."""
+    import shutil
+
+    folder = tmp_path / "data"
+    shutil.copytree(data, folder)
+    images = sorted(p.relative_to(folder).as_posix() for p in folder.glob("*/*") if p.is_file())
+    (folder / "pairs.csv").write_text(f"file_x,file_y,same\n{images[0]},{images[1]},1\n")
+    common = ("--plugins-dir", FAKES, "similarity", "--model", "FakeNet", "--backend", "fake-box", "--o", str(tmp_path))
+    assert bench(*common, "--i", str(folder), "--run-id", "all")[0] == 0
+    assert pd.read_csv(tmp_path / "all" / "similarity_summary.csv").n_images[0] == len(images)
+    assert bench(*common, "--i", str(folder), "--pairs", str(folder / "pairs.csv"), "--run-id", "given")[0] == 0
+    assert pd.read_csv(tmp_path / "given" / "similarity_summary.csv").n_images[0] == 2
+
+
+def test_similarity_heatmap_subsets(data: Path, tmp_path: Path) -> None:
+    names = sorted(p.name for p in data.iterdir() if p.is_dir())
+    common = ("--plugins-dir", FAKES, "similarity", "--i", str(data), "--model", "FakeNet", "--backend", "fake-box",
+              "--o", str(tmp_path))
+    code, text = bench(*common, "--identities", f"{names[1]},{names[0].upper()}", "--run-id", "ids")
+    assert code == 0, text
+    assert any(p.suffix == ".png" for p in (tmp_path / "ids").iterdir())
+    code, text = bench(*common, "--identities", "nobody", "--run-id", "bad")
+    assert code == 1 and "unknown identity 'nobody'" in text and len(text.strip().splitlines()) == 1
 
 
 def test_baseline_dataset_gives_the_drop(data: Path, tmp_path: Path) -> None:

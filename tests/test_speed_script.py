@@ -64,3 +64,31 @@ def test_extrapolation_ratios_and_work() -> None:
     w = speed.work_counts(1000, 1549, ["Dlib", "SFace"], ["opencv", "yunet"], list(speed.METRICS))
     assert w["deepface_verify_calls"] == 16000
     assert w["floor_detections"] == 3098 and w["floor_forward_passes"] == 6196
+
+
+def test_scaling_points_and_standard_error(tmp_path: Path) -> None:
+    speed = _speed()
+    rows = [(f"A/A_{i:04d}.jpg", f"B/B_{i:04d}.jpg", i % 2 == 0) for i in range(100)]
+    points = speed.scaling_points(rows, [0.25, 0.5, 1.0], seed=0)
+    assert [len(p) for p in points] == [25, 50, 100] and points[-1] == rows
+    assert speed.scaling_points(rows[:12], [0.25], 0)[0] == speed.choose_pairs(rows[:12], 10, 0)  # at least 10
+    deepface = {"import_s": 0.0, "load_s": {}, "combos": [
+        {"calls": 4, "seconds": 4.0, "mean_call_s": 1.0, "call_s": [0.5, 1.5, 0.5, 1.5]}]}
+    e = speed.extrapolate(deepface, 10)
+    # total 10 s; variance of the mean call 1/3 / 4, scaled by 10^2: sd = sqrt(100 / 12)
+    assert e["relative_standard_error"] == pytest.approx(round((100 / 12) ** 0.5 / 10, 4))
+
+
+def test_same_bytes_compares_every_cache_file(tmp_path: Path) -> None:
+    speed = _speed()
+    for name in ("a", "b"):
+        (tmp_path / name / "embeddings" / "x").mkdir(parents=True)
+        (tmp_path / name / "embeddings" / "x" / "1.npy").write_bytes(b"same")
+        (tmp_path / name / "timings").mkdir()
+        (tmp_path / name / "timings" / "x.json").write_text(name)  # measurements may differ
+    assert speed.same_bytes(tmp_path / "a", tmp_path / "b")["identical"] is True
+    (tmp_path / "b" / "embeddings" / "x" / "1.npy").write_bytes(b"diff")
+    (tmp_path / "b" / "embeddings" / "x" / "2.npy").write_bytes(b"more")
+    found = speed.same_bytes(tmp_path / "a", tmp_path / "b")
+    assert found["identical"] is False and found["differ"] == ["embeddings/x/1.npy"]
+    assert found["only_in_one"] == ["embeddings/x/2.npy"]

@@ -1,0 +1,162 @@
+"""What ``bench similarity`` writes per combination and metric, readable at any dataset size.
+
+- ``similarity_<combo>_identities.csv``: per identity, its same-identity mean and the identity it is closest to;
+- ``similarity_<combo>_confused.csv``: the most-confused identity pairs (most similar cross-identity means);
+- the identity x identity matrix: ``similarity_<combo>.csv`` while it is small, else ``similarity_<combo>.npy``
+  (float32, rows and columns in the order of the identities table);
+- ``similarity_<combo>.png``: a heatmap of every identity while few, else of a chosen (``identities``), or the
+  ``top`` most-confused, subset in clustered order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.errors import BenchError
+from bench.metrics import Metric
+from bench.registry import unknown_message
+from bench.runs import write_csv
+from bench.similarity import IdentityTotals, cluster_order, long_rows, most_confused, per_identity
+from bench.store import atomic_write
+
+SQUARE_CSV_LIMIT = 100
+"""Largest identity count written as a square CSV (and as every cell in the long table)."""
+HEATMAP_ALL = 40
+"""Up to this many identities the heatmap shows all; beyond, a subset (``DEFAULT_TOP`` most-confused)."""
+DEFAULT_TOP = 30
+HEATMAP_LIMIT = 100
+"""Most identities a heatmap can label legibly."""
+CONFUSED_ROWS = 1000
+
+
+class HeatmapSubsetError(BenchError):
+    """``--identities`` names an identity the dataset lacks, or asks for more than a heatmap can show."""
+
+
+@dataclass(frozen=True)
+class HeatmapChoice:
+    """Which identities the heatmap shows: ``identities`` (names, shown in that order) or the ``top`` most-confused."""
+
+    identities: tuple[str, ...] = ()
+    top: int | None = None
+
+
+def subset(totals: IdentityTotals, metric: Metric, choice: HeatmapChoice) -> tuple[np.ndarray, str]:
+    """Indices of the identities to draw, in drawing order, and a phrase saying which they are."""
+    k = len(totals.identities)
+    if choice.identities:
+        check_identities(choice, totals.identities)
+        index = {name.lower(): i for i, name in enumerate(totals.identities)}
+        picked = np.array([index[n.lower()] for n in choice.identities])
+        return _capped(picked), f"{len(picked)} chosen of {k:,} identities"
+    if choice.top is None and k <= HEATMAP_ALL:
+        return np.arange(k), f"all {k} identities"
+    top = choice.top or DEFAULT_TOP
+    picked = _capped(_from_confused(totals, metric, top))
+    order = cluster_order(totals.means[np.ix_(picked, picked)], metric)
+    return picked[order], f"the {len(picked)} most-confused of {k:,} identities, clustered"
+
+
+def check_identities(choice: HeatmapChoice, identities: list[str]) -> None:
+    """:class:`HeatmapSubsetError` naming the first chosen identity the dataset lacks (any case matches)."""
+    known = {name.lower() for name in identities}
+    missing = [n for n in choice.identities if n.lower() not in known]
+    if missing:
+        shown = identities[:20] + (["..."] if len(identities) > 20 else [])
+        raise HeatmapSubsetError(unknown_message("identity", missing[0], shown))
+
+
+def _capped(picked: np.ndarray) -> np.ndarray:
+    if len(picked) > HEATMAP_LIMIT:
+        raise HeatmapSubsetError(
+            f"a heatmap of {len(picked)} identities is unreadable; ask for at most "
+            f"{HEATMAP_LIMIT} (--identities or --top)"
+        )
+    return picked
+
+
+def _from_confused(totals: IdentityTotals, metric: Metric, top: int) -> np.ndarray:
+    """The first ``top`` distinct identities met going down the most-confused pairs."""
+    index = {name: i for i, name in enumerate(totals.identities)}
+    seen: dict[int, None] = {}
+    wanted = min(top, len(totals.identities))
+    pairs = most_confused(totals, metric, max(wanted, 1) * 4)
+    for a, b in zip(pairs.identity_a, pairs.identity_b):
+        for name in (a, b):
+            if len(seen) < wanted:
+                seen.setdefault(index[name], None)
+    return np.array(list(seen), dtype=int)
+
+
+def write(
+    totals: IdentityTotals, metric: Metric, out: Path, name: str, title: str, choice: HeatmapChoice
+) -> list[Path]:
+    """Every file for one combination and metric; returns their paths."""
+    identities = per_identity(totals, metric)
+    written = [out / f"similarity_{name}_identities.csv", out / f"similarity_{name}_confused.csv"]
+    write_csv(written[0], identities)
+    write_csv(written[1], most_confused(totals, metric, CONFUSED_ROWS))
+    means = totals.means
+    if len(means) <= SQUARE_CSV_LIMIT:
+        square = pd.DataFrame(means, index=totals.identities, columns=totals.identities)
+        written.append(out / f"similarity_{name}.csv")
+        write_csv(written[-1], square.rename_axis("identity_a").reset_index())
+    else:
+        import io
+
+        buffer = io.BytesIO()
+        np.save(buffer, means.astype(np.float32), allow_pickle=False)
+        written.append(out / f"similarity_{name}.npy")
+        atomic_write(written[-1], buffer.getvalue())
+    picked, phrase = subset(totals, metric, choice)
+    written.append(heatmap(totals, metric, picked, f"{title}: {phrase}", out / f"similarity_{name}.png"))
+    return written
+
+
+def heatmap(totals: IdentityTotals, metric: Metric, picked: np.ndarray, title: str, path: Path) -> Path:
+    """The matrix of ``picked`` identities (rows and columns in that order), labelled with image counts."""
+    from bench.report import _pyplot, _save
+
+    plt = _pyplot()
+    values = totals.means[np.ix_(picked, picked)]
+    labels = [f"{_short(totals.identities[i])} ({totals.n_images[i]})" for i in picked]
+    n = len(picked)
+    font = 8 if n <= 40 else 6
+    size = max(5.0, 0.22 * n * font / 7 + 3)
+    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    image = ax.imshow(values, cmap="viridis" if metric.higher_is_more_similar else "viridis_r")
+    if n <= 15:  # small enough to print every cell
+        middle = np.nanmean(values)
+        for (row, col), value in np.ndenumerate(values):
+            if np.isfinite(value):
+                dark = value > middle if not metric.higher_is_more_similar else value < middle
+                ax.text(
+                    col, row, f"{value:.3f}", ha="center", va="center", fontsize=7, color="white" if dark else "black"
+                )
+    ax.set_xticks(range(n), labels, rotation=90, fontsize=font)
+    ax.set_yticks(range(n), labels, fontsize=font)
+    ax.set_xlabel("identity (images with a face); empty diagonal cell: a single image")
+    fig.colorbar(image, ax=ax, shrink=0.8, label=f"mean {metric.label}")
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path, dpi=100)  # type: ignore[no-any-return]
+
+
+def _short(name: str, width: int = 26) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def long_table(totals: IdentityTotals, metric: Metric) -> pd.DataFrame:
+    """The run's ``similarity.csv`` rows: every cell while the matrix is small, else every same-identity cell
+    and the most-confused cross cells."""
+    if len(totals.identities) <= SQUARE_CSV_LIMIT:
+        return long_rows(totals)
+    index = {name: i for i, name in enumerate(totals.identities)}
+    confused = most_confused(totals, metric, CONFUSED_ROWS)
+    diag = np.arange(len(totals.identities))
+    a = np.r_[diag, confused.identity_a.map(index).to_numpy(int)]
+    b = np.r_[diag, confused.identity_b.map(index).to_numpy(int)]
+    return long_rows(totals, (a, b))
