@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -82,12 +82,12 @@ def curves(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, edc.Curve]]:
     """Rows of the curve table (on :data:`GRID`), rows of the pAUC table, and each measure's exact FNMR curve;
     nothing when the scored pairs lack a class."""
-    ok = ~np.isnan(combo.vectors).any(axis=1)
+    ok = combo.embedded()
     valid = ok[pairs.left] & ok[pairs.right]
     left, right, same = pairs.left[valid], pairs.right[valid], pairs.same[valid]
     if not 0 < same.sum() < len(same):  # every pair of one class was dropped: no threshold is defined
         return [], [], {}
-    raw = metric.pairs(combo.vectors, left, right)
+    raw = combo.pair_scores(metric, left, right)
     scores = raw if metric.higher_is_more_similar else -raw
     threshold = rule.threshold(scores, same)
     start_fnmr, start_fmr = float(np.mean(scores[same] < threshold)), float(np.mean(scores[~same] >= threshold))
@@ -127,7 +127,7 @@ def curves(
             {
                 "pauc_fnmr_ideal": ideal,
                 "pauc_fnmr_random": random,
-                "pauc_fnmr_relative": (cast(float, row["pauc_fnmr"]) - ideal) / (random - ideal) if random > ideal else np.nan,
+                "pauc_fnmr_relative": (row["pauc_fnmr"] - ideal) / (random - ideal) if random > ideal else np.nan,
                 "threshold": raw_threshold,
                 "threshold_rule": rule.describe(),
                 "start_fnmr": start_fnmr,
@@ -136,7 +136,7 @@ def curves(
                 "n_impostor": int((~same).sum()),
             }
         )
-    order = sorted(summary, key=lambda r: cast(float, r["pauc_fnmr"]))
+    order = sorted(summary, key=lambda r: r["pauc_fnmr"])
     for rank, row in enumerate(order, 1):
         row["rank"] = rank
     return rows, order, exact
