@@ -118,6 +118,7 @@ def duplicate_threshold(vectors: np.ndarray, identities: list[str], fraction: fl
 
 
 def face_counts(n_faces: list[int], statuses: list[str]) -> pd.DataFrame:
-    """Images where the detector found no face or several (the face-selection policy picked the one used)."""
+    """Images with no usable face or several (``n_faces``: faces left after the detector's screening; the
+    face-selection policy picked the one used)."""
     frame = pd.DataFrame({"image": range(len(n_faces)), "n_faces": n_faces, "status": statuses})
     return frame[frame.n_faces != 1].sort_values(["n_faces", "image"], kind="stable").reset_index(drop=True)

@@ -24,7 +24,7 @@ from bench.images import UnreadableImage, decode
 from bench.measures import QualityMeasure, Sample
 from bench.pipeline import Detection, Pipeline
 from bench.registry import DetectorSpec, RecognizerSpec
-from bench.store import Store, key_of
+from bench.store import Store
 
 KIND = "quality"
 """Store kind of cached quality values."""
@@ -43,7 +43,7 @@ def _lazy(spec: RecognizerSpec, weights_dir: Path) -> Callable[[], Recognizer]:
 
 def face_key(image_sha: str, face: Face) -> str:
     """The cache key of one face of one image (the face-selection policy may pick another face of it)."""
-    return f"{image_sha}-{key_of(face.to_json())}"
+    return f"{image_sha}-{face.key()}"
 
 
 def _values(
@@ -106,7 +106,7 @@ def model_qualities(
         if d.status != "ok" or d.face is None or np.isnan(vector).any():
             samples.append(None)
             continue
-        extra = pipeline.store.get_json(EXTRAS, namespace, sha)
+        extra = pipeline.store.get_json(EXTRAS, namespace, face_key(sha, d.face))
         samples.append(Sample(img.path, d.face, vector, None if extra is None else extra["quality"], model, recognizer))
     values = _values(pipeline.store, namespace, shas, samples, chosen)
     return pd.DataFrame({"image": [img.rel for img in dataset.images], **values})

@@ -108,7 +108,7 @@ def findings(combo: Combination, duplicate_distance: float | None = None) -> Fin
         combo,
         audit.mislabel_suspects(combo.vectors, identities),
         audit.near_duplicates(combo.vectors, identities, duplicate_distance),
-        audit.face_counts([d.n_faces for d in combo.detections], [d.status for d in combo.detections]),
+        audit.face_counts([d.n_faces - d.n_rejected for d in combo.detections], [d.status for d in combo.detections]),
         duplicate_distance,
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,11 +80,14 @@ def directions(measures: list[QualityMeasure]) -> dict[str, bool]:
 def curves(
     combo: Combination, pairs: Pairs, metric: Metric, frame: pd.DataFrame, better: dict[str, bool], rule: Rule
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, edc.Curve]]:
-    """Rows of the curve table (on :data:`GRID`), rows of the pAUC table, and each measure's exact FNMR curve."""
-    ok = ~np.isnan(combo.vectors).any(axis=1)
+    """Rows of the curve table (on :data:`GRID`), rows of the pAUC table, and each measure's exact FNMR curve;
+    nothing when the scored pairs lack a class."""
+    ok = combo.embedded()
     valid = ok[pairs.left] & ok[pairs.right]
     left, right, same = pairs.left[valid], pairs.right[valid], pairs.same[valid]
-    raw = metric.pairs(combo.vectors, left, right)
+    if not 0 < same.sum() < len(same):  # every pair of one class was dropped: no threshold is defined
+        return [], [], {}
+    raw = combo.pair_scores(metric, left, right)
     scores = raw if metric.higher_is_more_similar else -raw
     threshold = rule.threshold(scores, same)
     start_fnmr, start_fmr = float(np.mean(scores[same] < threshold)), float(np.mean(scores[~same] >= threshold))
@@ -94,7 +97,9 @@ def curves(
         "detector": combo.detector.name,
         "metric": metric.name,
     }
-    rows, summary, exact = [], [], {}
+    rows: list[dict[str, Any]] = []
+    summary: list[dict[str, Any]] = []
+    exact: dict[str, edc.Curve] = {}
     for name, higher in better.items():
         if name not in frame:
             continue
@@ -122,7 +127,7 @@ def curves(
             {
                 "pauc_fnmr_ideal": ideal,
                 "pauc_fnmr_random": random,
-                "pauc_fnmr_relative": (cast(float, row["pauc_fnmr"]) - ideal) / (random - ideal) if random > ideal else np.nan,
+                "pauc_fnmr_relative": (row["pauc_fnmr"] - ideal) / (random - ideal) if random > ideal else np.nan,
                 "threshold": raw_threshold,
                 "threshold_rule": rule.describe(),
                 "start_fnmr": start_fnmr,
@@ -131,7 +136,7 @@ def curves(
                 "n_impostor": int((~same).sum()),
             }
         )
-    order = sorted(summary, key=lambda r: cast(float, r["pauc_fnmr"]))
+    order = sorted(summary, key=lambda r: r["pauc_fnmr"])
     for rank, row in enumerate(order, 1):
         row["rank"] = rank
     return rows, order, exact
@@ -244,27 +249,31 @@ class QualityEvaluation:
             rows, summary, exact = curves(combo, pairs, metric, frame, directions(measures), _rule(ctx))
             curve_rows += rows
             pauc_rows += summary
-            name = slug("edc", combo.dataset.name, combo.model.name, combo.detector.name, metric.name)
-            ctx.run.plot(plot(summary, exact, ctx.run.path / f"{name}.png"))
+            if summary:
+                name = slug("edc", combo.dataset.name, combo.model.name, combo.detector.name, metric.name)
+                ctx.run.plot(plot(summary, exact, ctx.run.path / f"{name}.png"))
         tags = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name}
         images = [{**tags, **row} for row in frame.to_dict("records")]
         return {"edc": curve_rows, "edc_pauc": pauc_rows, "image_quality": images}
 
     def finish(self, ctx: Context) -> None:
         """The ranking table: measures x recognizers."""
-        ctx.run.write_table("edc_ranking", ranking(ctx.run.table("edc_pauc")))
+        pauc = ctx.run.table("edc_pauc")
+        if not pauc.empty:
+            ctx.run.write_table("edc_ranking", ranking(pauc))
 
     def summary(self, ctx: Context) -> str:
         """The ranking (pAUC of FNMR per recognizer, lower is better)."""
-        table = ranking(ctx.run.table("edc_pauc"))
-        columns = ["detector", "metric", "measure", *sorted(ctx.run.table("edc_pauc").model.unique()), "mean_rank"]
         pauc = ctx.run.table("edc_pauc")
+        if pauc.empty:
+            return "no combination had scored pairs of both classes: no EDC"
+        columns = ["detector", "metric", "measure", *sorted(pauc.model.unique()), "mean_rank"]
         note = (
             f"pAUC of FNMR over 0..{edc.PAUC_LIMIT:g} discarded (lower is better), threshold fixed at "
             f"{_rule(ctx).describe()} on all pairs; theoretical best per recognizer: "
             + ", ".join(f"{m} {v:.4f}" for m, v in pauc.groupby("model").pauc_fnmr_ideal.first().items())
         )
-        return "\n".join([console_table(table, columns), note])
+        return "\n".join([console_table(ranking(pauc), columns), note])
 
 
 SPEC = EvaluationSpec(

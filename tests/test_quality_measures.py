@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import plugins
+from bench import plugins, quality
 from bench.datasets import scan
+from bench.executors import EXTRAS
 from bench.faces import LANDMARK_NAMES, Face
 from bench.measures import QualityMeasure, Sample
 from bench.pipeline import Detection, Pipeline
-from bench.quality import image_qualities, model_qualities
+from bench.quality import face_key, image_qualities, model_qualities
 from bench.store import Store
 from plugins import quality_measures as qm
 from plugins.onnx_recognizers import BUILTINS, recognizer_spec
@@ -144,7 +145,12 @@ def test_feature_norm_comes_out_of_the_embed_stage(tmp_path: Path) -> None:
     detections = pipeline.detect(dataset, skip)
     vectors = pipeline.embed(dataset, skip, detections, spec).vectors
     norm = [m for m in qm.MEASURES if m.name == "feature_norm"]
-    stored = model_qualities(pipeline, dataset, skip, detections, spec, vectors, norm).feature_norm.to_numpy()
+    namespace = pipeline.embedding_namespace(spec, skip)
+    for sha, d in zip(pipeline.hashes(dataset), detections):  # the embed stage kept it, under the face's key
+        assert pipeline.store.get_json(EXTRAS, namespace, face_key(sha, d.face)) is not None
+    with pytest.MonkeyPatch.context() as patch:  # read back, not recomputed: the recognizer is never built
+        patch.setattr(quality, "build", lambda *_: pytest.fail("feature_norm rebuilt the recognizer"))
+        stored = model_qualities(pipeline, dataset, skip, detections, spec, vectors, norm).feature_norm.to_numpy()
     assert np.isfinite(stored).all() and not np.allclose(stored, np.linalg.norm(vectors, axis=1))
     assert np.allclose(stored, vectors[:, :3].mean(axis=1), atol=1e-5)  # the tiny model's "norm": mean of channels
     fresh = Pipeline(Store(tmp_path / "cache2"), tmp_path)
