@@ -380,16 +380,17 @@ def plugins_cmd(ctx: click.Context, **given: Any) -> None:
 
 
 @main.group("weights", invoke_without_command=True)
+@click.option("-v", "--verbose", is_flag=True, help="Also the path, size, sha256 and source of every file.")
 @location_options
 @click.pass_context
-def weights_cmd(ctx: click.Context, **given: Any) -> None:
-    """List every weight file the plugins need: present or missing, path, size, sha256, source."""
+def weights_cmd(ctx: click.Context, verbose: bool, **given: Any) -> None:
+    """List every weight file the plugins need: present or missing (-v: path, size, sha256, source)."""
     ctx.meta["weights_given"] = given
     if ctx.invoked_subcommand is None:
         from bench.weights_admin import listing
 
         settings = settings_of(ctx, given)
-        for line in listing(settings.plugins(), settings.weights_dir):
+        for line in listing(settings.plugins(), settings.weights_dir, verbose):
             click.echo(line)
 
 

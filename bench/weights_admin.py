@@ -33,23 +33,25 @@ def _specs(plugins: Plugins) -> Iterator[tuple[str, Spec]]:
     yield from (("detector", s) for s in plugins.detectors)
 
 
-def _describe(weight: WeightFile, weights_dir: Path) -> str:
+def _describe(weight: WeightFile, weights_dir: Path, verbose: bool) -> str:
     path = find(weight, weights_dir)
     source = weight.url or weight.note or "-"
+    if not verbose:
+        return f"{weight.name:<42} {'present' if path else 'missing'}"
     if path is None:
         return f"{weight.name:<42} missing  {weights_dir / weight.name}  source: {source}"
     size = f"{path.stat().st_size / 1e6:.1f} MB"
     return f"{weight.name:<42} present  {path}  {size}  sha256 {sha256(path)}  source: {source}"
 
 
-def listing(plugins: Plugins, weights_dir: Path) -> Iterator[str]:
-    """One line per plugin and weight file: present or missing, path, size, sha256, source URL."""
+def listing(plugins: Plugins, weights_dir: Path, verbose: bool = False) -> Iterator[str]:
+    """One line per plugin and weight file: present or missing; ``verbose`` adds path, size, sha256, source."""
     for kind, spec in _specs(plugins):
-        head = f"{kind:<8} {spec.name:<16}"
+        head = f"{kind:<8} {spec.name:<18}"
         if not spec.weights:
             yield f"{head} (no weight files)"
         for weight in spec.weights:
-            yield f"{head} {_describe(weight, weights_dir)}"
+            yield f"{head} {_describe(weight, weights_dir, verbose)}"
 
 
 def select(plugins: Plugins, name: str) -> list[Spec]:

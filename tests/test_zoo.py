@@ -314,9 +314,12 @@ def test_import_real_dlib_file_then_dlib_is_ok(tmp_path: Path) -> None:
     assert done.output.strip() == f"imported {weights / DLIB_FILE.name}; Dlib loads"
     models = bench("--weights-dir", str(weights), "models")
     assert next(line for line in models.output.splitlines() if line.startswith("Dlib ")).endswith(" ok")
-    listing = bench("--weights-dir", str(weights), "weights")
+    listing = bench("--weights-dir", str(weights), "weights", "-v")
     dlib = next(line for line in listing.output.splitlines() if line.split()[:2] == ["model", "Dlib"])
     assert f"present  {weights / DLIB_FILE.name}  22.5 MB  sha256 55533b28a958" in dlib  # ours, not a bundled copy
+    assert (weights / DLIB_FILE.name).stat().st_mode & 0o777 == 0o644  # readable by every user of the folder
+    short = bench("--weights-dir", str(weights), "weights").output.splitlines()
+    assert max(map(len, short)) <= 100 and any(line.split()[:2] == ["model", "Dlib"] for line in short)
 
 
 def test_import_under_a_plugin_name_and_a_broken_file(tmp_path: Path) -> None:
