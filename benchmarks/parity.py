@@ -4,12 +4,14 @@ Two steps, each resumable:
 
 ``python benchmarks/parity.py deepface``  calls ``DeepFace.verify`` once per pair and combination (OpenCV on one
 thread, ``enforce_detection=False``, ``align=True``, cosine) and appends each distance to ``--deepface-csv``
-as soon as it is known, so an interrupted run resumes where it stopped.
+as soon as it is known, so an interrupted run resumes where it stopped. ``--multi-face-only`` limits it to the
+pairs with an image where facebench's detection (the same detector) finds 2+ faces, where policies differ.
 
 ``python benchmarks/parity.py compare``  runs facebench's cached pipeline on the same pairs under every
 face-selection policy and writes a Markdown table (``--out``): per combination and policy the largest per-pair
 |distance - DeepFace's|, how many pairs differ by more than 1e-4, and the best-threshold accuracy on those very
-pairs (DeepFace's published protocol) beside the same figure from DeepFace's own distances.
+pairs (DeepFace's published protocol) beside the same figure from DeepFace's own distances (only where DeepFace
+scored the whole list).
 """
 
 from __future__ import annotations

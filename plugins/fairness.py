@@ -94,7 +94,7 @@ class FairnessError(BenchError):
 
 
 @dataclass(frozen=True)
-class Settings:
+class FairnessOptions:
     """The evaluation's own options."""
 
     attribute: str | None = None  # None: the dataset's only attribute
@@ -148,7 +148,9 @@ def pair_set(combo: Combination, pairs: Pairs, metric: Metric, attribute: str) -
     )
 
 
-def detection_rows(combo: Combination, pairs: Pairs, attribute: str, settings: Settings) -> dict[str, dict[str, Any]]:
+def detection_rows(
+    combo: Combination, pairs: Pairs, attribute: str, settings: FairnessOptions
+) -> dict[str, dict[str, Any]]:
     """Failure-to-detect per group over the images the pairs use, keyed by group."""
     used = np.unique(np.concatenate([pairs.left, pairs.right]))
     groups = image_groups(combo.dataset, attribute)[used]
@@ -171,7 +173,7 @@ def _det_rows(pairs: fairness.PairSet, groups: Sequence[str]) -> list[dict[str, 
 
 
 def combination_rows(
-    combo: Combination, pairs: Pairs, metrics: Sequence[Metric], settings: Settings
+    combo: Combination, pairs: Pairs, metrics: Sequence[Metric], settings: FairnessOptions
 ) -> dict[str, list[dict[str, Any]]]:
     """Rows of the three tables for one combination: every metric, every FMR target."""
     attribute = choose_attribute(combo.dataset, settings.attribute)
@@ -210,7 +212,11 @@ def rate_plots(table: pd.DataFrame, out: Path) -> list[Path]:
                 x = np.arange(len(rows)) + (k - (len(groups) - 1) / 2) * width
                 value = rows[rate].to_numpy(dtype=float)
                 err = np.abs(np.vstack([value - rows[f"{rate}_ci_low"], rows[f"{rate}_ci_high"] - value]))
-                ax.bar(x, value, width, yerr=np.nan_to_num(err), capsize=3, label=str(group))
+                bars = ax.bar(x, value, width, yerr=np.nan_to_num(err), capsize=3, label=str(group), color=f"C{k}")
+                if rate == "fmr":  # hatched: too few within-group impostors for this target
+                    for bar, thin in zip(bars, rows.group_insufficient.fillna(True).astype(bool)):
+                        if thin:
+                            bar.set(hatch="//", alpha=0.55)
                 counts = rows.n_false_match if rate == "fmr" else rows.n_false_nonmatch
                 totals = rows.n_impostor if rate == "fmr" else rows.n_genuine
                 for xi, top, c, t in zip(x, np.nan_to_num(rows[f"{rate}_ci_high"].to_numpy(float)), counts, totals):
@@ -229,10 +235,18 @@ def rate_plots(table: pd.DataFrame, out: Path) -> list[Path]:
             ax.set(ylabel=name, title=name.capitalize())
             ax.set_ylim(bottom=0)
             ax.margins(y=0.15)
-        axes[0].legend(fontsize=8, title=str(part.attribute.iloc[0]), title_fontsize=8)
+        from matplotlib.patches import Patch
+
+        handles = [Patch(color=f"C{k}", label=str(g)) for k, g in enumerate(groups)]
+        handles += [
+            Patch(facecolor="white", edgecolor="gray", hatch="//", label="< 10 / FMR impostors"),
+            *axes[0].get_legend_handles_labels()[0][:1],
+        ]  # the target line
+        axes[0].legend(handles=handles, fontsize=8, title=str(part.attribute.iloc[0]), title_fontsize=8)
         fig.suptitle(
             f"{dataset}: per-group error rates at the global threshold for FMR {target:g} ({metric}); "
-            "bars: 95 % subject-bootstrap CI, labels: errors/comparisons",
+            "whiskers: 95 % subject-bootstrap CI, labels: errors/comparisons,\nhatched: fewer than 10 / FMR "
+            "within-group impostors (the rate rests on too few comparisons)",
             fontsize=9,
         )
         written.append(_save(fig, out / f"fairness_rates_{slug(str(dataset), str(metric), f'fmr{target:g}')}.png"))
@@ -318,9 +332,9 @@ def write_plots(run_dir: Path) -> list[Path]:
     return rate_plots(table, run_dir) + det_plots(det, table, run_dir)
 
 
-def settings_of(request: SweepRequest) -> Settings:
+def options_of(request: SweepRequest) -> FairnessOptions:
     """The evaluation's options from a request."""
-    return Settings(
+    return FairnessOptions(
         request.option("attribute"),
         str(request.option("at_fmr", "auto")),
         int(request.option("bootstrap", 1000)),
@@ -371,7 +385,7 @@ class Fairness:
     def combination(self, ctx: Context, combo: Combination) -> Rows:
         """The two tables' rows; the DET curves are kept for :meth:`finish`. An input without the attribute (e.g.
         a clean baseline) gives none."""
-        settings = settings_of(ctx.request)
+        settings = options_of(ctx.request)
         attribute = choose_attribute(ctx.dataset, settings.attribute)
         if ctx.input.pairs is None or attribute not in attributes_of(combo.dataset):
             return {}

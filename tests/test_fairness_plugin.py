@@ -14,7 +14,7 @@ from bench.fairness import ALL, CROSS
 from bench.metrics import Metric
 from bench.pipeline import Detection
 from bench.sweep import Combination
-from plugins.fairness import FairnessError, Settings, choose_attribute, combination_rows, fmr_targets
+from plugins.fairness import FairnessError, FairnessOptions, choose_attribute, combination_rows, fmr_targets
 from tests.conftest import LFW, SAMPLE, bench, needs_lfw, needs_weights, read_pairs
 
 
@@ -59,7 +59,7 @@ def test_rows_of_one_combination(tmp_path: Path) -> None:
         data, SimpleNamespace(name="det"), SimpleNamespace(name="rec"), detections, vectors, [""] * len(data.images)
     )
     metric = Metric("euclidean", lambda a, b: np.linalg.norm(a - b, axis=1), lambda a, b: a, False)
-    out = combination_rows(combo, pairs, [metric], Settings(at_fmr="0.1,0.2", bootstrap=50))
+    out = combination_rows(combo, pairs, [metric], FairnessOptions(at_fmr="0.1,0.2", bootstrap=50))
     rows = [r for r in out["fairness"] if r["fmr_target"] == 0.1]
     by = {r["group"]: r for r in rows}
     assert list(by) == ["a", "b", ALL, CROSS, UNLABELLED]
@@ -109,3 +109,37 @@ def test_bench_fairness_on_the_sample_with_the_lfw_gender_lists(tmp_path: Path) 
             assert table.loc[group, "fnmr"] == pytest.approx((~accept & mine.same).sum() / mine.same.sum())
     assert (run / "fairness_rates_sample-gender_cosine_fmr0.1.png").is_file()
     assert (run / "fairness_det_sample-gender_cosine.png").is_file()
+
+
+def test_bench_fairness_runs_with_fake_plugins(tmp_path: Path) -> None:
+    """Fast tier: the command end to end (sampled same-group pairs, tables, plots, manifest) on fake plugins."""
+    import json
+
+    import pandas as pd
+
+    from tests.conftest import REPO
+    from tests.fakes.fake_models import make_dataset
+
+    data = make_dataset(tmp_path / "colours", identities=6, per_identity=4)
+    (tmp_path / "groups.csv").write_text("image_or_identity,tone\n" + "".join(
+        f"person{i},{'light' if i < 3 else 'dark'}\n" for i in range(6)))  # fmt: skip
+    (tmp_path / "datasets.yaml").write_text(
+        f"datasets:\n  colours:\n    root: {data}\n    attributes: {tmp_path / 'groups.csv'}\n"
+    )
+    fakes = str(REPO / "tests" / "fakes")
+    args = ("--plugins-dir", fakes, "--datasets", str(tmp_path / "datasets.yaml"), "fairness", "--model", "FakeNet",
+            "--backend", "fake-box", "--o", str(tmp_path), "--bootstrap", "20")  # fmt: skip
+    code, out = bench(*args, "--dataset", "colours", "--n", "60", "--run-id", "r")
+    assert code == 0, out
+    assert "GARBE" in out and "dark" in out
+    run = tmp_path / "r"
+    table = pd.read_csv(run / "fairness.csv")
+    assert set(table.group) == {"dark", "light", ALL, CROSS, UNLABELLED}
+    assert (table[table.group == CROSS].n_impostor == 0).all()  # --n: same-group impostors only
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["fairness"]["images_per_group"] == {
+        "dark": 12, "light": 12, UNLABELLED: 0}  # fmt: skip
+    assert {"fairness", "fairness_differentials"} <= set(manifest["tables"]) and (run / "det_by_group.csv").is_file()
+    assert any(p.startswith("fairness_rates_") for p in manifest["plots"])
+    code, out = bench(*args, "--i", str(data), "--run-id", "none")
+    assert code == 1 and "declare one under 'attributes:'" in out
