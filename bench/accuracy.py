@@ -50,8 +50,9 @@ def evaluate(combo: Combination, pairs: Pairs, metrics: list[Metric]) -> tuple[l
         "n_pairs_dropped_same": int((~valid & pairs.same).sum()),
         "n_pairs_dropped_diff": int((~valid & ~pairs.same).sum()),
         "failure_to_detect_rate": no_face / len(used),
-        "folds": "given by pair list" if pairs.folds is not None else f"10 stratified on all listed pairs, seed "
-        f"{FOLDS_SEED}",
+        "folds": "given by pair list"
+        if pairs.folds is not None
+        else f"10 stratified on all listed pairs, seed {FOLDS_SEED}",
     }
     names = [img.rel for img in combo.dataset.images]
     rows, frames = [], []
@@ -63,20 +64,30 @@ def evaluate(combo: Combination, pairs: Pairs, metrics: list[Metric]) -> tuple[l
             rows.append({**base, "metric": metric.name, "status": "too few scored pairs of each class"})
             continue
         summary = protocol.summarize(
-            scores[valid], pairs.same[valid], metric.higher_is_more_similar, folds=folds[valid],
+            scores[valid],
+            pairs.same[valid],
+            metric.higher_is_more_similar,
+            folds=folds[valid],
             default_threshold=default,
         )
         summary.pop("n_pairs")  # the same as n_pairs_scored
         failures = protocol.with_failures(scores, pairs.same, folds, metric.higher_is_more_similar, default)
-        rows.append({**base, "metric": metric.name, "status": "ok", "default_threshold": default, **summary,
-                     **failures})
+        rows.append(
+            {**base, "metric": metric.name, "status": "ok", "default_threshold": default, **summary, **failures}
+        )
         frames.append(
             pd.DataFrame(
                 {
-                    "dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name,
-                    "face": base["face"], "metric": metric.name, "pair": np.flatnonzero(valid),
-                    "image_a": [names[i] for i in pairs.left[valid]], "image_b": [names[i] for i in pairs.right[valid]],
-                    "same": pairs.same[valid], "score": scores[valid],
+                    "dataset": combo.dataset.name,
+                    "model": combo.model.name,
+                    "detector": combo.detector.name,
+                    "face": base["face"],
+                    "metric": metric.name,
+                    "pair": np.flatnonzero(valid),
+                    "image_a": [names[i] for i in pairs.left[valid]],
+                    "image_b": [names[i] for i in pairs.right[valid]],
+                    "same": pairs.same[valid],
+                    "score": scores[valid],
                 }
             )
         )

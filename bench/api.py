@@ -112,8 +112,10 @@ def evaluate(evaluation: str, data: str | Path | None = None, **kwargs: Any) -> 
     if unknown:
         from bench.errors import BenchError
 
-        raise BenchError(f"unknown option(s) {', '.join(sorted(unknown))} for {spec.name}; "
-                         f"its own options: {', '.join(sorted(known)) or 'none'}")
+        raise BenchError(
+            f"unknown option(s) {', '.join(sorted(unknown))} for {spec.name}; "
+            f"its own options: {', '.join(sorted(known)) or 'none'}"
+        )
     request = SweepRequest(evaluation=spec.name, options=options, **request_fields)
     outcome = execute(request, settings)
     return Result(read_run(outcome.run.path), outcome.summary)
@@ -161,8 +163,11 @@ def write_report(runs: list[Path], output: Path | None, title: str, overwrite: b
 
     saved = [read_run(Path(p)) for p in runs]
     if output is None:
-        output = saved[0].path / "report.html" if len(saved) == 1 else \
-            saved[0].path.parent / f"report-{'-'.join(r.name for r in saved)[:120]}.html"
+        output = (
+            saved[0].path / "report.html"
+            if len(saved) == 1
+            else saved[0].path.parent / f"report-{'-'.join(r.name for r in saved)[:120]}.html"
+        )
     if output.exists() and not overwrite:
         raise BenchError(f"{output} already exists; pass --overwrite or --o ANOTHER.html")
     atomic_write(output, render(saved, title).encode())

@@ -43,9 +43,7 @@ class DatasetEntry:
 
 def _expand(text: str) -> str:
     """``${VAR}`` and ``${VAR:-default}`` from the environment."""
-    return re.sub(
-        r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: os.environ.get(m.group(1)) or (m.group(2) or ""), text
-    )
+    return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: os.environ.get(m.group(1)) or (m.group(2) or ""), text)
 
 
 def _entry(name: str, raw: Any, base: Path, source: Path) -> DatasetEntry:
@@ -58,8 +56,9 @@ def _entry(name: str, raw: Any, base: Path, source: Path) -> DatasetEntry:
     pairs = (root / str(raw["pairs"])) if raw.get("pairs") else None
     layout, description = str(raw.get("layout", "identity-per-folder")), str(raw.get("description", ""))
     declared = attributes.parse(raw["attributes"], root, f"{source}: dataset '{name}'") if "attributes" in raw else ()
-    return DatasetEntry(name, root, pairs, layout, description, str(raw.get("baseline", "")),
-                        str(raw.get("protocol", "")), declared)
+    return DatasetEntry(
+        name, root, pairs, layout, description, str(raw.get("baseline", "")), str(raw.get("protocol", "")), declared
+    )
 
 
 def load_catalog(path: Path) -> dict[str, DatasetEntry]:

@@ -22,22 +22,41 @@ if TYPE_CHECKING:
     from bench.config import Settings
     from bench.evaluations import EvaluationSpec, Option
 
-WEIGHTS_HELP = ("Folder of model weight files, searched first; then $BENCH_WEIGHTS_DIR, DeepFace's "
-                "$DEEPFACE_HOME/.deepface/weights and ./weights.")
+WEIGHTS_HELP = (
+    "Folder of model weight files, searched first; then $BENCH_WEIGHTS_DIR, DeepFace's "
+    "$DEEPFACE_HOME/.deepface/weights and ./weights."
+)
 LOCATION_OPTIONS = ("plugins_dir", "weights_dir", "cache_dir", "datasets_file", "quiet")
 
 
 def location_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The options that say where things are, on the group and on every command."""
     options = [
-        click.option("--plugins-dir", multiple=True, type=click.Path(path_type=Path), is_eager=True,
-                     help="Also register every *.py plugin in DIR (repeatable; env BENCH_PLUGINS_DIR)."),
-        click.option("--weights-dir", type=click.Path(path_type=Path), envvar="BENCH_WEIGHTS_DIR",
-                     help=WEIGHTS_HELP + " Env BENCH_WEIGHTS_DIR."),
-        click.option("--cache-dir", type=click.Path(path_type=Path), envvar="BENCH_CACHE_DIR",
-                     help="Detection/embedding cache [default: ~/.cache/facebench; env BENCH_CACHE_DIR]."),
-        click.option("--datasets", "datasets_file", type=click.Path(path_type=Path),
-                     help="datasets.yaml to read [default: ./datasets.yaml, else the one shipped; env BENCH_DATASETS]."),
+        click.option(
+            "--plugins-dir",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            is_eager=True,
+            help="Also register every *.py plugin in DIR (repeatable; env BENCH_PLUGINS_DIR).",
+        ),
+        click.option(
+            "--weights-dir",
+            type=click.Path(path_type=Path),
+            envvar="BENCH_WEIGHTS_DIR",
+            help=WEIGHTS_HELP + " Env BENCH_WEIGHTS_DIR.",
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(path_type=Path),
+            envvar="BENCH_CACHE_DIR",
+            help="Detection/embedding cache [default: ~/.cache/facebench; env BENCH_CACHE_DIR].",
+        ),
+        click.option(
+            "--datasets",
+            "datasets_file",
+            type=click.Path(path_type=Path),
+            help="datasets.yaml to read [default: ./datasets.yaml, else the one shipped; env BENCH_DATASETS].",
+        ),
         click.option("-q", "--quiet", is_flag=True, default=None, help="No progress output."),
     ]
     for option in reversed(options):
@@ -103,7 +122,9 @@ class BenchCLI(click.Group):
         spec = self._evaluations(ctx).get(cmd_name)
         return evaluation_command(spec) if spec is not None else None
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as err:
@@ -137,56 +158,124 @@ def main(**_: Any) -> None:
 def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Callable[..., Any]]:
     """The options every evaluation command takes, then the evaluation's own."""
     options = [
-        click.option("--i", "--input", "input_dir", type=click.Path(path_type=Path),
-                     help="Dataset folder <identity>/<image>, or a benchmark file (e.g. an insightface .bin)."),
+        click.option(
+            "--i",
+            "--input",
+            "input_dir",
+            type=click.Path(path_type=Path),
+            help="Dataset folder <identity>/<image>, or a benchmark file (e.g. an insightface .bin).",
+        ),
         click.option("--dataset", help="A dataset named in datasets.yaml (instead of --i)."),
-        click.option("--pairs", type=click.Path(path_type=Path),
-                     help="Pair list (LFW pairs.txt, CSV file_x,file_y,same[,fold], or any registered protocol) "
-                          "[default: the dataset's]."),
+        click.option(
+            "--pairs",
+            type=click.Path(path_type=Path),
+            help="Pair list (LFW pairs.txt, CSV file_x,file_y,same[,fold], or any registered protocol) "
+            "[default: the dataset's].",
+        ),
         click.option("--protocol", help="Reader of --pairs / --i (see `bench protocols`) [default: by content]."),
-        click.option("--o", "--output", "output", type=click.Path(path_type=Path), default=Path("results"),
-                     show_default=True, help="Results root; each run gets its own sub-folder."),
+        click.option(
+            "--o",
+            "--output",
+            "output",
+            type=click.Path(path_type=Path),
+            default=Path("results"),
+            show_default=True,
+            help="Results root; each run gets its own sub-folder.",
+        ),
         click.option("--model", "models", default="Dlib", show_default=True, help="Recognizer(s): NAME, A,B or all."),
-        click.option("--backend", "backends", default="opencv", show_default=True,
-                     help="Detector(s): NAME, A,B or all."),
-        click.option("--metric", "metrics", default=default_metric, show_default=True,
-                     help="Metric(s): NAME, A,B or all (see `bench metrics`)."),
-        click.option("--flip", is_flag=True, help="Flip test-time augmentation: each model embeds the face plus its "
-                     "mirror image (models named NAME+flip; also --model NAME+flip)."),
-        click.option("--face", default="center", show_default=True,
-                     help="Which face of a multi-face image is used: center, largest, confidence, or deepface "
-                          "(every face; a pair scores its closest face pair, as DeepFace.verify); see "
-                          "`bench face-selectors`."),
-        click.option("--detector-option", "detector_options", multiple=True, metavar="NAME.KEY=VALUE",
-                     help="Change a detector setting (repeatable), e.g. retinaface-mnet.max_side=1024; the manifest "
-                          "lists every detector's settings."),
+        click.option(
+            "--backend", "backends", default="opencv", show_default=True, help="Detector(s): NAME, A,B or all."
+        ),
+        click.option(
+            "--metric",
+            "metrics",
+            default=default_metric,
+            show_default=True,
+            help="Metric(s): NAME, A,B or all (see `bench metrics`).",
+        ),
+        click.option(
+            "--flip",
+            is_flag=True,
+            help="Flip test-time augmentation: each model embeds the face plus its "
+            "mirror image (models named NAME+flip; also --model NAME+flip).",
+        ),
+        click.option(
+            "--face",
+            default="center",
+            show_default=True,
+            help="Which face of a multi-face image is used: center, largest, confidence, or deepface "
+            "(every face; a pair scores its closest face pair, as DeepFace.verify); see "
+            "`bench face-selectors`.",
+        ),
+        click.option(
+            "--detector-option",
+            "detector_options",
+            multiple=True,
+            metavar="NAME.KEY=VALUE",
+            help="Change a detector setting (repeatable), e.g. retinaface-mnet.max_side=1024; the manifest "
+            "lists every detector's settings.",
+        ),
         click.option("--n", type=int, help="How many to sample (pairs or identities; see above)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed for any sampling."),
-        click.option("--on-no-face", type=click.Choice(["whole", "skip", "error"]), default="whole",
-                     show_default=True, help="Image without a face: embed the whole image (DeepFace's "
-                     "enforce_detection=False), drop its pairs, or stop."),
+        click.option(
+            "--on-no-face",
+            type=click.Choice(["whole", "skip", "error"]),
+            default="whole",
+            show_default=True,
+            help="Image without a face: embed the whole image (DeepFace's "
+            "enforce_detection=False), drop its pairs, or stop.",
+        ),
         click.option("--run-id", help="Name of the run folder [default: timestamp-command]."),
         click.option("--overwrite", is_flag=True, help="Replace an existing run folder (its old outputs are removed)."),
-        click.option("--allow-partial", is_flag=True,
-                     help="Run what can run when a named model/detector cannot, and exit 0 (default: refuse)."),
+        click.option(
+            "--allow-partial",
+            is_flag=True,
+            help="Run what can run when a named model/detector cannot, and exit 0 (default: refuse).",
+        ),
         click.option("--eval", "extra_evaluations", help="Also run these evaluations on the same sweep (comma list)."),
-        click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-                     envvar="BENCH_EXECUTOR", help="Compute cache misses in this process, or as Ray tasks "
-                     "(pip install facebench[ray]); env BENCH_EXECUTOR."),
-        click.option("--ray-address", envvar="RAY_ADDRESS",
-                     help="Ray cluster to join (auto, or HOST:6379; env RAY_ADDRESS) [default: a local Ray]."),
-        click.option("--jobs", type=click.IntRange(min=1), envvar="BENCH_JOBS",
-                     help="Worker processes computing cache misses with --executor local (1: in this process; "
-                          "same results for any N) [default: one per core; env BENCH_JOBS]."),
-        click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
-                     envvar="BENCH_DEVICE", help="Run the networks on the CPU or an NVIDIA GPU (onnxruntime's CUDA "
-                     "provider, TensorFlow's GPU); env BENCH_DEVICE."),
+        click.option(
+            "--executor",
+            type=click.Choice(["local", "ray"]),
+            default="local",
+            show_default=True,
+            envvar="BENCH_EXECUTOR",
+            help="Compute cache misses in this process, or as Ray tasks "
+            "(pip install facebench[ray]); env BENCH_EXECUTOR.",
+        ),
+        click.option(
+            "--ray-address",
+            envvar="RAY_ADDRESS",
+            help="Ray cluster to join (auto, or HOST:6379; env RAY_ADDRESS) [default: a local Ray].",
+        ),
+        click.option(
+            "--jobs",
+            type=click.IntRange(min=1),
+            envvar="BENCH_JOBS",
+            help="Worker processes computing cache misses with --executor local (1: in this process; "
+            "same results for any N) [default: one per core; env BENCH_JOBS].",
+        ),
+        click.option(
+            "--device",
+            type=click.Choice(["cpu", "cuda"]),
+            default="cpu",
+            show_default=True,
+            envvar="BENCH_DEVICE",
+            help="Run the networks on the CPU or an NVIDIA GPU (onnxruntime's CUDA "
+            "provider, TensorFlow's GPU); env BENCH_DEVICE.",
+        ),
     ]
     for option in own:
-        options.append(click.option(f"--{option.name.replace('_', '-')}", option.name,
-                                    is_flag=option.type is bool, type=None if option.type is bool else option.type,
-                                    default=option.default, show_default=option.default is not None,
-                                    help=option.help))
+        options.append(
+            click.option(
+                f"--{option.name.replace('_', '-')}",
+                option.name,
+                is_flag=option.type is bool,
+                type=None if option.type is bool else option.type,
+                default=option.default,
+                show_default=option.default is not None,
+                help=option.help,
+            )
+        )
     return options
 
 
@@ -240,8 +329,12 @@ def _spec_rows(attr: str) -> Callable[[Settings], list[tuple[str, str, dict[str,
         for spec in getattr(settings.plugins(), attr):
             reason = spec.unavailable_reason(settings.weights_dir)
             status = "ok" if reason is None else f"unavailable: {reason}"
-            detail: dict[str, Any] = {"plugin": spec.plugin, "description": spec.description, "reason": reason,
-                                      "settings": spec.settings}
+            detail: dict[str, Any] = {
+                "plugin": spec.plugin,
+                "description": spec.description,
+                "reason": reason,
+                "settings": spec.settings,
+            }
             if attr == "recognizers":
                 detail |= {"dim": spec.dim, "input_size": list(spec.input_size)}
                 status = f"dim {spec.dim:<5} {status}"
@@ -264,10 +357,15 @@ def _simple_rows(attr: str) -> Callable[[Settings], list[tuple[str, str, dict[st
     return rows
 
 
-for _kind, _rows in (("models", _spec_rows("recognizers")), ("detectors", _spec_rows("detectors")),
-                     ("metrics", _simple_rows("metrics")), ("protocols", _simple_rows("protocols")),
-                     ("evaluations", _simple_rows("evaluations")), ("face_selectors", _simple_rows("face_selectors")),
-                     ("quality_measures", _simple_rows("quality"))):
+for _kind, _rows in (
+    ("models", _spec_rows("recognizers")),
+    ("detectors", _spec_rows("detectors")),
+    ("metrics", _simple_rows("metrics")),
+    ("protocols", _simple_rows("protocols")),
+    ("evaluations", _simple_rows("evaluations")),
+    ("face_selectors", _simple_rows("face_selectors")),
+    ("quality_measures", _simple_rows("quality")),
+):
     main.add_command(_listing(_kind, _rows))
 
 
@@ -357,14 +455,24 @@ def datasets_cmd(ctx: click.Context, **given: Any) -> None:
 def variant_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """``bench variants``'s own options, then every sweep option."""
     options = [
-        click.option("--to", type=click.Path(path_type=Path), required=True,
-                     help="Write the variants here as <to>/<variant>/<identity>/<image> (+ pairs.csv, variants.json)."),
-        click.option("--only", help="Variants by name or family, comma list (rotate, blur, noise, occlude, lowres, "
-                                    "jpeg, brightness, contrast, or names such as rotate_+30) [default: all]."),
+        click.option(
+            "--to",
+            type=click.Path(path_type=Path),
+            required=True,
+            help="Write the variants here as <to>/<variant>/<identity>/<image> (+ pairs.csv, variants.json).",
+        ),
+        click.option(
+            "--only",
+            help="Variants by name or family, comma list (rotate, blur, noise, occlude, lowres, "
+            "jpeg, brightness, contrast, or names such as rotate_+30) [default: all].",
+        ),
         click.option("--evaluate", is_flag=True, help="Also run accuracy on every variant, relative to clean."),
-        click.option("--occlude-with", metavar="DETECTOR",
-                     help="Place occlusions from this detector's eye landmarks and face box [default: fixed image "
-                          "fractions, for centred faces]."),
+        click.option(
+            "--occlude-with",
+            metavar="DETECTOR",
+            help="Place occlusions from this detector's eye landmarks and face box [default: fixed image "
+            "fractions, for centred faces].",
+        ),
         *sweep_options("cosine"),
     ]
     for option in reversed(options):
@@ -375,8 +483,9 @@ def variant_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @main.command("variants")
 @variant_options
 @click.pass_context
-def variants_cmd(ctx: click.Context, to: Path, only: str | None, evaluate: bool, occlude_with: str | None,
-                 **options: Any) -> None:
+def variants_cmd(
+    ctx: click.Context, to: Path, only: str | None, evaluate: bool, occlude_with: str | None, **options: Any
+) -> None:
     """Robustness variants (rotation sweep, blur, noise, occlusion, low resolution, JPEG, brightness/contrast)
     of the images a pair list uses; with --evaluate, accuracy per variant, rotation curve and drop chart."""
     from bench.api import write_variants
@@ -404,9 +513,13 @@ def run_cmd(ctx: click.Context, suite: Path, output: Path | None, overwrite: boo
 
 @main.command("report")
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--o", "--output", "output", type=click.Path(path_type=Path),
-              help="HTML file to write [default: report.html in the run folder, or results/report-<runs>.html for "
-                   "several runs].")
+@click.option(
+    "--o",
+    "--output",
+    "output",
+    type=click.Path(path_type=Path),
+    help="HTML file to write [default: report.html in the run folder, or results/report-<runs>.html for several runs].",
+)
 @click.option("--title", default="facebench report", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing report file.")
 def report_cmd(runs: tuple[Path, ...], output: Path | None, title: str, overwrite: bool) -> None:

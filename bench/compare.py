@@ -12,8 +12,11 @@ IGNORED_REQUEST = {"run_id", "overwrite", "output"}  # where results went, not w
 
 
 def _settings(a: SavedRun, b: SavedRun) -> list[str]:
-    lines = [f"  {key}: {a.manifest.get(key)} -> {b.manifest.get(key)}"
-             for key in SETTINGS if a.manifest.get(key) != b.manifest.get(key)]
+    lines = [
+        f"  {key}: {a.manifest.get(key)} -> {b.manifest.get(key)}"
+        for key in SETTINGS
+        if a.manifest.get(key) != b.manifest.get(key)
+    ]
     req_a, req_b = a.manifest.get("request", {}), b.manifest.get("request", {})
     keys = sorted((set(req_a) | set(req_b)) - IGNORED_REQUEST)
     lines += [f"  {key}: {req_a.get(key)} -> {req_b.get(key)}" for key in keys if req_a.get(key) != req_b.get(key)]
@@ -23,23 +26,31 @@ def _settings(a: SavedRun, b: SavedRun) -> list[str]:
     return lines
 
 
-def table_deltas(a: pd.DataFrame, b: pd.DataFrame, keys: list[str], figures: list[str] | None = None
-                 ) -> tuple[pd.DataFrame, list[str]]:
+def table_deltas(
+    a: pd.DataFrame, b: pd.DataFrame, keys: list[str], figures: list[str] | None = None
+) -> tuple[pd.DataFrame, list[str]]:
     """Long rows (keys..., figure, a, b, delta) where a shared numeric figure changed; and unmatched rows."""
     keys = [k for k in keys if k in a and k in b]
-    numeric = [c for c in a.columns if c in b and c not in keys and pd.api.types.is_numeric_dtype(a[c])
-               and pd.api.types.is_numeric_dtype(b[c])]
+    numeric = [
+        c
+        for c in a.columns
+        if c in b and c not in keys and pd.api.types.is_numeric_dtype(a[c]) and pd.api.types.is_numeric_dtype(b[c])
+    ]
     figures = [f for f in figures if f in numeric] if figures else numeric
     merged = a.merge(b, on=keys, how="outer", suffixes=("__a", "__b"), indicator=True)
-    unmatched = [f"  only in {'A' if side == 'left_only' else 'B'}: " + " / ".join(str(row[k]) for k in keys)
-                 for side, (_, row) in zip(merged._merge, merged.iterrows()) if side != "both"]
+    unmatched = [
+        f"  only in {'A' if side == 'left_only' else 'B'}: " + " / ".join(str(row[k]) for k in keys)
+        for side, (_, row) in zip(merged._merge, merged.iterrows())
+        if side != "both"
+    ]
     both = merged[merged._merge == "both"]
     rows = []
     for figure in figures:
         va, vb = both[f"{figure}__a"].astype(float), both[f"{figure}__b"].astype(float)
         changed = ~np.isclose(va, vb, rtol=0, atol=1e-12, equal_nan=True)
-        rows.append(both.loc[changed, keys].assign(figure=figure, a=va[changed], b=vb[changed],
-                                                   delta=(vb - va)[changed]))
+        rows.append(
+            both.loc[changed, keys].assign(figure=figure, a=va[changed], b=vb[changed], delta=(vb - va)[changed])
+        )
     deltas = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     return deltas, unmatched
 
@@ -64,8 +75,11 @@ def compare(a: SavedRun, b: SavedRun) -> str:
         deltas, unmatched = table_deltas(a.tables[name], b.tables[name], list(info.keys), list(info.figures))
         lines.append(f"{name}.csv: {len(deltas)} figure(s) changed" + (":" if len(deltas) else ""))
         if len(deltas):
-            shown = deltas.assign(a=deltas.a.map("{:.4f}".format), b=deltas.b.map("{:.4f}".format),
-                                  delta=deltas.delta.map("{:+.4f}".format))
+            shown = deltas.assign(
+                a=deltas.a.map("{:.4f}".format),
+                b=deltas.b.map("{:.4f}".format),
+                delta=deltas.delta.map("{:+.4f}".format),
+            )
             lines.append(shown.to_string(index=False))
         lines += unmatched
     return "\n".join(lines)

@@ -96,8 +96,16 @@ def restrict(dataset: Dataset, pairs: Pairs) -> tuple[Dataset, Pairs]:
     return subset, Pairs(remap[pairs.left], remap[pairs.right], pairs.same, pairs.folds, pairs.source, pairs.notes)
 
 
-IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*",
-               *(b"P%d" % k for k in range(1, 7)))
+IMAGE_MAGIC = (
+    b"\xff\xd8\xff",
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",
+    b"II*\x00",
+    b"MM\x00*",
+    *(b"P%d" % k for k in range(1, 7)),
+)
 """Leading bytes of JPEG, PNG, GIF, BMP, TIFF and PBM/PGM/PPM files (WebP is RIFF....WEBP)."""
 
 
@@ -176,19 +184,28 @@ def pairs_from_rows(dataset: Dataset, rows: list[PairRow], folds: list[int] | No
 
 def _as_pairs(same: list[tuple[int, int]], diff: list[tuple[int, int]], source: str, notes: list[str]) -> Pairs:
     rows = [(a, b, True) for a, b in same] + [(a, b, False) for a, b in diff]
-    return Pairs(np.array([r[0] for r in rows], dtype=int), np.array([r[1] for r in rows], dtype=int),
-                 np.array([r[2] for r in rows], dtype=bool), None, source, tuple(notes))
+    return Pairs(
+        np.array([r[0] for r in rows], dtype=int),
+        np.array([r[1] for r in rows], dtype=int),
+        np.array([r[2] for r in rows], dtype=bool),
+        None,
+        source,
+        tuple(notes),
+    )
 
 
 def _shortfall(n: int, n_same: int, n_diff: int, have_same: int, have_diff: int) -> list[str]:
     """Notes for a sample that could not give ``n`` pairs, half of each class, from what exists."""
     notes = []
     if n_same + n_diff < n:
-        notes.append(f"asked for {n} pairs but only {have_same} same + {have_diff} different exist: using all "
-                     f"{n_same + n_diff}")
+        notes.append(
+            f"asked for {n} pairs but only {have_same} same + {have_diff} different exist: using all {n_same + n_diff}"
+        )
     if n_same != n_diff and min(n_same, n_diff) < n // 2:
-        notes.append(f"cannot balance: {n_same} same + {n_diff} different pairs (too few "
-                     f"{'same' if n_same < n_diff else 'different'} pairs exist)")
+        notes.append(
+            f"cannot balance: {n_same} same + {n_diff} different pairs (too few "
+            f"{'same' if n_same < n_diff else 'different'} pairs exist)"
+        )
     return notes
 
 
@@ -236,8 +253,14 @@ def subsample(pairs: Pairs, n: int, seed: int = 0) -> Pairs:
     keep = np.sort(np.array(rng.sample(same, n_same) + rng.sample(diff, n_diff), dtype=int))
     folds = pairs.folds[keep] if pairs.folds is not None else None
     notes = _shortfall(n, n_same, n_diff, len(same), len(diff))
-    return Pairs(pairs.left[keep], pairs.right[keep], pairs.same[keep], folds,
-                 f"{pairs.source}: {len(keep)} pairs sampled (n={n}, seed={seed})", (*pairs.notes, *notes))
+    return Pairs(
+        pairs.left[keep],
+        pairs.right[keep],
+        pairs.same[keep],
+        folds,
+        f"{pairs.source}: {len(keep)} pairs sampled (n={n}, seed={seed})",
+        (*pairs.notes, *notes),
+    )
 
 
 def sample_identities(dataset: Dataset, n: int | None, max_images: int | None, seed: int = 0) -> Dataset:

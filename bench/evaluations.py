@@ -1,4 +1,6 @@
-"""An evaluation as a unit (its steps: :class:`bench.context.Evaluation`): what it needs, which options it adds, which tables it writes, and its steps.
+"""An evaluation as a unit: what it needs, which options it adds, which tables it writes.
+
+Its steps are the :class:`bench.context.Evaluation` protocol.
 
 The runner (``bench.runner``) owns the lifecycle -- open the run, prepare, sweep the combinations, write each table
 after each combination, finish, close the record -- so a new evaluation is one file: its command appears in

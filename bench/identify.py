@@ -36,9 +36,12 @@ class Split:
 
     def describe(self) -> dict[str, int]:
         """Sizes, for the manifest and the result rows."""
-        return {"n_enrolled": len(self.enrolled), "n_gallery_images": len(self.gallery),
-                "n_mated_probes": int((self.probe_label >= 0).sum()),
-                "n_distractor_probes": int((self.probe_label < 0).sum())}
+        return {
+            "n_enrolled": len(self.enrolled),
+            "n_gallery_images": len(self.gallery),
+            "n_mated_probes": int((self.probe_label >= 0).sum()),
+            "n_distractor_probes": int((self.probe_label < 0).sum()),
+        }
 
 
 def split(identities: Sequence[str], per_identity: int = 1, seed: int = 0) -> Split:
@@ -154,6 +157,9 @@ def evaluate(combo: Combination, s: Split, metrics: list[Metric]) -> tuple[list[
     for metric in metrics:
         row, curve = identification(combo.vectors, s, metric, functools.partial(combo.cross_scores, metric))
         rows.append({**base, "metric": metric.name, **row})
-        curves.append(pd.DataFrame({**base, "metric": metric.name, "rank": np.arange(1, len(curve) + 1),
-                                    "identification_rate": curve}))
+        curves.append(
+            pd.DataFrame(
+                {**base, "metric": metric.name, "rank": np.arange(1, len(curve) + 1), "identification_rate": curve}
+            )
+        )
     return rows, pd.concat(curves, ignore_index=True)

@@ -28,8 +28,10 @@ class NotInCache(BenchError):
 
 
 def _not_in_cache(store: Store, stage: str, spec_name: str, path: Path) -> NotInCache:
-    return NotInCache(f"{stage} {spec_name}: the result for {path} is not in {store.root} after computing it; "
-                      "with --executor ray the cache folder must be the same path on a filesystem all nodes share")
+    return NotInCache(
+        f"{stage} {spec_name}: the result for {path} is not in {store.root} after computing it; "
+        "with --executor ray the cache folder must be the same path on a filesystem all nodes share"
+    )
 
 
 NO_FACE_STATUSES = ("no_face", "below_confidence", "face_too_small")
@@ -150,8 +152,14 @@ class Pipeline:
         return [self._hashes[img.path, img.rel] for img in dataset.images]
 
     def _compute(
-        self, stage: str, spec: DetectorSpec | RecognizerSpec, namespace: str, items: list[Item], n_images: int,
-        detector: str, batch_size: int = 1,
+        self,
+        stage: str,
+        spec: DetectorSpec | RecognizerSpec,
+        namespace: str,
+        items: list[Item],
+        n_images: int,
+        detector: str,
+        batch_size: int = 1,
     ) -> Outcome:
         """Have the executor compute the misses (one per distinct image); the other images count as cached.
 
@@ -178,8 +186,11 @@ class Pipeline:
         namespace = self.detection_namespace(spec)
         shas = self.hashes(dataset)
         records = [self.store.get_json("detections", namespace, sha) for sha in shas]
-        misses = [Item(sha, img.path, img.face, img.data)
-                  for sha, img, rec in zip(shas, dataset.images, records) if rec is None]
+        misses = [
+            Item(sha, img.path, img.face, img.data)
+            for sha, img, rec in zip(shas, dataset.images, records)
+            if rec is None
+        ]
         failures = self._compute("detect", spec, namespace, misses, len(shas), spec.name).failures
         detections = []
         for sha, img, record in zip(shas, dataset.images, records):
@@ -195,8 +206,9 @@ class Pipeline:
     def _detection(self, spec: DetectorSpec, path: Path, record: dict[str, Any]) -> Detection:
         found = [Face.from_json(f) for f in record["faces"]]
         height, width = record["height"], record["width"]
-        kept, rejected = screen(found, height, width, spec.settings.get("min_confidence", 0.0),
-                                spec.settings.get("min_face_size", 0))
+        kept, rejected = screen(
+            found, height, width, spec.settings.get("min_confidence", 0.0), spec.settings.get("min_face_size", 0)
+        )
         if kept:
             used = tuple(kept[i] for i in self.selector.used(kept, height, width))
             return Detection(len(found), used[0], "ok", "", used, len(rejected))

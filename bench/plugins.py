@@ -15,9 +15,9 @@ import pluggy
 from bench import hookspecs
 from bench.errors import BenchError
 from bench.evaluations import EvaluationSpec
+from bench.measures import QualityMeasure
 from bench.metrics import Metric
 from bench.protocols import ProtocolSpec
-from bench.measures import QualityMeasure
 from bench.registry import DetectorSpec, RecognizerSpec, Registry
 from bench.selection import FaceSelector
 
@@ -73,7 +73,9 @@ def _load_dir(pm: pluggy.PluginManager, folder: Path) -> None:
 
 
 def _registries(pm: pluggy.PluginManager) -> Plugins:
-    registries: dict[str, Registry[Any]] = {attr: Registry(kind, spec_type) for attr, (_, kind, spec_type) in KINDS.items()}
+    registries: dict[str, Registry[Any]] = {
+        attr: Registry(kind, spec_type) for attr, (_, kind, spec_type) in KINDS.items()
+    }
     for plugin in pm.get_plugins():
         name = pm.get_name(plugin) or repr(plugin)
         for attr, (hook, _, _) in KINDS.items():

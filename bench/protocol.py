@@ -71,9 +71,7 @@ def _original(threshold: float, higher_is_more_similar: bool) -> float:
     return float(threshold if higher_is_more_similar else -threshold)
 
 
-def accuracy_at(
-    scores: ArrayLike, same: ArrayLike, threshold: float, higher_is_more_similar: bool
-) -> float:
+def accuracy_at(scores: ArrayLike, same: ArrayLike, threshold: float, higher_is_more_similar: bool) -> float:
     """Fraction of pairs classified correctly at ``threshold`` (original units).
 
     Unlike the other functions, it accepts pairs of a single class (a k-fold test fold may be).
@@ -83,9 +81,7 @@ def accuracy_at(
     return float(np.mean((s >= t) == y))
 
 
-def best_threshold(
-    scores: ArrayLike, same: ArrayLike, higher_is_more_similar: bool
-) -> tuple[float, float]:
+def best_threshold(scores: ArrayLike, same: ArrayLike, higher_is_more_similar: bool) -> tuple[float, float]:
     """(threshold, accuracy) maximizing accuracy on these very pairs (an optimistic figure).
 
     Accuracy is a step function of the threshold; where several thresholds reach the maximum the threshold is the
@@ -112,9 +108,7 @@ def best_threshold(
     return _original(threshold, higher_is_more_similar), float(accuracies[run[0]])
 
 
-def kfold_accuracy(
-    scores: ArrayLike, same: ArrayLike, folds: ArrayLike, higher_is_more_similar: bool
-) -> FoldResult:
+def kfold_accuracy(scores: ArrayLike, same: ArrayLike, folds: ArrayLike, higher_is_more_similar: bool) -> FoldResult:
     """Per fold: best threshold on the other folds, accuracy on this one; mean and std (ddof=0)."""
     s, y = _prepare(scores, same, higher_is_more_similar)
     folds = np.asarray(folds)
@@ -133,7 +127,10 @@ def kfold_accuracy(
 
 
 def with_failures(
-    scores: ArrayLike, same: ArrayLike, folds: ArrayLike, higher_is_more_similar: bool,
+    scores: ArrayLike,
+    same: ArrayLike,
+    folds: ArrayLike,
+    higher_is_more_similar: bool,
     default_threshold: float | None = None,
 ) -> dict[str, float | None]:
     """Accuracy figures over every listed pair, a pair without a score (NaN: an image had no embedding) counting
@@ -160,15 +157,15 @@ def with_failures(
         "acc_kfold_mean_fail_as_nonmatch": float(np.mean(fold_accuracies)),
         "acc_kfold_std_fail_as_nonmatch": float(np.std(fold_accuracies)),
         "acc_best_same_pairs_fail_as_nonmatch": accuracy(
-            everything, best_threshold(raw[scored], y[scored], higher_is_more_similar)[0]),
-        "acc_at_default_fail_as_nonmatch": None if default_threshold is None
+            everything, best_threshold(raw[scored], y[scored], higher_is_more_similar)[0]
+        ),
+        "acc_at_default_fail_as_nonmatch": None
+        if default_threshold is None
         else accuracy(everything, default_threshold),
     }
 
 
-def make_folds(
-    n_pairs: int, k: int = 10, seed: int = 0, same: ArrayLike | None = None
-) -> np.ndarray:
+def make_folds(n_pairs: int, k: int = 10, seed: int = 0, same: ArrayLike | None = None) -> np.ndarray:
     """Fold id (0..k-1) per pair, deterministic for ``seed``; stratified by ``same`` when given.
 
     Fold sizes differ by at most one, and so do each class's counts across folds when stratified.
@@ -184,9 +181,7 @@ def make_folds(
     return folds
 
 
-def roc(
-    scores: ArrayLike, same: ArrayLike, higher_is_more_similar: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def roc(scores: ArrayLike, same: ArrayLike, higher_is_more_similar: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(fpr, tpr, thresholds) at every distinct score, as sklearn's ``roc_curve`` with
     ``drop_intermediate=False`` on the similarities; the first threshold is +inf for
     similarities and -inf for distances (nothing accepted)."""
@@ -222,9 +217,7 @@ def eer(scores: ArrayLike, same: ArrayLike, higher_is_more_similar: bool) -> tup
     return float(rate), float(previous + w * (thresholds[i] - previous))
 
 
-def tar_at_far(
-    scores: ArrayLike, same: ArrayLike, far: float, higher_is_more_similar: bool
-) -> float | None:
+def tar_at_far(scores: ArrayLike, same: ArrayLike, far: float, higher_is_more_similar: bool) -> float | None:
     """True accept rate at the most permissive threshold whose false accept rate is <= ``far``.
 
     None when there are fewer than ``1 / far`` different pairs: too few to measure that FAR.

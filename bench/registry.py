@@ -34,7 +34,9 @@ class _Spec:
     weights: tuple[WeightFile, ...] = ()
     requires: tuple[str, ...] = ()  # importable modules it needs
     extra: str = ""  # pip extra that installs them
-    check: Callable[[], str | None] | None = None  # further cheap availability test (imports no framework): reason or None
+    check: Callable[[], str | None] | None = (
+        None  # further cheap availability test (imports no framework): reason or None
+    )
     settings: dict[str, Any] = field(default_factory=dict)  # everything that changes its output (cache key)
     description: str = ""
     plugin: str = ""  # filled in by the registry: which plugin registered it
@@ -82,8 +84,11 @@ class RecognizerSpec(_Spec):
             return self
         load = self.load
         return dataclasses.replace(
-            self, name=f"{self.name}{FLIP_SUFFIX}", load=lambda files: FlipRecognizer(load(files)),
-            settings={**self.settings, "flip": True}, batch_size=max(1, self.batch_size // 2),
+            self,
+            name=f"{self.name}{FLIP_SUFFIX}",
+            load=lambda files: FlipRecognizer(load(files)),
+            settings={**self.settings, "flip": True},
+            batch_size=max(1, self.batch_size // 2),
             description=f"{self.description} + flip TTA".strip(),
         )
 
@@ -108,8 +113,9 @@ class DetectorSpec(_Spec):
 
     def __post_init__(self) -> None:
         defaults = {"min_confidence": 0.0, "min_face_size": 0}
-        object.__setattr__(self, "settings", {**self.settings, **{k: v for k, v in defaults.items()
-                                                                   if k not in self.settings}})
+        object.__setattr__(
+            self, "settings", {**self.settings, **{k: v for k, v in defaults.items() if k not in self.settings}}
+        )
 
     def build(self, weights_dir: Path) -> Detector:
         """Load the detector (imports its heavy dependencies)."""
@@ -138,8 +144,9 @@ def parse_detector_options(items: tuple[str, ...] | list[str]) -> dict[str, dict
         target, eq, value = item.partition("=")
         name, dot, key = target.rpartition(".")
         if not (eq and dot and name and key):
-            raise BadDetectorOption(f"--detector-option {item!r}: expected NAME.KEY=VALUE, e.g. "
-                                    "retinaface-mnet.max_side=1024")
+            raise BadDetectorOption(
+                f"--detector-option {item!r}: expected NAME.KEY=VALUE, e.g. retinaface-mnet.max_side=1024"
+            )
         out.setdefault(name.strip().lower(), {})[key.strip()] = value.strip()
     return out
 
@@ -151,8 +158,10 @@ def with_detector_options(specs: list[DetectorSpec], items: tuple[str, ...] | li
     names = {spec.name.lower() for spec in specs}
     unused = sorted(set(options) - names)
     if unused:
-        raise BadDetectorOption(f"--detector-option for {', '.join(unused)}, which is not among the detectors "
-                                f"run ({', '.join(spec.name for spec in specs)})")
+        raise BadDetectorOption(
+            f"--detector-option for {', '.join(unused)}, which is not among the detectors "
+            f"run ({', '.join(spec.name for spec in specs)})"
+        )
     return [spec.with_options(options.get(spec.name.lower(), {})) for spec in specs]
 
 
@@ -189,8 +198,10 @@ class Registry(Generic[S]):
     def register(self, spec: S, plugin: str = "") -> None:
         """Add ``spec``; a name registered twice, or an object of the wrong type, is an error naming the plugin."""
         if not isinstance(spec, self.spec_type):
-            raise WrongType(f"plugin {plugin} registered a {type(spec).__name__} as a {self.kind}; "
-                            f"expected a {self.spec_type.__name__}")
+            raise WrongType(
+                f"plugin {plugin} registered a {type(spec).__name__} as a {self.kind}; "
+                f"expected a {self.spec_type.__name__}"
+            )
         name: str = spec.name  # type: ignore[attr-defined]
         key = name.lower()
         if key in self._specs:

@@ -74,8 +74,13 @@ def cmc_plots(cmc: pd.DataFrame, out: Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(6, 4.5))
         for (model, detector), curve in part.groupby(["model", "detector"]):
             ax.plot(curve["rank"], curve.identification_rate, marker=".", label=f"{model} / {detector}")
-        ax.set(xlabel="rank", ylabel="identification rate", ylim=(0, 1.02), xscale="log",
-               title=f"CMC — {dataset}, {metric}")
+        ax.set(
+            xlabel="rank",
+            ylabel="identification rate",
+            ylim=(0, 1.02),
+            xscale="log",
+            title=f"CMC — {dataset}, {metric}",
+        )
         ax.legend(fontsize=7, loc="lower right")
         written.append(_save(fig, out / f"cmc_{slug(str(dataset), str(metric))}.png"))
     return written
@@ -91,8 +96,12 @@ def rotation_curves(robustness: pd.DataFrame, out: Path) -> list[Path]:
         for (model, detector), line in part.sort_values("level").groupby(["model", "detector"]):
             ax.plot(line.level, line.acc_kfold_mean, marker="o", label=f"{model} / {detector}")
         ax.axhline(0.5, ls=":", color="gray")
-        ax.set(xlabel="in-plane rotation (degrees, counter-clockwise)", ylabel="k-fold verification accuracy",
-               title=f"Rotation robustness — {metric}", ylim=(0.4, 1.01))
+        ax.set(
+            xlabel="in-plane rotation (degrees, counter-clockwise)",
+            ylabel="k-fold verification accuracy",
+            title=f"Rotation robustness — {metric}",
+            ylim=(0.4, 1.01),
+        )
         ax.legend(fontsize=7)
         written.append(_save(fig, out / f"rotation_{slug(str(metric))}.png"))
     return written
@@ -104,8 +113,9 @@ def perturbation_bars(robustness: pd.DataFrame, out: Path) -> list[Path]:
     written = []
     other = robustness[~robustness.family.isin(["rotate", "clean"])]
     for metric, part in other.groupby("metric"):
-        table = part.pivot_table(index="variant", columns=["model", "detector"], values="acc_kfold_mean_drop",
-                                 sort=False)
+        table = part.pivot_table(
+            index="variant", columns=["model", "detector"], values="acc_kfold_mean_drop", sort=False
+        )
         fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(table) + 2), 4.5))
         width = 0.8 / max(1, table.shape[1])
         for k, column in enumerate(table.columns):

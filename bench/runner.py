@@ -82,30 +82,43 @@ def _sweep(settings: Settings, request: SweepRequest) -> Sweep:
     named: list[Spec] = [*([] if all_models else models), *([] if all_detectors else detectors)]
     missing = check_available(named, settings)
     if missing and not request.allow_partial:
-        raise Unavailable("cannot run what was asked (pass --allow-partial to run the rest):\n  " + "\n  ".join(missing))
-    executor = executors.make(request.executor, plugins.folders(settings.plugins_dirs), request.ray_address,
-                              settings.quiet, request.jobs)
+        raise Unavailable(
+            "cannot run what was asked (pass --allow-partial to run the rest):\n  " + "\n  ".join(missing)
+        )
+    executor = executors.make(
+        request.executor, plugins.folders(settings.plugins_dirs), request.ray_address, settings.quiet, request.jobs
+    )
     selector = registry.face_selectors.get(request.face)
-    pipeline = Pipeline(Store(settings.cache_dir), settings.weights_dir, request.on_no_face, executor,
-                        selector=selector)
+    pipeline = Pipeline(
+        Store(settings.cache_dir), settings.weights_dir, request.on_no_face, executor, selector=selector
+    )
     metrics = registry.metrics.select(request.metrics or _evaluations(settings, request)[0].default_metric)
     return Sweep(pipeline, detectors, models, metrics=metrics)
 
 
 def _plugin_records(sweep: Sweep) -> dict[str, object]:
     specs: list[Spec] = [*sweep.detectors, *sweep.models]
-    return {spec.name: plugin_key(spec, sweep.pipeline.weights_dir) for spec in specs
-            if spec.unavailable_reason(sweep.pipeline.weights_dir) is None}
+    return {
+        spec.name: plugin_key(spec, sweep.pipeline.weights_dir)
+        for spec in specs
+        if spec.unavailable_reason(sweep.pipeline.weights_dir) is None
+    }
 
 
 def _declare(run: Run, specs: list[EvaluationSpec]) -> None:
     for spec in specs:
         for table in spec.tables:
             run.declare(table.name, TableInfo(table.description, table.keys, table.figures))
-    run.declare("failures", TableInfo("every image with no face or no embedding, and the policy applied",
-                                      ("dataset", "detector", "model", "image")))
-    run.declare("unavailable", TableInfo("combinations that could not run, with the reason",
-                                         ("dataset", "detector", "model")))
+    run.declare(
+        "failures",
+        TableInfo(
+            "every image with no face or no embedding, and the policy applied",
+            ("dataset", "detector", "model", "image"),
+        ),
+    )
+    run.declare(
+        "unavailable", TableInfo("combinations that could not run, with the reason", ("dataset", "detector", "model"))
+    )
     run.record(evaluations=[s.name for s in specs])
 
 
@@ -117,8 +130,10 @@ def _sweep_inputs(ctx: Context, steps: list[Evaluation]) -> None:
         for combo in ctx.sweep.run(item.dataset):
             done += 1
             if not ctx.settings.quiet:
-                sys.stderr.write(f"combination {done} of {total}: {combo.model.name} x {combo.detector.name} "
-                                 f"on {item.dataset.name}\n")
+                sys.stderr.write(
+                    f"combination {done} of {total}: {combo.model.name} x {combo.detector.name} "
+                    f"on {item.dataset.name}\n"
+                )
             for step in steps:
                 for table, rows in step.combination(ctx, combo).items():
                     ctx.run.append(table, [{**item.tags, **row} for row in rows])
@@ -128,9 +143,12 @@ def _sweep_inputs(ctx: Context, steps: list[Evaluation]) -> None:
 def _close(ctx: Context) -> None:
     ctx.run.write_table("failures", ctx.sweep.failures_frame())
     ctx.run.write_table("unavailable", ctx.sweep.unavailable_frame())
-    ctx.run.record(dataset=ctx.sweep.dataset_record(), detections=ctx.sweep.detection_counts,
-                   plugins=_plugin_records(ctx.sweep),
-                   timings={k: v.as_dict() for k, v in ctx.sweep.pipeline.stats.items()})
+    ctx.run.record(
+        dataset=ctx.sweep.dataset_record(),
+        detections=ctx.sweep.detection_counts,
+        plugins=_plugin_records(ctx.sweep),
+        timings={k: v.as_dict() for k, v in ctx.sweep.pipeline.stats.items()},
+    )
 
 
 def execute(request: SweepRequest, settings: Settings) -> Outcome:
@@ -139,23 +157,30 @@ def execute(request: SweepRequest, settings: Settings) -> Outcome:
     specs = _evaluations(settings, request)
     sweep = _sweep(settings, request)
     dataset, given = open_source(settings, request)
-    run = Run.create(request.output, specs[0].command or specs[0].name, request.run_id, request.overwrite,
-                     request.record())
+    run = Run.create(
+        request.output, specs[0].command or specs[0].name, request.run_id, request.overwrite, request.record()
+    )
     ctx = Context(request, settings, settings.plugins(), run, sweep, sweep.metrics, dataset)
     ctx.state["given_pairs"] = given
     try:
         _declare(run, specs)
-        run.record(metrics=[m.name for m in sweep.metrics], face_selection=request.face,
-                   weights_dir=str(settings.weights_dir), cache_dir=str(settings.cache_dir),
-                   jobs=getattr(sweep.pipeline.executor, "jobs", None), device=request.device)
+        run.record(
+            metrics=[m.name for m in sweep.metrics],
+            face_selection=request.face,
+            weights_dir=str(settings.weights_dir),
+            cache_dir=str(settings.cache_dir),
+            jobs=getattr(sweep.pipeline.executor, "jobs", None),
+            device=request.device,
+        )
         steps = [spec.factory() for spec in specs]
         for step in steps:
             step.prepare(ctx)
         _sweep_inputs(ctx, steps)
         _close(ctx)
         if not any(ctx.run.rows.get(t.name) for spec in specs for t in spec.tables):
-            raise NothingRan(f"nothing could run ({'; '.join(sweep.unavailable_lines())}); "
-                             f"details in {run.path / 'unavailable.csv'}")
+            raise NothingRan(
+                f"nothing could run ({'; '.join(sweep.unavailable_lines())}); details in {run.path / 'unavailable.csv'}"
+            )
         for step in steps:
             step.finish(ctx)
         summary = "\n".join([steps[0].summary(ctx), *_tail(ctx)])
@@ -167,8 +192,10 @@ def execute(request: SweepRequest, settings: Settings) -> Outcome:
     incomplete = bool(sweep.unavailable) and not request.allow_partial and not _asked_all(request)
     if incomplete:
         run.record(status="incomplete", error="; ".join(sweep.unavailable_lines()))
-        raise IncompleteSweep(f"{summary}\nsome combinations could not run (status: incomplete); "
-                              "pass --allow-partial to accept a partial sweep")
+        raise IncompleteSweep(
+            f"{summary}\nsome combinations could not run (status: incomplete); "
+            "pass --allow-partial to accept a partial sweep"
+        )
     run.finish()
     return Outcome(run, summary)
 

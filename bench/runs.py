@@ -28,8 +28,21 @@ from bench.store import atomic_write
 
 SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
-PACKAGES = ("numpy", "pandas", "scikit-learn", "opencv-python", "opencv-contrib-python-headless", "deepface",
-            "tensorflow", "tf-keras", "onnxruntime", "dlib-bin", "mtcnn", "pluggy", "click")
+PACKAGES = (
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "opencv-python",
+    "opencv-contrib-python-headless",
+    "deepface",
+    "tensorflow",
+    "tf-keras",
+    "onnxruntime",
+    "dlib-bin",
+    "mtcnn",
+    "pluggy",
+    "click",
+)
 OUTPUT_SUFFIXES = (".csv", ".png", ".html", ".md", ".json", ".npy", ".parquet")
 """What a run writes; ``--overwrite`` clears these so no stale file of an earlier run survives."""
 
@@ -54,8 +67,9 @@ class TableInfo:
 def _git_commit() -> str | None:
     root = Path(bench.__file__).resolve().parent.parent
     try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
@@ -111,15 +125,29 @@ class Run:
     started: float = field(default_factory=time.perf_counter)
 
     @classmethod
-    def create(cls, output: Path, command: str, run_id: str | None = None, overwrite: bool = False,
-               request: dict[str, Any] | None = None) -> Run:
+    def create(
+        cls,
+        output: Path,
+        command: str,
+        run_id: str | None = None,
+        overwrite: bool = False,
+        request: dict[str, Any] | None = None,
+    ) -> Run:
         """A fresh run folder (an existing one only with ``overwrite``, cleared first) and a ``running`` manifest."""
         path = _folder(Path(output), command, run_id, overwrite)
         manifest = {
-            "schema_version": SCHEMA_VERSION, "command": command, "status": "running", "argv": sys.argv,
-            "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "facebench_version": bench.__version__, "git_commit": _git_commit(), "python": platform.python_version(),
-            "platform": platform.platform(), "packages": _versions(), "request": request or {}, "tables": {},
+            "schema_version": SCHEMA_VERSION,
+            "command": command,
+            "status": "running",
+            "argv": sys.argv,
+            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "facebench_version": bench.__version__,
+            "git_commit": _git_commit(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "packages": _versions(),
+            "request": request or {},
+            "tables": {},
             "plots": [],
         }
         run = cls(path, manifest)
@@ -142,8 +170,11 @@ class Run:
 
     def declare(self, name: str, info: TableInfo) -> None:
         """Say in the manifest what table ``name`` holds (before or when it is first written)."""
-        self.manifest["tables"][name] = {"description": info.description, "keys": list(info.keys),
-                                         "figures": list(info.figures)}
+        self.manifest["tables"][name] = {
+            "description": info.description,
+            "keys": list(info.keys),
+            "figures": list(info.figures),
+        }
 
     def append(self, name: str, rows: list[dict[str, Any]]) -> None:
         """Add rows to table ``name`` and rewrite its CSV at once (an interrupted run keeps what finished)."""
@@ -210,8 +241,9 @@ def read_run(path: Path) -> SavedRun:
     if not manifest_path.is_file():
         raise NotARun(f"{path} is not a run folder (no {MANIFEST}); pass a folder under results/")
     manifest = json.loads(manifest_path.read_text())
-    names = manifest.get("tables") or {p.stem: {} for p in sorted(Path(path).glob("*.csv"))
-                                       if not p.stem.startswith(("pivot_", "similarity_"))}
+    names = manifest.get("tables") or {
+        p.stem: {} for p in sorted(Path(path).glob("*.csv")) if not p.stem.startswith(("pivot_", "similarity_"))
+    }
     tables = {name: _read_table(path / f"{name}.csv") for name in names if (path / f"{name}.csv").is_file()}
     listed = manifest.get("plots")
     plots = [path / p for p in listed if (path / p).is_file()] if listed is not None else sorted(path.glob("*.png"))

@@ -86,8 +86,11 @@ def requests(path: Path, output: Path | None = None, overwrite: bool = False) ->
             evaluation_name = str(entry.pop("evaluation"))
             merged = {**common, **source, **_fields(entry, path, base)}
             run_id = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{evaluation_name}-{label}")
-            out.append(SweepRequest(evaluation=evaluation_name, **{"output": root, "run_id": run_id,
-                                                                   "overwrite": overwrite, **merged}))
+            out.append(
+                SweepRequest(
+                    evaluation=evaluation_name, **{"output": root, "run_id": run_id, "overwrite": overwrite, **merged}
+                )
+            )
     return out
 
 

@@ -123,9 +123,20 @@ class Sweep:
         """Each available (detector, model) on ``dataset``; unavailable ones are recorded, not raised."""
         self.datasets.append(dataset)
         for rel, why in dataset.skipped:
-            self.failures.append({"dataset": dataset.name, "detector": "", "model": "", "image": rel,
-                                  "status": "unreadable", "reason": why, "policy": self.pipeline.policy,
-                                  "face": self.pipeline.selector.name, "n_faces": 0, "n_rejected": 0})
+            self.failures.append(
+                {
+                    "dataset": dataset.name,
+                    "detector": "",
+                    "model": "",
+                    "image": rel,
+                    "status": "unreadable",
+                    "reason": why,
+                    "policy": self.pipeline.policy,
+                    "face": self.pipeline.selector.name,
+                    "n_faces": 0,
+                    "n_rejected": 0,
+                }
+            )
         models = [(m, self._available(m)) for m in self.models]
         for det in self.detectors:
             reason = self._available(det)
@@ -149,15 +160,33 @@ class Sweep:
                     self._skip(dataset, det.name, model.name, f"model unavailable: {err}")
                     continue
                 self._record_embed_failures(dataset, det, model, detections, embedded.reasons)
-                yield Combination(dataset, det, model, detections, embedded.vectors, embedded.reasons,
-                                  embedded.faces, self.pipeline.selector)
+                yield Combination(
+                    dataset,
+                    det,
+                    model,
+                    detections,
+                    embedded.vectors,
+                    embedded.reasons,
+                    embedded.faces,
+                    self.pipeline.selector,
+                )
 
-    def _failure(self, dataset: Dataset, det: DetectorSpec, model: str, image: str, d: Detection | None,
-                 status: str, reason: str) -> None:
+    def _failure(
+        self, dataset: Dataset, det: DetectorSpec, model: str, image: str, d: Detection | None, status: str, reason: str
+    ) -> None:
         self.failures.append(
-            {"dataset": dataset.name, "detector": det.name, "model": model, "image": image, "status": status,
-             "reason": reason, "policy": self.pipeline.policy, "face": self.pipeline.selector.name,
-             "n_faces": d.n_faces if d else 0, "n_rejected": d.n_rejected if d else 0}
+            {
+                "dataset": dataset.name,
+                "detector": det.name,
+                "model": model,
+                "image": image,
+                "status": status,
+                "reason": reason,
+                "policy": self.pipeline.policy,
+                "face": self.pipeline.selector.name,
+                "n_faces": d.n_faces if d else 0,
+                "n_rejected": d.n_rejected if d else 0,
+            }
         )
 
     def _record_detection_failures(self, dataset: Dataset, det: DetectorSpec, detections: list[Detection]) -> None:
@@ -166,14 +195,23 @@ class Sweep:
                 self._failure(dataset, det, "", img.rel, d, d.status, d.reason)
         counts = np.bincount(np.asarray([d.n_faces for d in detections], dtype=int), minlength=2)
         self.detection_counts.append(
-            {"dataset": dataset.name, "detector": det.name, "face": self.pipeline.selector.name,
-             "images_by_faces_found": {str(k): int(n) for k, n in enumerate(counts) if n},
-             "statuses": {s: sum(d.status == s for d in detections) for s in sorted({d.status for d in detections})},
-             "faces_rejected": sum(d.n_rejected for d in detections)}
+            {
+                "dataset": dataset.name,
+                "detector": det.name,
+                "face": self.pipeline.selector.name,
+                "images_by_faces_found": {str(k): int(n) for k, n in enumerate(counts) if n},
+                "statuses": {s: sum(d.status == s for d in detections) for s in sorted({d.status for d in detections})},
+                "faces_rejected": sum(d.n_rejected for d in detections),
+            }
         )
 
     def _record_embed_failures(
-        self, dataset: Dataset, det: DetectorSpec, model: RecognizerSpec, detections: list[Detection], reasons: list[str]
+        self,
+        dataset: Dataset,
+        det: DetectorSpec,
+        model: RecognizerSpec,
+        detections: list[Detection],
+        reasons: list[str],
     ) -> None:
         for img, d, reason in zip(dataset.images, detections, reasons):
             if d.face is not None and reason:
@@ -182,15 +220,31 @@ class Sweep:
     def dataset_record(self) -> list[dict[str, object]]:
         """What the manifest says of each dataset swept: root, sizes, content hash of the images used."""
         return [
-            {"name": d.name, "root": str(d.root), "pairs_file": str(d.pairs_file or ""), "n_images": len(d.images),
-             "n_identities": len(d.identities()), "content_sha256": d.content_hash(self.pipeline.hashes(d))}
+            {
+                "name": d.name,
+                "root": str(d.root),
+                "pairs_file": str(d.pairs_file or ""),
+                "n_images": len(d.images),
+                "n_identities": len(d.identities()),
+                "content_sha256": d.content_hash(self.pipeline.hashes(d)),
+            }
             for d in self.datasets
         ]
 
     def failures_frame(self) -> pd.DataFrame:
         """Failures table (one row per image and stage that yielded no usable face)."""
-        columns = ["dataset", "detector", "model", "image", "status", "reason", "policy", "face", "n_faces",
-                   "n_rejected"]
+        columns = [
+            "dataset",
+            "detector",
+            "model",
+            "image",
+            "status",
+            "reason",
+            "policy",
+            "face",
+            "n_faces",
+            "n_rejected",
+        ]
         return pd.DataFrame(self.failures, columns=columns)
 
     def unavailable_lines(self) -> list[str]:

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.config import Settings
 from bench.datasets import Dataset, DatasetError, Pairs
 from bench.faces import Face
 from bench.images import UnreadableImage, decode
-from bench.config import Settings
 from bench.runs import write_csv, write_json
 
 ROTATIONS = (-90, -60, -45, -30, -15, 15, 30, 45, 60, 90)
@@ -117,22 +117,74 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
 
 def _catalog() -> list[Variant]:
     v = [Variant("clean", "clean", 0, "unchanged (byte copy)", lambda im, rng, face: im)]
-    v += [Variant(f"rotate_{a:+d}", "rotate", a, f"rotated {a:+d} degrees counter-clockwise, canvas grown, black fill",
-                  lambda im, rng, face, a=a: rotate(im, a)) for a in ROTATIONS]
-    v += [Variant(f"blur_s{s}", "blur", s, f"gaussian blur, sigma {s} px",
-                  lambda im, rng, face, s=s: blur(im, s)) for s in (1, 2, 4)]
-    v += [Variant(f"noise_s{s}", "noise", s, f"additive gaussian noise, sigma {s} (0-255 scale), seeded per image",
-                  lambda im, rng, face, s=s: _clip(im + rng.normal(0, s, im.shape))) for s in (10, 25)]
-    v += [Variant(f"occlude_{r}", "occlude", i, f"black box over the {r} (from landmarks when a detector was "
-                  f"given, else image fractions {OCCLUSIONS[r]} as y0, y1, x0, x1)",
-                  lambda im, rng, face, r=r: occlude(im, r, face)) for i, r in enumerate(OCCLUSIONS)]
-    v += [Variant(f"lowres_x{f}", "lowres", f, f"downscaled {f}x then upscaled back",
-                  lambda im, rng, face, f=f: low_resolution(im, f)) for f in (4, 8)]
-    v += [Variant(f"jpeg_q{q}", "jpeg", q, f"JPEG quality {q}", lambda im, rng, face, q=q: jpeg(im, q)) for q in (20, 5)]
-    v += [Variant(f"brightness_{d:+d}", "brightness", d, f"{d:+d} added to every channel",
-                  lambda im, rng, face, d=d: _clip(im.astype(float) + d)) for d in (-60, 60)]
-    v += [Variant(f"contrast_x{c:g}", "contrast", c, f"contrast scaled by {c:g} about mid-grey",
-                  lambda im, rng, face, c=c: _clip((im.astype(float) - 127.5) * c + 127.5)) for c in (0.5, 1.5)]
+    v += [
+        Variant(
+            f"rotate_{a:+d}",
+            "rotate",
+            a,
+            f"rotated {a:+d} degrees counter-clockwise, canvas grown, black fill",
+            lambda im, rng, face, a=a: rotate(im, a),
+        )
+        for a in ROTATIONS
+    ]
+    v += [
+        Variant(f"blur_s{s}", "blur", s, f"gaussian blur, sigma {s} px", lambda im, rng, face, s=s: blur(im, s))
+        for s in (1, 2, 4)
+    ]
+    v += [
+        Variant(
+            f"noise_s{s}",
+            "noise",
+            s,
+            f"additive gaussian noise, sigma {s} (0-255 scale), seeded per image",
+            lambda im, rng, face, s=s: _clip(im + rng.normal(0, s, im.shape)),
+        )
+        for s in (10, 25)
+    ]
+    v += [
+        Variant(
+            f"occlude_{r}",
+            "occlude",
+            i,
+            f"black box over the {r} (from landmarks when a detector was "
+            f"given, else image fractions {OCCLUSIONS[r]} as y0, y1, x0, x1)",
+            lambda im, rng, face, r=r: occlude(im, r, face),
+        )
+        for i, r in enumerate(OCCLUSIONS)
+    ]
+    v += [
+        Variant(
+            f"lowres_x{f}",
+            "lowres",
+            f,
+            f"downscaled {f}x then upscaled back",
+            lambda im, rng, face, f=f: low_resolution(im, f),
+        )
+        for f in (4, 8)
+    ]
+    v += [
+        Variant(f"jpeg_q{q}", "jpeg", q, f"JPEG quality {q}", lambda im, rng, face, q=q: jpeg(im, q)) for q in (20, 5)
+    ]
+    v += [
+        Variant(
+            f"brightness_{d:+d}",
+            "brightness",
+            d,
+            f"{d:+d} added to every channel",
+            lambda im, rng, face, d=d: _clip(im.astype(float) + d),
+        )
+        for d in (-60, 60)
+    ]
+    v += [
+        Variant(
+            f"contrast_x{c:g}",
+            "contrast",
+            c,
+            f"contrast scaled by {c:g} about mid-grey",
+            lambda im, rng, face, c=c: _clip((im.astype(float) - 127.5) * c + 127.5),
+        )
+        for c in (0.5, 1.5)
+    ]
     return v
 
 
@@ -174,8 +226,13 @@ def _write_image(variant: Variant, source: Path, target: Path, rel: str, seed: i
 
 def pairs_frame(dataset: Dataset, pairs: Pairs) -> pd.DataFrame:
     """The pair list as CSV rows of relative paths (with folds where the list has them)."""
-    frame = pd.DataFrame({"file_x": [dataset.images[i].rel for i in pairs.left],
-                          "file_y": [dataset.images[i].rel for i in pairs.right], "same": pairs.same.astype(int)})
+    frame = pd.DataFrame(
+        {
+            "file_x": [dataset.images[i].rel for i in pairs.left],
+            "file_y": [dataset.images[i].rel for i in pairs.right],
+            "same": pairs.same.astype(int),
+        }
+    )
     return frame.assign(fold=pairs.folds) if pairs.folds is not None else frame
 
 
@@ -188,9 +245,15 @@ def generate(
     """
     detector, found = faces if faces is not None else ("", [None] * len(dataset.images))
     listing = pairs_frame(dataset, pairs)
-    config = {"source": str(dataset.root), "pairs_source": pairs.source, "seed": seed,
-              "pairs_sha": zlib.crc32(listing.to_csv(index=False).encode()), "n_images": len(dataset.images),
-              "jpeg_reencode_quality": JPEG_REENCODE_QUALITY, "occlusion_detector": detector}
+    config = {
+        "source": str(dataset.root),
+        "pairs_source": pairs.source,
+        "seed": seed,
+        "pairs_sha": zlib.crc32(listing.to_csv(index=False).encode()),
+        "n_images": len(dataset.images),
+        "jpeg_reencode_quality": JPEG_REENCODE_QUALITY,
+        "occlusion_detector": detector,
+    }
     manifest_path = out / "variants.json"
     done = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     made = {v["name"] for v in done.get("variants", [])} if done.get("config") == config else set()

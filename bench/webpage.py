@@ -26,12 +26,27 @@ figure { display: inline-block; margin: .5em; vertical-align: top; } img { max-w
 details summary { cursor: pointer; color: #446; font-size: 12px; margin-bottom: 1em; }
 figcaption { font-size: 11px; color: #666; }
 """
+
+
 def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-HEADLINE = ("subset", "variant", "model", "detector", "metric", "acc_kfold_mean", "acc_kfold_std", "auc", "eer",
-            "rank1", "rank5", "acc_kfold_mean_drop", "acc_drop_vs_baseline")
+HEADLINE = (
+    "subset",
+    "variant",
+    "model",
+    "detector",
+    "metric",
+    "acc_kfold_mean",
+    "acc_kfold_std",
+    "auc",
+    "eer",
+    "rank1",
+    "rank5",
+    "acc_kfold_mean_drop",
+    "acc_drop_vs_baseline",
+)
 """Columns a reader looks for first; the rest follow in their CSV order."""
 
 
@@ -39,8 +54,9 @@ def _table(frame: pd.DataFrame, css: str = "", columns: list[str] | None = None)
     first = [c for c in HEADLINE if c in frame.columns]
     order = columns if columns is not None else first + [c for c in frame.columns if c not in first]
     shown = frame[[c for c in order if c in frame.columns]].head(MAX_ROWS)
-    body = shown.to_html(index=False, escape=True, na_rep="", border=0, classes=css or None,
-                         float_format=lambda v: f"{v:.4f}")
+    body = shown.to_html(
+        index=False, escape=True, na_rep="", border=0, classes=css or None, float_format=lambda v: f"{v:.4f}"
+    )
     more = f"<p class='note'>first {MAX_ROWS} of {len(frame)} rows</p>" if len(frame) > MAX_ROWS else ""
     return f"<div class='scroll'>{body}</div>{more}"
 
@@ -69,10 +85,16 @@ def speed(manifest: dict) -> pd.DataFrame:  # type: ignore[type-arg]
             per_detector = f"embed:{model}@{detector}"
             det_key, emb_key = f"detect:{detector}", per_detector if per_detector in timings else f"embed:{model}"
             det, emb = stage.get(det_key), stage.get(emb_key)
-            rows.append({"model": model, "detector": detector,
-                         "detect_ms_per_face": _ms(timings, det_key), "embed_ms_per_face": _ms(timings, emb_key),
-                         "total_ms_per_face": det["ms_per_item"] + emb["ms_per_item"] if det and emb else np.nan,
-                         "faces_timed": min(det["computed"], emb["computed"]) if det and emb else 0})
+            rows.append(
+                {
+                    "model": model,
+                    "detector": detector,
+                    "detect_ms_per_face": _ms(timings, det_key),
+                    "embed_ms_per_face": _ms(timings, emb_key),
+                    "total_ms_per_face": det["ms_per_item"] + emb["ms_per_item"] if det and emb else np.nan,
+                    "faces_timed": min(det["computed"], emb["computed"]) if det and emb else 0,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -83,31 +105,45 @@ def _stages(manifest: dict) -> pd.DataFrame:  # type: ignore[type-arg]
 
 def _meta(run: SavedRun) -> str:
     m = run.manifest
-    datasets = "; ".join(f"{d.get('name')} ({d.get('n_images')} images, {d.get('n_identities')} identities)"
-                         for d in m.get("dataset", []))
+    datasets = "; ".join(
+        f"{d.get('name')} ({d.get('n_images')} images, {d.get('n_identities')} identities)"
+        for d in m.get("dataset", [])
+    )
     request = dict(m.get("request", m.get("options", {})))
     request |= request.pop("options", None) or {}  # the evaluation's own options beside the common ones
     options = ", ".join(f"{k}={v}" for k, v in request.items() if v not in (None, False, "", {}, [], ()))
-    rows = [("command", m.get("command")), ("status", m.get("status")), ("error", m.get("error")),
-            ("started", m.get("started")),
-            ("dataset", datasets), ("pairs", (m.get("pairs") or {}).get("source", "")), ("options", options),
-            ("git commit", m.get("git_commit")), ("wall seconds", m.get("wall_seconds"))]
+    rows = [
+        ("command", m.get("command")),
+        ("status", m.get("status")),
+        ("error", m.get("error")),
+        ("started", m.get("started")),
+        ("dataset", datasets),
+        ("pairs", (m.get("pairs") or {}).get("source", "")),
+        ("options", options),
+        ("git commit", m.get("git_commit")),
+        ("wall seconds", m.get("wall_seconds")),
+    ]
     body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows if v not in (None, ""))
     return f"<table class='meta'>{body}</table>"
 
 
 def _figure(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
-    return (f"<figure><img alt='{_e(path.name)}' src='data:image/png;base64,{data}'>"
-            f"<figcaption>{_e(path.name)}</figcaption></figure>")
+    return (
+        f"<figure><img alt='{_e(path.name)}' src='data:image/png;base64,{data}'>"
+        f"<figcaption>{_e(path.name)}</figcaption></figure>"
+    )
 
 
 def _section(run: SavedRun) -> str:
     parts = [f"<h2>{_e(run.name)}</h2>", _meta(run)]
     ms = speed(run.manifest)
     if not ms.empty:
-        parts += ["<h3>speed (ms per face)</h3>", _table(ms),
-                  "<p class='note'>from the manifest's timings; items read from the cache are not timed.</p>"]
+        parts += [
+            "<h3>speed (ms per face)</h3>",
+            _table(ms),
+            "<p class='note'>from the manifest's timings; items read from the cache are not timed.</p>",
+        ]
     for name, frame in run.tables.items():
         if frame.empty or name == "scores":
             continue
@@ -115,8 +151,12 @@ def _section(run: SavedRun) -> str:
         note = f"<p class='note'>{_e(info.description)}</p>" if info.description else ""
         headline = [*info.keys, *info.figures]
         if len(info.figures) and len(frame.columns) > len(headline):
-            parts += [f"<h3>{_e(name)}</h3>", note, _table(frame, columns=headline),
-                      f"<details><summary>all {len(frame.columns)} columns</summary>{_table(frame)}</details>"]
+            parts += [
+                f"<h3>{_e(name)}</h3>",
+                note,
+                _table(frame, columns=headline),
+                f"<details><summary>all {len(frame.columns)} columns</summary>{_table(frame)}</details>",
+            ]
         else:
             parts += [f"<h3>{_e(name)}</h3>", note, _table(frame)]
     if run.plots:
@@ -143,11 +183,15 @@ def across(runs: list[SavedRun]) -> str:
 
 def render(runs: list[SavedRun], title: str = "facebench report") -> str:
     """The whole page."""
-    index = "".join(f"<li><a href='#run-{k}'>{_e(r.name)}</a> — {_e(r.manifest.get('command', ''))}</li>"
-                    for k, r in enumerate(runs))
+    index = "".join(
+        f"<li><a href='#run-{k}'>{_e(r.name)}</a> — {_e(r.manifest.get('command', ''))}</li>"
+        for k, r in enumerate(runs)
+    )
     sections = "".join(f"<section id='run-{k}'>{_section(r)}</section>" for k, r in enumerate(runs))
     cards = card.render(runs)[0]
     cards = f"<h2>report cards</h2>{cards}" if cards else ""
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
-            f"<style>{STYLE}</style></head><body><h1>{_e(title)}</h1><ul>{index}</ul>{across(runs)}{cards}"
-            f"{sections}</body></html>\n")
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
+        f"<style>{STYLE}</style></head><body><h1>{_e(title)}</h1><ul>{index}</ul>{across(runs)}{cards}"
+        f"{sections}</body></html>\n"
+    )

@@ -61,8 +61,12 @@ def search_path(weights_dir: Path) -> list[Path]:
     """Where weight files are looked for, in order: ``weights_dir`` (``--weights-dir``), ``$BENCH_WEIGHTS_DIR``,
     DeepFace's ``$DEEPFACE_HOME/.deepface/weights``, and a ``weights/`` folder in the working directory."""
     home = os.environ.get("DEEPFACE_HOME") or str(Path.home())
-    folders = [weights_dir, Path(os.environ.get(WEIGHTS_ENV) or weights_dir),
-               Path(home) / ".deepface" / "weights", Path("weights")]
+    folders = [
+        weights_dir,
+        Path(os.environ.get(WEIGHTS_ENV) or weights_dir),
+        Path(home) / ".deepface" / "weights",
+        Path("weights"),
+    ]
     return list(dict.fromkeys(Path(f).expanduser() for f in folders))
 
 

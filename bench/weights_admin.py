@@ -69,7 +69,9 @@ def select(plugins: Plugins, name: str) -> list[Spec]:
 
 def fix_commands(spec: Spec, weights_dir: Path) -> list[str]:
     """Every command that fixes ``spec``'s missing weight files (empty when none is missing)."""
-    return [hint for weight in spec.weights if find(weight, weights_dir) is None for hint in fix_hints(weight, spec.name)]
+    return [
+        hint for weight in spec.weights if find(weight, weights_dir) is None for hint in fix_hints(weight, spec.name)
+    ]
 
 
 def _temporary(folder: Path, name: str) -> Path:
@@ -130,12 +132,21 @@ def download(weight: WeightFile, weights_dir: Path, timeout: float = 30) -> Path
         try:
             _fetch(url, weights_dir, weight.name, timeout)
             return weights_dir / weight.name
-        except (OSError, ValueError, http.client.HTTPException, DownloadError, zipfile.BadZipFile, KeyError,
-                EOFError) as err:
+        except (
+            OSError,
+            ValueError,
+            http.client.HTTPException,
+            DownloadError,
+            zipfile.BadZipFile,
+            KeyError,
+            EOFError,
+        ) as err:
             reason = err.reason if isinstance(err, URLError) and not isinstance(err, HTTPError) else err
             errors.append(f"{url}: {reason}")
-    raise DownloadError(f"{weight.name}: download failed ({'; '.join(errors)}); "
-                        f"get the file yourself and run `bench weights import FILE`")
+    raise DownloadError(
+        f"{weight.name}: download failed ({'; '.join(errors)}); "
+        f"get the file yourself and run `bench weights import FILE`"
+    )
 
 
 def _users(plugins: Plugins) -> dict[str, list[Spec]]:
@@ -153,12 +164,15 @@ def _plugin_file(plugins: Plugins, name: str) -> str:
     try:
         specs = select(plugins, name)
     except UnknownName:
-        raise UnknownName(f"'{name}' is neither a weight file a plugin needs nor a plugin name; "
-                          "pass --as FILE_NAME (see `bench weights`)") from None
+        raise UnknownName(
+            f"'{name}' is neither a weight file a plugin needs nor a plugin name; "
+            "pass --as FILE_NAME (see `bench weights`)"
+        ) from None
     files = {w.name for spec in specs for w in spec.weights}
     if len(files) != 1:
-        raise UnknownName(f"{', '.join(s.name for s in specs)} need(s) {', '.join(sorted(files)) or 'no file'}: "
-                          "pass --as FILE_NAME")
+        raise UnknownName(
+            f"{', '.join(s.name for s in specs)} need(s) {', '.join(sorted(files)) or 'no file'}: pass --as FILE_NAME"
+        )
     return files.pop()
 
 
@@ -176,7 +190,7 @@ def load_check(spec: Spec, weights_dir: Path) -> tuple[bool, str]:
         return False, f"{spec.name} cannot load: {reason}"
     try:
         spec.build(weights_dir)
-    except Exception as err:  # noqa: BLE001  any failure of a plugin's loader is the answer, not a crash
+    except Exception as err:
         first = str(err).strip().splitlines()[:1]
         return False, f"{spec.name} failed to load: {type(err).__name__}{': ' + first[0] if first else ''}"
     return True, f"{spec.name} loads"

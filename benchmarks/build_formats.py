@@ -52,7 +52,7 @@ def aligned_crop(path: Path, face: Face | None, ext: str = ".jpg") -> bytes:
     import cv2
 
     from bench.images import decode
-    from plugins.alignment import align
+    from facebench_plugins.alignment import align
 
     image = decode(path)
     face = face or Face.whole(*image.shape[:2])
@@ -65,7 +65,7 @@ def aligned_crop(path: Path, face: Face | None, ext: str = ".jpg") -> bytes:
 
 def build_bin(dataset: Dataset, pairs: Pairs, faces: Sequence[Face | None], out: Path, ext: str = ".jpg") -> None:
     """insightface's .bin of ``pairs``: two aligned, encoded crops per pair, the pair order (so the folds) kept."""
-    from plugins.protocols_bin import write_bin
+    from facebench_plugins.protocols_bin import write_bin
 
     crops = {i: aligned_crop(dataset.images[i].path, faces[i], ext) for i in np.unique([pairs.left, pairs.right])}
     images = [crops[i] for pair in zip(pairs.left, pairs.right) for i in pair]
@@ -197,7 +197,7 @@ def build_ijb(
     (even / odd images), media of two consecutive images of a template (a "video"), the detector's 5 points and
     confidence as faceness; template pairs: each identity's two templates (genuine) and every first template
     against every other identity's second (impostor)."""
-    from plugins.alignment import five_points
+    from facebench_plugins.alignment import five_points
 
     usable = [i for i, face in enumerate(faces) if face is not None and five_points(face.landmarks) is not None]
     kept = Dataset(dataset.name, dataset.root, [dataset.images[i] for i in usable])

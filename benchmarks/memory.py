@@ -45,18 +45,42 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "results" / "memory.json")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="facebench-memory-"))
-    cmd = [sys.executable, "-c", "from bench.cli import main; main()", "-q", "--cache-dir", str(work / "cache"),
-           "--weights-dir", str(SHARED / "weights"), "accuracy", "--i", str(SHARED / "data" / "lfw"),
-           "--n", str(args.pairs), "--model", args.model, "--backend", args.backend, "--metric", "cosine",
-           "--o", str(work / "out")]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from bench.cli import main; main()",
+        "-q",
+        "--cache-dir",
+        str(work / "cache"),
+        "--weights-dir",
+        str(SHARED / "weights"),
+        "accuracy",
+        "--i",
+        str(SHARED / "data" / "lfw"),
+        "--n",
+        str(args.pairs),
+        "--model",
+        args.model,
+        "--backend",
+        args.backend,
+        "--metric",
+        "cosine",
+        "--o",
+        str(work / "out"),
+    ]
     started = time.time()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     samples = []
     while proc.poll() is None:
         rss = rss_mb(proc.pid)
         if rss is not None:
-            samples.append({"t": round(time.time() - started, 1), "rss_mb": round(rss, 1),
-                            "embedded": count(work / "cache" / "embeddings")})
+            samples.append(
+                {
+                    "t": round(time.time() - started, 1),
+                    "rss_mb": round(rss, 1),
+                    "embedded": count(work / "cache" / "embeddings"),
+                }
+            )
         time.sleep(0.5)
     output = proc.stdout.read().decode() if proc.stdout else ""
     if proc.returncode != 0:
@@ -66,9 +90,16 @@ def main() -> None:
     for share in (0.25, 0.5, 0.75, 1.0):
         reached = [s for s in samples if s["embedded"] >= share * total]
         marks[f"{int(share * 100)}%"] = max(s["rss_mb"] for s in samples if s["t"] <= reached[0]["t"])
-    result = {"pairs": args.pairs, "images_embedded": total, "model": args.model, "backend": args.backend,
-              "wall_s": round(time.time() - started, 1), "peak_rss_mb": max(s["rss_mb"] for s in samples),
-              "peak_rss_by_progress_mb": marks, "samples": samples}
+    result = {
+        "pairs": args.pairs,
+        "images_embedded": total,
+        "model": args.model,
+        "backend": args.backend,
+        "wall_s": round(time.time() - started, 1),
+        "peak_rss_mb": max(s["rss_mb"] for s in samples),
+        "peak_rss_by_progress_mb": marks,
+        "samples": samples,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(f"{total} images embedded by {args.model}/{args.backend} in {result['wall_s']} s")

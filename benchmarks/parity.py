@@ -75,7 +75,7 @@ def run_deepface(args: argparse.Namespace) -> None:
     from deepface import DeepFace
 
     from bench import plugins
-    from plugins.deepface_common import stage_weights
+    from facebench_plugins.deepface_common import stage_weights
 
     registry = plugins.load()
     dataset, pairs = _pairs(args.root, args.pairs, args.limit)

@@ -62,11 +62,21 @@ def read_lfw_pairs(path: Path) -> list[tuple[str, str, bool]]:
     for line in path.read_text().splitlines()[1:]:
         parts = line.split()
         if len(parts) == 3:
-            rows.append((f"{parts[0]}/{parts[0]}_{int(parts[1]):04d}.jpg",
-                         f"{parts[0]}/{parts[0]}_{int(parts[2]):04d}.jpg", True))
+            rows.append(
+                (
+                    f"{parts[0]}/{parts[0]}_{int(parts[1]):04d}.jpg",
+                    f"{parts[0]}/{parts[0]}_{int(parts[2]):04d}.jpg",
+                    True,
+                )
+            )
         elif len(parts) == 4:
-            rows.append((f"{parts[0]}/{parts[0]}_{int(parts[1]):04d}.jpg",
-                         f"{parts[2]}/{parts[2]}_{int(parts[3]):04d}.jpg", False))
+            rows.append(
+                (
+                    f"{parts[0]}/{parts[0]}_{int(parts[1]):04d}.jpg",
+                    f"{parts[2]}/{parts[2]}_{int(parts[3]):04d}.jpg",
+                    False,
+                )
+            )
     return rows
 
 
@@ -128,7 +138,7 @@ def child_env(weights_dir: Path, cache_dir: Path | None = None) -> dict[str, str
 
 def _stage_deepface_weights(registry: Any, models: list[str], detectors: list[str], weights_dir: Path) -> None:
     """Give DeepFace the same weight files the plugins use (int8 builds included) under its own names."""
-    from plugins.deepface_common import stage_weights
+    from facebench_plugins.deepface_common import stage_weights
 
     for spec in [*(registry.recognizers.get(m) for m in models), *(registry.detectors.get(d) for d in detectors)]:
         stage_weights(spec.resolve_weights(weights_dir))
@@ -165,21 +175,46 @@ def child_deepface(cfg: dict[str, Any]) -> dict[str, Any]:
         for det in cfg["detectors"]:
             _, a, b = subset[0]
             start = time.perf_counter()
-            DeepFace.verify(str(root / a), str(root / b), model_name=model, detector_backend=det,
-                            distance_metric="cosine", align=True, enforce_detection=False, silent=True)
+            DeepFace.verify(
+                str(root / a),
+                str(root / b),
+                model_name=model,
+                detector_backend=det,
+                distance_metric="cosine",
+                align=True,
+                enforce_detection=False,
+                silent=True,
+            )
             warmup[f"{model}/{det}"] = round(time.perf_counter() - start, 3)
             for metric in cfg["metrics"]:
                 seconds, dists = [], []
                 for _, a, b in subset:
                     start = time.perf_counter()
-                    out = DeepFace.verify(str(root / a), str(root / b), model_name=model, detector_backend=det,
-                                          distance_metric=metric, align=True, enforce_detection=False, silent=True)
+                    out = DeepFace.verify(
+                        str(root / a),
+                        str(root / b),
+                        model_name=model,
+                        detector_backend=det,
+                        distance_metric=metric,
+                        align=True,
+                        enforce_detection=False,
+                        silent=True,
+                    )
                     seconds.append(time.perf_counter() - start)
                     dists.append(float(out["distance"]))
-                combos.append({"model": model, "detector": det, "metric": metric, "calls": len(seconds),
-                               "seconds": round(sum(seconds), 4), "call_s": [round(x, 5) for x in seconds],
-                               "mean_call_s": round(sum(seconds) / len(seconds), 5),
-                               "pairs": [i for i, _, _ in subset], "distances": dists})
+                combos.append(
+                    {
+                        "model": model,
+                        "detector": det,
+                        "metric": metric,
+                        "calls": len(seconds),
+                        "seconds": round(sum(seconds), 4),
+                        "call_s": [round(x, 5) for x in seconds],
+                        "mean_call_s": round(sum(seconds) / len(seconds), 5),
+                        "pairs": [i for i, _, _ in subset],
+                        "distances": dists,
+                    }
+                )
     return {"import_s": round(import_s, 3), "load_s": load, "warmup_call_s": warmup, "combos": combos}
 
 
@@ -263,16 +298,22 @@ def child_floor(cfg: dict[str, Any]) -> dict[str, Any]:
         for name in models:
             np.save(out_dir / f"{name}__{det_name}.npy", out[name])
     compute_s = time.perf_counter() - t0 - import_s - sum(load.values())
-    return {"import_s": round(import_s, 3), "load_s": load, "compute_s": round(compute_s, 3),
-            "stages_s": {k: round(v, 3) for k, v in stage.items()}, "crop_failures": failures,
-            "n_images": len(images), "multi_face_images": multi_face}
+    return {
+        "import_s": round(import_s, 3),
+        "load_s": load,
+        "compute_s": round(compute_s, 3),
+        "stages_s": {k: round(v, 3) for k, v in stage.items()},
+        "crop_failures": failures,
+        "n_images": len(images),
+        "multi_face_images": multi_face,
+    }
 
 
 def floor_distances(shards: list[tuple[list[str], Path]], cfg: dict[str, Any]) -> dict[str, list[float]]:
     """Per model/detector/metric, the distance of every pair, from the shards' embeddings."""
     import numpy as np
 
-    from plugins.metrics import METRICS as metric_objects
+    from facebench_plugins.metrics import METRICS as metric_objects
 
     by_name = {m.name: m for m in metric_objects}
     images = cfg["images"]
@@ -324,8 +365,14 @@ def measure_floor(label: str, cfg: dict[str, Any], work: Path, jobs: int, cores:
         names = cfg["images"][k::jobs]
         shard_cfg = {**cfg, "images": names, "threads": max(1, cores // jobs), "vectors_dir": str(folder)}
         (folder / "config.json").write_text(json.dumps(shard_cfg))
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "floor", str(folder / "config.json"),
-               str(folder / "result.json")]
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            "floor",
+            str(folder / "config.json"),
+            str(folder / "result.json"),
+        ]
         log = (folder / "log").open("wb")
         procs.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO), log))
         shards.append((names, folder))
@@ -340,40 +387,78 @@ def measure_floor(label: str, cfg: dict[str, Any], work: Path, jobs: int, cores:
     results = [json.loads((folder / "result.json").read_text()) for _, folder in shards]
     multi = {d: sorted(n for r in results for n in r["multi_face_images"][d]) for d in cfg["detectors"]}
     return {
-        "wall_s": round(wall, 3), "jobs": jobs, "threads_per_process": max(1, cores // jobs),
+        "wall_s": round(wall, 3),
+        "jobs": jobs,
+        "threads_per_process": max(1, cores // jobs),
         "peak_rss_mb": round(sum(u.ru_maxrss for u in usages) / 1024, 1),
-        "cpu_user_s": round(sum(u.ru_utime for u in usages), 2), "cpu_sys_s": round(sum(u.ru_stime for u in usages), 2),
+        "cpu_user_s": round(sum(u.ru_utime for u in usages), 2),
+        "cpu_sys_s": round(sum(u.ru_stime for u in usages), 2),
         "import_s": max(r["import_s"] for r in results),
         "load_s": {k: max(r["load_s"][k] for r in results) for k in results[0]["load_s"]},
         "compute_s": max(r["compute_s"] for r in results),
         "stages_s": {k: round(sum(r["stages_s"][k] for r in results), 3) for k in results[0]["stages_s"]},
-        "crop_failures": sum(r["crop_failures"] for r in results), "n_images": len(cfg["images"]),
-        "multi_face_images": multi, "distances": floor_distances(shards, cfg),
+        "crop_failures": sum(r["crop_failures"] for r in results),
+        "n_images": len(cfg["images"]),
+        "multi_face_images": multi,
+        "distances": floor_distances(shards, cfg),
     }
 
 
-def measure_bench(label: str, pairs_csv: Path, cfg: dict[str, Any], work: Path, cache: Path,
-                  jobs: int) -> dict[str, Any]:
+def measure_bench(
+    label: str, pairs_csv: Path, cfg: dict[str, Any], work: Path, cache: Path, jobs: int
+) -> dict[str, Any]:
     """(3) ``bench accuracy --jobs J`` in a fresh process with the given cache; wall, RSS, its manifest's timings."""
     out_dir = work / "results"
-    cmd = [sys.executable, "-c", "from bench.cli import main; main()", "-q", "accuracy",
-           "--i", cfg["lfw_dir"], "--pairs", str(pairs_csv), "--model", ",".join(cfg["models"]),
-           "--backend", ",".join(cfg["detectors"]), "--metric", ",".join(cfg["metrics"]),
-           "--o", str(out_dir), "--run-id", label, "--jobs", str(jobs), "--face", cfg["face"]]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from bench.cli import main; main()",
+        "-q",
+        "accuracy",
+        "--i",
+        cfg["lfw_dir"],
+        "--pairs",
+        str(pairs_csv),
+        "--model",
+        ",".join(cfg["models"]),
+        "--backend",
+        ",".join(cfg["detectors"]),
+        "--metric",
+        ",".join(cfg["metrics"]),
+        "--o",
+        str(out_dir),
+        "--run-id",
+        label,
+        "--jobs",
+        str(jobs),
+        "--face",
+        cfg["face"],
+    ]
     run = run_measured(cmd, work / f"{label}.log", child_env(Path(cfg["weights_dir"]), cache))
     if run["returncode"] != 0:
         raise SystemExit(f"bench accuracy ({label}) failed (exit {run['returncode']}); see {run['log']}")
     manifest = json.loads((out_dir / label / "manifest.json").read_text())
-    return {**run, "command": cmd[3:], "run_dir": str(out_dir / label), "jobs": jobs,
-            "manifest_wall_s": manifest.get("wall_seconds"), "stage_timings": manifest.get("timings", {})}
+    return {
+        **run,
+        "command": cmd[3:],
+        "run_dir": str(out_dir / label),
+        "jobs": jobs,
+        "manifest_wall_s": manifest.get("wall_seconds"),
+        "stage_timings": manifest.get("timings", {}),
+    }
 
 
 def same_bytes(cache_a: Path, cache_b: Path) -> dict[str, Any]:
     """Whether two caches hold the same result files (detections, embeddings; timing records are measurements)
     with the same bytes, and which differ."""
+
     def files(root: Path) -> dict[str, bytes]:
-        return {str(p.relative_to(root)): p.read_bytes() for kind in ("detections", "embeddings")
-                for p in sorted((root / kind).rglob("*")) if p.is_file()}
+        return {
+            str(p.relative_to(root)): p.read_bytes()
+            for kind in ("detections", "embeddings")
+            for p in sorted((root / kind).rglob("*"))
+            if p.is_file()
+        }
 
     a, b = files(cache_a), files(cache_b)
     differ = sorted(k for k in a.keys() & b.keys() if a[k] != b[k])
@@ -403,8 +488,9 @@ def max_abs_diff(a: dict[int, float], b: dict[int, float]) -> tuple[float, int]:
     return diff, missing
 
 
-def parity(floor: dict[str, Any], deepface: dict[str, Any] | None, cold_dir: Path,
-           rows: list[tuple[str, str, bool]]) -> dict[str, Any]:
+def parity(
+    floor: dict[str, Any], deepface: dict[str, Any] | None, cold_dir: Path, rows: list[tuple[str, str, bool]]
+) -> dict[str, Any]:
     """How closely the three measurements' distances agree (they must be doing the same work).
 
     The floor must equal ``bench`` exactly (same code path). DeepFace.verify agrees to 1e-4 except on pairs
@@ -433,8 +519,10 @@ def parity(floor: dict[str, Any], deepface: dict[str, Any] | None, cold_dir: Pat
         "floor_vs_bench_max_abs_diff": max((v["max_abs_diff"] for v in floor_diff.values()), default=0.0),
         "floor_vs_bench": floor_diff,
         "deepface_vs_bench": {
-            "distances_checked": checked, "within_1e-4": agree,
-            "differ_on_multi_face_images": explained, "differ_unexplained": unexplained,
+            "distances_checked": checked,
+            "within_1e-4": agree,
+            "differ_on_multi_face_images": explained,
+            "differ_unexplained": unexplained,
         },
     }
 
@@ -445,8 +533,11 @@ def extrapolate(deepface: dict[str, Any], n_pairs: int) -> dict[str, Any]:
     import statistics
 
     total = sum(c["mean_call_s"] * n_pairs for c in deepface["combos"])
-    variance = sum(n_pairs**2 * statistics.variance(c["call_s"]) / c["calls"]
-                   for c in deepface["combos"] if len(c.get("call_s", ())) > 1)
+    variance = sum(
+        n_pairs**2 * statistics.variance(c["call_s"]) / c["calls"]
+        for c in deepface["combos"]
+        if len(c.get("call_s", ())) > 1
+    )
     timed = sum(c["seconds"] for c in deepface["combos"])
     calls = sum(c["calls"] for c in deepface["combos"])
     return {
@@ -502,10 +593,14 @@ def table(result: dict[str, Any]) -> str:
     cfg, machine = result["config"], result["machine"]
     jobs = cfg["jobs"]
     lines = [
-        (f"LFW {Path(cfg['pairs_file']).name}: {n} pairs, {cfg['n_images']} unique images; models "
-         f"{','.join(cfg['models'])} x detectors {','.join(cfg['detectors'])} x metrics {','.join(cfg['metrics'])}"),
-        (f"machine: {machine['cpus']} CPUs, load average {machine['loadavg_start']} at start, "
-         f"{machine['loadavg_end']} at end; J = {jobs} jobs"),
+        (
+            f"LFW {Path(cfg['pairs_file']).name}: {n} pairs, {cfg['n_images']} unique images; models "
+            f"{','.join(cfg['models'])} x detectors {','.join(cfg['detectors'])} x metrics {','.join(cfg['metrics'])}"
+        ),
+        (
+            f"machine: {machine['cpus']} CPUs, load average {machine['loadavg_start']} at start, "
+            f"{machine['loadavg_end']} at end; J = {jobs} jobs"
+        ),
         "",
         f"{'measurement':<46}{'wall s':>10}{'CPU s':>9}{'peak RSS MB':>13}  notes",
     ]
@@ -513,18 +608,24 @@ def table(result: dict[str, Any]) -> str:
     if "deepface" in m:
         d = m["deepface"]
         e = d["extrapolation"]
-        note = (f"{e['timed_calls']} calls on {e['timed_pairs']} pairs took {e['timed_s']} s -> "
-                f"{e['full_calls']} calls (relative standard error {e['relative_standard_error']}); import "
-                f"{d['import_s']} s + load {e['load_s']} s included")
+        note = (
+            f"{e['timed_calls']} calls on {e['timed_pairs']} pairs took {e['timed_s']} s -> "
+            f"{e['full_calls']} calls (relative standard error {e['relative_standard_error']}); import "
+            f"{d['import_s']} s + load {e['load_s']} s included"
+        )
         rows.append(("(1) DeepFace.verify loop  [EXTRAPOLATED]", e["wall_s"], None, d["peak_rss_mb"], note))
     for key, label in (("floor_1", "(2) floor, 1 process, all cores"), ("floor", f"(2) floor, {jobs} processes")):
         f = m[key]
-        note = (f"import {f['import_s']} s, load {round(sum(f['load_s'].values()), 2)} s, compute {f['compute_s']} s "
-                f"({', '.join(f'{k} {v}' for k, v in f['stages_s'].items())})")
+        note = (
+            f"import {f['import_s']} s, load {round(sum(f['load_s'].values()), 2)} s, compute {f['compute_s']} s "
+            f"({', '.join(f'{k} {v}' for k, v in f['stages_s'].items())})"
+        )
         rows.append((label, f["wall_s"], _cpu(f), f["peak_rss_mb"], note))
-    for key, label in (("bench_cold", f"(3) bench accuracy --jobs {jobs}, cold"),
-                       ("bench_warm", f"(3) bench accuracy --jobs {jobs}, warm"),
-                       ("bench_cold_jobs1", "(3) bench accuracy --jobs 1, cold")):
+    for key, label in (
+        ("bench_cold", f"(3) bench accuracy --jobs {jobs}, cold"),
+        ("bench_warm", f"(3) bench accuracy --jobs {jobs}, warm"),
+        ("bench_cold_jobs1", "(3) bench accuracy --jobs 1, cold"),
+    ):
         b = m[key]
         rows.append((label, b["wall_s"], _cpu(b), b["peak_rss_mb"], f"manifest wall {b['manifest_wall_s']} s"))
     for label, wall, cpu, rss, note in rows:
@@ -536,29 +637,39 @@ def table(result: dict[str, Any]) -> str:
         met = "n/a" if r["met"] is None else ("yes" if r["met"] else "NO")
         lines.append(f"{name:<30}{value:>10}  {r['target']:<8}  {met}")
     same = result["jobs_identical"]
-    lines.append(f"{f'--jobs {jobs} == --jobs 1':<30}{same['identical']!s:>10}  bytes    "
-                 f"{'yes' if same['identical'] else 'NO'}  ({same['files']} cache files, scores.csv "
-                 f"{'equal' if result['scores_identical'] else 'DIFFERENT'})")
+    lines.append(
+        f"{f'--jobs {jobs} == --jobs 1':<30}{same['identical']!s:>10}  bytes    "
+        f"{'yes' if same['identical'] else 'NO'}  ({same['files']} cache files, scores.csv "
+        f"{'equal' if result['scores_identical'] else 'DIFFERENT'})"
+    )
     for name, value in result["ratios_info"].items():
         if value is not None:
             lines.append(f"{name:<30}{value:>10.3f}")
     if "deepface" in m:
         w = result["work"]
-        lines.append(f"(DeepFace does {w['detection_ratio']}x the detections and {w['forward_pass_ratio']}x the "
-                     "forward passes of the floor on this pair list, in one process)")
+        lines.append(
+            f"(DeepFace does {w['detection_ratio']}x the detections and {w['forward_pass_ratio']}x the "
+            "forward passes of the floor on this pair list, in one process)"
+        )
     p = result["parity"]
     lines += ["", f"same work: floor vs bench, largest |distance difference| {p['floor_vs_bench_max_abs_diff']:.2e}"]
     d = p["deepface_vs_bench"]
     if d["distances_checked"]:
-        lines.append(f"           DeepFace.verify vs bench: {d['within_1e-4']}/{d['distances_checked']} within "
-                     f"1e-4; {d['differ_on_multi_face_images']} differ on images with several faces (DeepFace keeps "
-                     f"the closest face pair, facebench the largest face); {len(d['differ_unexplained'])} unexplained")
+        lines.append(
+            f"           DeepFace.verify vs bench: {d['within_1e-4']}/{d['distances_checked']} within "
+            f"1e-4; {d['differ_on_multi_face_images']} differ on images with several faces (DeepFace keeps "
+            f"the closest face pair, facebench the largest face); {len(d['differ_unexplained'])} unexplained"
+        )
     lines += ["", f"scaling (bench accuracy --jobs {jobs}, cold): {'pairs':>8}{'images':>8}{'wall s':>9}{'s/image':>9}"]
     for point in result["scaling"]:
-        lines.append(f"{'':<45}{point['pairs']:>8}{point['images']:>8}{point['wall_s']:>9.2f}"
-                     f"{point['wall_s'] / point['images']:>9.4f}")
-    lines.append(f"peak RSS of bench accuracy --jobs {jobs} (cold; the largest of its processes, wait4): "
-                 f"{m['bench_cold']['peak_rss_mb']:.0f} MB")
+        lines.append(
+            f"{'':<45}{point['pairs']:>8}{point['images']:>8}{point['wall_s']:>9.2f}"
+            f"{point['wall_s'] / point['images']:>9.4f}"
+        )
+    lines.append(
+        f"peak RSS of bench accuracy --jobs {jobs} (cold; the largest of its processes, wait4): "
+        f"{m['bench_cold']['peak_rss_mb']:.0f} MB"
+    )
     return "\n".join(lines)
 
 
@@ -568,25 +679,41 @@ def table(result: dict[str, Any]) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     shared = Path(os.environ.get("FACEBENCH_SHARED", REPO.parent / "shared"))
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pairs-limit", type=int, help="use N pairs (seeded, half same) [default: all]")
-    parser.add_argument("--deepface-pairs", type=int, default=100,
-                        help="pairs timed in the DeepFace loop, then extrapolated [default: 100]; 0 skips it")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="J: bench's --jobs and the floor's processes [default: one per CPU]")
-    parser.add_argument("--scaling", default="0.25,0.5",
-                        help="fractions of the pairs for extra cold runs (scaling table) [default: 0.25,0.5]; '' none")
+    parser.add_argument(
+        "--deepface-pairs",
+        type=int,
+        default=100,
+        help="pairs timed in the DeepFace loop, then extrapolated [default: 100]; 0 skips it",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="J: bench's --jobs and the floor's processes [default: one per CPU]",
+    )
+    parser.add_argument(
+        "--scaling",
+        default="0.25,0.5",
+        help="fractions of the pairs for extra cold runs (scaling table) [default: 0.25,0.5]; '' none",
+    )
     parser.add_argument("--out", type=Path, help="JSON results [default: results/speed-<timestamp>.json]")
     parser.add_argument("--lfw-dir", type=Path, default=Path(os.environ.get("FACEBENCH_DATA", shared / "data")) / "lfw")
     parser.add_argument("--pairs-file", type=Path, help="LFW-format pairs [default: LFW_DIR/pairsDevTest.txt]")
-    parser.add_argument("--weights-dir", type=Path,
-                        default=Path(os.environ.get("BENCH_WEIGHTS_DIR") or shared / "weights"))
+    parser.add_argument(
+        "--weights-dir", type=Path, default=Path(os.environ.get("BENCH_WEIGHTS_DIR") or shared / "weights")
+    )
     parser.add_argument("--models", default="Dlib,SFace")
     parser.add_argument("--detectors", default="opencv,yunet")
     parser.add_argument("--metrics", default=",".join(METRICS))
-    parser.add_argument("--face", default="largest",
-                        help="bench's --face (a single-face policy; the floor applies the same) [default: largest]")
+    parser.add_argument(
+        "--face",
+        default="largest",
+        help="bench's --face (a single-face policy; the floor applies the same) [default: largest]",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work-dir", type=Path, help="scratch folder (cache, run folders, logs) [default: a temp dir]")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
@@ -619,9 +746,17 @@ def main(argv: list[str] | None = None) -> int:
 
     m = max(0, min(args.deepface_pairs, len(rows)))
     subset = sorted(random.Random(args.seed).sample(range(len(rows)), m))
-    cfg = {"lfw_dir": str(args.lfw_dir), "weights_dir": str(args.weights_dir.resolve()), "models": models,
-           "detectors": detectors, "metrics": metrics, "images": images, "pairs": rows, "face": args.face,
-           "deepface_pairs": [(i, rows[i][0], rows[i][1]) for i in subset]}
+    cfg = {
+        "lfw_dir": str(args.lfw_dir),
+        "weights_dir": str(args.weights_dir.resolve()),
+        "models": models,
+        "detectors": detectors,
+        "metrics": metrics,
+        "images": images,
+        "pairs": rows,
+        "face": args.face,
+        "deepface_pairs": [(i, rows[i][0], rows[i][1]) for i in subset],
+    }
 
     for rel in images:  # same page-cache state for every measurement: all images read once beforehand
         (args.lfw_dir / rel).read_bytes()
@@ -629,10 +764,21 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "argv": sys.argv,
-        "config": {"pairs_file": str(pairs_file), "n_pairs": len(rows), "n_images": len(images),
-                   "pairs_limit": args.pairs_limit, "seed": args.seed, "models": models, "detectors": detectors,
-                   "metrics": metrics, "deepface_pairs": m, "jobs": jobs, "face": args.face, "work_dir": str(work),
-                   "python": sys.executable},
+        "config": {
+            "pairs_file": str(pairs_file),
+            "n_pairs": len(rows),
+            "n_images": len(images),
+            "pairs_limit": args.pairs_limit,
+            "seed": args.seed,
+            "models": models,
+            "detectors": detectors,
+            "metrics": metrics,
+            "deepface_pairs": m,
+            "jobs": jobs,
+            "face": args.face,
+            "work_dir": str(work),
+            "python": sys.executable,
+        },
         "machine": {"cpus": cores, "loadavg_start": [round(x, 2) for x in os.getloadavg()]},
         "measurements": {},
     }
@@ -646,14 +792,19 @@ def main(argv: list[str] | None = None) -> int:
         say(f"(2) {key}: floor in {n_jobs} process(es) ...")
         meas[key] = measure_floor(key, cfg, work, n_jobs, cores)
         say(f"    {meas[key]['wall_s']} s")
-    for key, cache, n_jobs in (("bench_cold", "cache", jobs), ("bench_warm", "cache", jobs),
-                               ("bench_cold_jobs1", "cache-jobs1", 1)):
+    for key, cache, n_jobs in (
+        ("bench_cold", "cache", jobs),
+        ("bench_warm", "cache", jobs),
+        ("bench_cold_jobs1", "cache-jobs1", 1),
+    ):
         say(f"(3) {key} ...")
         meas[key] = measure_bench(key, pairs_csv, cfg, work, work / cache, n_jobs)
         say(f"    {meas[key]['wall_s']} s")
     result["jobs_identical"] = same_bytes(work / "cache", work / "cache-jobs1")
-    result["scores_identical"] = (Path(meas["bench_cold"]["run_dir"], "scores.csv").read_bytes()
-                                  == Path(meas["bench_cold_jobs1"]["run_dir"], "scores.csv").read_bytes())
+    result["scores_identical"] = (
+        Path(meas["bench_cold"]["run_dir"], "scores.csv").read_bytes()
+        == Path(meas["bench_cold_jobs1"]["run_dir"], "scores.csv").read_bytes()
+    )
     points = scaling_points(rows, [float(f) for f in args.scaling.split(",") if f.strip()], args.seed)
     result["scaling"] = []
     for k, part in enumerate(points[:-1]):
@@ -671,18 +822,28 @@ def main(argv: list[str] | None = None) -> int:
 
     result["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     result["parity"] = parity(meas["floor"], meas.get("deepface"), Path(meas["bench_cold"]["run_dir"]), rows)
-    floor_1 = parity({"distances": meas["floor_1"]["distances"], "multi_face_images": {}}, None,
-                     Path(meas["bench_cold"]["run_dir"]), rows)
+    floor_1 = parity(
+        {"distances": meas["floor_1"]["distances"], "multi_face_images": {}},
+        None,
+        Path(meas["bench_cold"]["run_dir"]),
+        rows,
+    )
     result["parity"]["floor_1_vs_bench_max_abs_diff"] = floor_1["floor_vs_bench_max_abs_diff"]
-    walls = {"floor": meas["floor"]["wall_s"], "bench_cold": meas["bench_cold"]["wall_s"],
-             "bench_warm": meas["bench_warm"]["wall_s"],
-             "deepface": meas["deepface"]["extrapolation"]["wall_s"] if "deepface" in meas else None}
+    walls = {
+        "floor": meas["floor"]["wall_s"],
+        "bench_cold": meas["bench_cold"]["wall_s"],
+        "bench_warm": meas["bench_warm"]["wall_s"],
+        "deepface": meas["deepface"]["extrapolation"]["wall_s"] if "deepface" in meas else None,
+    }
     result["walls_s"] = walls
     result["ratios"] = ratios(walls)
     result["work"] = work_counts(len(rows), len(images), models, detectors, metrics)
     result["peak_rss_bench_accuracy_mb"] = {
-        "images": len(images), "models": models, "detectors": detectors,
-        "cold": meas["bench_cold"]["peak_rss_mb"], "warm": meas["bench_warm"]["peak_rss_mb"],
+        "images": len(images),
+        "models": models,
+        "detectors": detectors,
+        "cold": meas["bench_cold"]["peak_rss_mb"],
+        "warm": meas["bench_warm"]["peak_rss_mb"],
     }
     result["ratios_info"] = {
         "bench_cold_jobs1 / bench_cold": round(meas["bench_cold_jobs1"]["wall_s"] / meas["bench_cold"]["wall_s"], 4),

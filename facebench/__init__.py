@@ -13,12 +13,12 @@ from bench import __version__
 from bench.api import Result, accuracy, evaluate, identify, load, make_settings, similarity
 from bench.errors import BenchError
 
-__all__ = ["BenchError", "Result", "__version__", "accuracy", "evaluate", "identify", "load", "run_suite",
-           "similarity"]
+__all__ = ["BenchError", "Result", "__version__", "accuracy", "evaluate", "identify", "load", "run_suite", "similarity"]
 
 
-def run_suite(path: str | Path, output: str | Path | None = None, overwrite: bool = False,
-              **settings: Any) -> list[Result]:
+def run_suite(
+    path: str | Path, output: str | Path | None = None, overwrite: bool = False, **settings: Any
+) -> list[Result]:
     """Run a suite file (see :mod:`bench.suite`); one :class:`Result` per run."""
     from bench.runs import read_run
     from bench.suite import run_suite as run

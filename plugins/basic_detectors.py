@@ -21,7 +21,7 @@ class WholeImage:
 
 
 def _retinaface(files: dict[str, Any], **options: Any) -> Any:
-    from plugins.retinaface_onnx import RetinaFaceOnnx
+    from facebench_plugins.retinaface_onnx import RetinaFaceOnnx
 
     return RetinaFaceOnnx(str(files["retinaface_mobilenet0.25.onnx"]), **options)
 
@@ -39,8 +39,12 @@ RETINAFACE_SETTINGS = {
 
 
 DETECTORS = (
-    DetectorSpec(name="skip", load=lambda files: WholeImage(), settings={"family": "none"},
-                 description="no detection: the whole image is the face"),
+    DetectorSpec(
+        name="skip",
+        load=lambda files: WholeImage(),
+        settings={"family": "none"},
+        description="no detection: the whole image is the face",
+    ),
     DetectorSpec(
         name="retinaface-mnet",
         load=_retinaface,

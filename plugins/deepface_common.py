@@ -63,11 +63,15 @@ def deepface_tensorflow(engine_bound: bool) -> None:
 
     engine = backend_utils.get_backend_engine()
     if engine_bound and engine != backend_utils.TENSORFLOW:
-        raise RuntimeError(f"DeepFace runs on {engine} here ({backend_utils.BACKEND_ENGINE_ENV_VAR}); this plugin "
-                           "is DeepFace's TensorFlow build with its .h5 weights: unset the variable")
+        raise RuntimeError(
+            f"DeepFace runs on {engine} here ({backend_utils.BACKEND_ENGINE_ENV_VAR}); this plugin "
+            "is DeepFace's TensorFlow build with its .h5 weights: unset the variable"
+        )
     if not tf.keras.Model.__module__.startswith("tf_keras"):
-        raise RuntimeError("TensorFlow was imported before DeepFace, so tf.keras is Keras 3 and not tf_keras as in "
-                           "DeepFace; load the DeepFace plugins before other TensorFlow code")
+        raise RuntimeError(
+            "TensorFlow was imported before DeepFace, so tf.keras is Keras 3 and not tf_keras as in "
+            "DeepFace; load the DeepFace plugins before other TensorFlow code"
+        )
 
 
 def single_opencv_thread() -> None:

@@ -12,7 +12,7 @@ from bench.faces import LANDMARK_NAMES, Face
 from bench.hookspecs import hookimpl
 from bench.registry import DetectorSpec
 from bench.weights import WeightFile
-from plugins.deepface_common import (
+from facebench_plugins.deepface_common import (
     borders,
     build,
     deepface_release,
@@ -85,8 +85,13 @@ def _spec(
         weights=weights,
         requires=("deepface", *requires),
         extra=extra or "deepface",
-        settings={"family": "deepface", "padding": 0.5, "backend": name, **({"engine": engine} if engine else {}),
-                  **(settings or {})},
+        settings={
+            "family": "deepface",
+            "padding": 0.5,
+            "backend": name,
+            **({"engine": engine} if engine else {}),
+            **(settings or {}),
+        },
         description=description,
     )
 
@@ -96,9 +101,21 @@ YOLO = (
     ("yolov8n", "yolov8n-face.pt", "https://drive.google.com/uc?id=1qcr9DbgsX3ryrz2uU8w4Xm3cOrRywXqb"),
     ("yolov8m", "yolov8m-face.pt", "https://github.com/YapaLab/yolo-face/releases/download/1.0.0/yolov8m-face.pt"),
     ("yolov8l", "yolov8l-face.pt", "https://github.com/YapaLab/yolo-face/releases/download/1.0.0/yolov8l-face.pt"),
-    ("yolov11n", "yolov11n-face.pt", "https://github.com/akanametov/yolo-face/releases/download/1.0.0/yolov11n-face.pt"),
-    ("yolov11s", "yolov11s-face.pt", "https://github.com/akanametov/yolo-face/releases/download/1.0.0/yolov11s-face.pt"),
-    ("yolov11m", "yolov11m-face.pt", "https://github.com/akanametov/yolo-face/releases/download/1.0.0/yolov11m-face.pt"),
+    (
+        "yolov11n",
+        "yolov11n-face.pt",
+        "https://github.com/akanametov/yolo-face/releases/download/1.0.0/yolov11n-face.pt",
+    ),
+    (
+        "yolov11s",
+        "yolov11s-face.pt",
+        "https://github.com/akanametov/yolo-face/releases/download/1.0.0/yolov11s-face.pt",
+    ),
+    (
+        "yolov11m",
+        "yolov11m-face.pt",
+        "https://github.com/akanametov/yolo-face/releases/download/1.0.0/yolov11m-face.pt",
+    ),
     ("yolov11l", "yolov11l-face.pt", "https://github.com/YapaLab/yolo-face/releases/download/1.0.0/yolov11l-face.pt"),
     ("yolov12n", "yolov12n-face.pt", "https://github.com/YapaLab/yolo-face/releases/download/1.0.0/yolov12n-face.pt"),
     ("yolov12s", "yolov12s-face.pt", "https://github.com/YapaLab/yolo-face/releases/download/1.0.0/yolov12s-face.pt"),
@@ -112,7 +129,10 @@ DETECTORS = (
     _spec(
         "ssd",
         (
-            WeightFile("deploy.prototxt", "https://github.com/opencv/opencv/raw/3.4.0/samples/dnn/face_detector/deploy.prototxt"),
+            WeightFile(
+                "deploy.prototxt",
+                "https://github.com/opencv/opencv/raw/3.4.0/samples/dnn/face_detector/deploy.prototxt",
+            ),
             WeightFile(
                 "res10_300x300_ssd_iter_140000.caffemodel",
                 "https://github.com/opencv/opencv_3rdparty/raw/dnn_samples_face_detector_20170830/res10_300x300_ssd_iter_140000.caffemodel",
@@ -142,12 +162,22 @@ DETECTORS = (
         engine="tensorflow",
     ),
     _spec(
-        "mediapipe", (), ("mediapipe",), "MediaPipe BlazeFace (bundled model, via DeepFace), eyes", extra="mediapipe",
+        "mediapipe",
+        (),
+        ("mediapipe",),
+        "MediaPipe BlazeFace (bundled model, via DeepFace), eyes",
+        extra="mediapipe",
         settings=_env(MEDIAPIPE_MIN_DETECTION_CONFIDENCE="0.7", MEDIAPIPE_MODEL_SELECTION="0"),
     ),
     *(
-        _spec(name, (WeightFile(file, url),), ("ultralytics",), f"YOLO{name[4:]}-face (ultralytics, via DeepFace), "
-              "eyes", extra="yolo", settings=_env(YOLO_MIN_DETECTION_CONFIDENCE="0.25"))
+        _spec(
+            name,
+            (WeightFile(file, url),),
+            ("ultralytics",),
+            f"YOLO{name[4:]}-face (ultralytics, via DeepFace), eyes",
+            extra="yolo",
+            settings=_env(YOLO_MIN_DETECTION_CONFIDENCE="0.25"),
+        )
         for name, file, url in YOLO
     ),
     _spec(
@@ -164,12 +194,19 @@ DETECTORS = (
         settings=_env(yunet_score_threshold="0.9"),
     ),
     _spec(
-        "fastmtcnn", (), ("facenet_pytorch", "torch"),
-        "MTCNN in PyTorch (facenet-pytorch, bundled weights, via DeepFace), eyes", extra="fastmtcnn",
+        "fastmtcnn",
+        (),
+        ("facenet_pytorch", "torch"),
+        "MTCNN in PyTorch (facenet-pytorch, bundled weights, via DeepFace), eyes",
+        extra="fastmtcnn",
     ),
     _spec(
         "centerface",
-        (WeightFile("centerface.onnx", "https://github.com/Star-Clouds/CenterFace/raw/master/models/onnx/centerface.onnx"),),
+        (
+            WeightFile(
+                "centerface.onnx", "https://github.com/Star-Clouds/CenterFace/raw/master/models/onnx/centerface.onnx"
+            ),
+        ),
         ("cv2",),
         "CenterFace (ONNX through OpenCV DNN, via DeepFace), eyes",
         settings=_env(CENTERFACE_THRESHOLD="0.35"),

@@ -20,8 +20,8 @@ from bench.faces import Face
 from bench.hookspecs import hookimpl
 from bench.registry import RecognizerSpec
 from bench.weights import WeightFile
-from plugins.alignment import align
-from plugins.deepface_common import borders, build, deepface_release, deepface_tensorflow, pad, stage_weights
+from facebench_plugins.alignment import align
+from facebench_plugins.deepface_common import borders, build, deepface_release, deepface_tensorflow, pad, stage_weights
 
 # deepface/config/threshold.py (DeepFace 0.0.103): distance <= threshold means "same person"
 THRESHOLDS = {
@@ -67,8 +67,13 @@ def aligned_face(image: np.ndarray, face: Face) -> np.ndarray:
         return None if point is None else (int(point[0]) + bw, int(point[1]) + bh)
 
     region = FacialAreaRegion(
-        x=int(face.x) + bw, y=int(face.y) + bh, w=int(face.w), h=int(face.h),
-        confidence=face.confidence, left_eye=shift("left_eye"), right_eye=shift("right_eye"),
+        x=int(face.x) + bw,
+        y=int(face.y) + bh,
+        w=int(face.w),
+        h=int(face.h),
+        confidence=face.confidence,
+        left_eye=shift("left_eye"),
+        right_eye=shift("right_eye"),
     )
     # detector_backend="opencv" only disables DeepFace's eye fallback, which detection already applied
     out = extract_face(region, pad(image), True, 0, bw, bh, "opencv").img
@@ -100,7 +105,11 @@ class DeepFaceRecognizer:
     """A DeepFace ``FacialRecognition`` client behind facebench's recognizer interface."""
 
     def __init__(
-        self, model_name: str, files: dict[str, Path], backend: str, normalization: str = "base",
+        self,
+        model_name: str,
+        files: dict[str, Path],
+        backend: str,
+        normalization: str = "base",
         alignment: str = EYE_LINE,
     ) -> None:
         stage_weights(files)
@@ -164,64 +173,121 @@ def _spec(
 
 # In DeepFace's order (deepface.modules.modeling); input sizes are DeepFace's input_shape, (width, height).
 RECOGNIZERS = (
-    _spec("VGG-Face", 4096, (224, 224), deepface_release("vgg_face_weights.h5"), TF, TF_MODULES,
-          "VGG-Face (VGG-16), DeepFace's Keras build; its forward L2-normalises"),
-    _spec("Facenet", 128, (160, 160), deepface_release("facenet_weights.h5"), TF, TF_MODULES,
-          "FaceNet 128-d (Inception-ResNet-v1, Sandberg's weights)"),
-    _spec("Facenet512", 512, (160, 160), deepface_release("facenet512_weights.h5"), TF, TF_MODULES,
-          "FaceNet 512-d (Inception-ResNet-v1, Sandberg's weights)"),
-    _spec("OpenFace", 128, (96, 96), deepface_release("openface_weights.h5"), TF, TF_MODULES,
-          "OpenFace nn4.small2 (CMU)"),
     _spec(
-        "DeepFace", 4096, (152, 152),
+        "VGG-Face",
+        4096,
+        (224, 224),
+        deepface_release("vgg_face_weights.h5"),
+        TF,
+        TF_MODULES,
+        "VGG-Face (VGG-16), DeepFace's Keras build; its forward L2-normalises",
+    ),
+    _spec(
+        "Facenet",
+        128,
+        (160, 160),
+        deepface_release("facenet_weights.h5"),
+        TF,
+        TF_MODULES,
+        "FaceNet 128-d (Inception-ResNet-v1, Sandberg's weights)",
+    ),
+    _spec(
+        "Facenet512",
+        512,
+        (160, 160),
+        deepface_release("facenet512_weights.h5"),
+        TF,
+        TF_MODULES,
+        "FaceNet 512-d (Inception-ResNet-v1, Sandberg's weights)",
+    ),
+    _spec(
+        "OpenFace", 128, (96, 96), deepface_release("openface_weights.h5"), TF, TF_MODULES, "OpenFace nn4.small2 (CMU)"
+    ),
+    _spec(
+        "DeepFace",
+        4096,
+        (152, 152),
         WeightFile(
             "VGGFace2_DeepFace_weights_val-0.9034.h5",
             "https://github.com/swghosh/DeepFace/releases/download/weights-vggface2-2d-aligned/"
             "VGGFace2_DeepFace_weights_val-0.9034.h5.zip",
             note="served as a zip archive holding the .h5",
         ),
-        TF, TF_MODULES, "Facebook DeepFace (VGGFace2-trained, swghosh's Keras weights)", check=_tensorflow_at_most_2_12,
+        TF,
+        TF_MODULES,
+        "Facebook DeepFace (VGGFace2-trained, swghosh's Keras weights)",
+        check=_tensorflow_at_most_2_12,
     ),
-    _spec("DeepID", 160, (47, 55), deepface_release("deepid_keras_weights.h5"), TF, TF_MODULES,
-          "DeepID (Sun et al.), 47 wide x 55 high input"),
-    _spec("ArcFace", 512, (112, 112), deepface_release("arcface_weights.h5"), TF, TF_MODULES,
-          "ArcFace ResNet-34, DeepFace's Keras build"),
     _spec(
-        "Dlib", 128, (150, 150),
+        "DeepID",
+        160,
+        (47, 55),
+        deepface_release("deepid_keras_weights.h5"),
+        TF,
+        TF_MODULES,
+        "DeepID (Sun et al.), 47 wide x 55 high input",
+    ),
+    _spec(
+        "ArcFace",
+        512,
+        (112, 112),
+        deepface_release("arcface_weights.h5"),
+        TF,
+        TF_MODULES,
+        "ArcFace ResNet-34, DeepFace's Keras build",
+    ),
+    _spec(
+        "Dlib",
+        128,
+        (150, 150),
         WeightFile(
             "dlib_face_recognition_resnet_model_v1.dat",
             "https://dlib.net/files/dlib_face_recognition_resnet_model_v1.dat.bz2",
             bundled=("face_recognition_models:models/dlib_face_recognition_resnet_model_v1.dat",),
         ),
-        ANY, ("dlib",), "dlib ResNet-29 face descriptor (DeepFace's Dlib)",
+        ANY,
+        ("dlib",),
+        "dlib ResNet-29 face descriptor (DeepFace's Dlib)",
     ),
     _spec(
-        "SFace", 128, (112, 112),
+        "SFace",
+        128,
+        (112, 112),
         WeightFile(
             "face_recognition_sface_2021dec.onnx",
             "https://github.com/opencv/opencv_zoo/raw/main/models/face_recognition_sface/face_recognition_sface_2021dec.onnx",
             ("face_recognition_sface_2021dec_int8bq.onnx",),
             "the int8 block-quantized build is accepted in place of the fp32 one",
         ),
-        ANY, ("onnxruntime",), "SFace (OpenCV zoo, DeepFace's onnxruntime client)",
+        ANY,
+        ("onnxruntime",),
+        "SFace (OpenCV zoo, DeepFace's onnxruntime client)",
     ),
     _spec(
-        "GhostFaceNet", 512, (112, 112),
+        "GhostFaceNet",
+        512,
+        (112, 112),
         WeightFile(
             "ghostfacenet_v1.h5",
             "https://github.com/HamadYA/GhostFaceNets/releases/download/v1.2/GhostFaceNet_W1.3_S1_ArcFace.h5",
             note="the release file GhostFaceNet_W1.3_S1_ArcFace.h5 under DeepFace's name",
         ),
-        TF, TF_MODULES, "GhostFaceNet-V1 W1.3 S1 (ArcFace loss), DeepFace's Keras build",
+        TF,
+        TF_MODULES,
+        "GhostFaceNet-V1 W1.3 S1 (ArcFace loss), DeepFace's Keras build",
     ),
     _spec(
-        "Buffalo_L", 512, (112, 112),
+        "Buffalo_L",
+        512,
+        (112, 112),
         WeightFile(
             "buffalo_l/webface_r50.onnx",
             "https://drive.google.com/uc?export=download&confirm=pbef&id=1N0GL-8ehw_bz2eZQWz2b0A5XBdXdxZhg",
             note="InsightFace buffalo_l recognition graph, in DeepFace's buffalo_l/ sub-folder",
         ),
-        ANY, ("insightface", "onnxruntime"), "InsightFace buffalo_l ResNet-50 (insightface, onnxruntime)",
+        ANY,
+        ("insightface", "onnxruntime"),
+        "InsightFace buffalo_l ResNet-50 (insightface, onnxruntime)",
         extra="insightface",
     ),
 )

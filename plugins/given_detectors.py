@@ -15,7 +15,7 @@ import numpy as np
 
 from bench.faces import Face
 from bench.registry import DetectorSpec
-from plugins.alignment import TEMPLATE_ORDER, template_points
+from facebench_plugins.alignment import TEMPLATE_ORDER, template_points
 
 
 def template_face(height: int, width: int) -> Face:

@@ -12,9 +12,11 @@ from bench.hookspecs import hookimpl
 from bench.runner import console_table
 from bench.sweep import Combination
 
-NOTE = ("rank1/rank5: closed set, mated probes only (rank5 empty with fewer than 5 enrolled); tpir_at_fpir_F: open "
-        "set, rank-1 hit within the threshold where at most F of distractor probes raise an alarm (empty: too few "
-        "distractors)")
+NOTE = (
+    "rank1/rank5: closed set, mated probes only (rank5 empty with fewer than 5 enrolled); tpir_at_fpir_F: open "
+    "set, rank-1 hit within the threshold where at most F of distractor probes raise an alarm (empty: too few "
+    "distractors)"
+)
 
 
 class Identification:
@@ -26,8 +28,14 @@ class Identification:
         dataset = sample_identities(ctx.dataset, request.n, request.option("max_per_identity"), request.seed)
         per = request.option("gallery_per_identity", 1)
         split = identify.split([img.identity for img in dataset.images], per, request.seed)
-        ctx.run.record(split={**split.describe(), "gallery_per_identity": per, "seed": request.seed,
-                              "gallery": [dataset.images[i].rel for i in split.gallery]})
+        ctx.run.record(
+            split={
+                **split.describe(),
+                "gallery_per_identity": per,
+                "seed": request.seed,
+                "gallery": [dataset.images[i].rel for i in split.gallery],
+            }
+        )
         ctx.state["split"] = split
         if not ctx.inputs:
             ctx.inputs.append(Input(dataset))
@@ -45,25 +53,49 @@ class Identification:
     def summary(self, ctx: Context) -> str:
         """The identification table."""
         table = ctx.run.table("identify")
-        columns = ["model", "detector", "metric", "rank1", "rank5", "n_enrolled", "n_mated_probes",
-                   "n_distractor_probes", "tpir_at_fpir_0.1", "tpir_at_fpir_0.01"]
+        columns = [
+            "model",
+            "detector",
+            "metric",
+            "rank1",
+            "rank5",
+            "n_enrolled",
+            "n_mated_probes",
+            "n_distractor_probes",
+            "tpir_at_fpir_0.1",
+            "tpir_at_fpir_0.01",
+        ]
         return "\n".join([console_table(table, columns), NOTE])
 
 
 @hookimpl
 def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
     """``bench identify``."""
-    register(EvaluationSpec(
-        "identification", Identification, command="identify",
-        help="1:N identification: rank-1/rank-5 and CMC (closed set), TPIR at FPIR (open set), per "
-             "model/detector/metric. --n samples identities.",
-        needs=frozenset({"identities"}),
-        tables=(Table("identify", "one row per dataset x model x detector x metric; " + NOTE,
-                      figures=("rank1", "rank5", "tpir_at_fpir_0.1", "tpir_at_fpir_0.01")),
-                Table("cmc", "identification rate at each rank", ("dataset", "model", "detector", "metric",
-                                                                  "rank"))),
-        options=(Option("gallery_per_identity", int, 1,
-                        "Gallery images per enrolled identity; identities with no more images than this are "
-                        "distractors (not enrolled, their images are probes that should be rejected)."),
-                 Option("max_per_identity", int, None, "Use at most this many images per identity (seeded).")),
-    ))
+    register(
+        EvaluationSpec(
+            "identification",
+            Identification,
+            command="identify",
+            help="1:N identification: rank-1/rank-5 and CMC (closed set), TPIR at FPIR (open set), per "
+            "model/detector/metric. --n samples identities.",
+            needs=frozenset({"identities"}),
+            tables=(
+                Table(
+                    "identify",
+                    "one row per dataset x model x detector x metric; " + NOTE,
+                    figures=("rank1", "rank5", "tpir_at_fpir_0.1", "tpir_at_fpir_0.01"),
+                ),
+                Table("cmc", "identification rate at each rank", ("dataset", "model", "detector", "metric", "rank")),
+            ),
+            options=(
+                Option(
+                    "gallery_per_identity",
+                    int,
+                    1,
+                    "Gallery images per enrolled identity; identities with no more images than this are "
+                    "distractors (not enrolled, their images are probes that should be rejected).",
+                ),
+                Option("max_per_identity", int, None, "Use at most this many images per identity (seeded)."),
+            ),
+        )
+    )

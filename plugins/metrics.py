@@ -54,10 +54,20 @@ def _from_cos(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray, n
 METRICS = (
     Metric("cosine", cosine, _from_cos(lambda c: 1.0 - c), range=(0.0, 2.0), description="1 - cos(a, b)"),
     Metric("euclidean", euclidean, _cross_euclidean, description="||a - b||"),
-    Metric("euclidean_l2", euclidean_l2, _from_cos(lambda c: np.sqrt(np.maximum(2.0 - 2.0 * c, 0.0))),
-           range=(0.0, 2.0), description="||a/|a| - b/|b| ||"),
-    Metric("angular", angular, _from_cos(lambda c: np.arccos(c) / np.pi), range=(0.0, 1.0),
-           description="arccos(cos(a, b)) / pi"),
+    Metric(
+        "euclidean_l2",
+        euclidean_l2,
+        _from_cos(lambda c: np.sqrt(np.maximum(2.0 - 2.0 * c, 0.0))),
+        range=(0.0, 2.0),
+        description="||a/|a| - b/|b| ||",
+    ),
+    Metric(
+        "angular",
+        angular,
+        _from_cos(lambda c: np.arccos(c) / np.pi),
+        range=(0.0, 1.0),
+        description="arccos(cos(a, b)) / pi",
+    ),
 )
 
 

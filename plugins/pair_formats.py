@@ -31,8 +31,11 @@ def sniff_lfw(path: Path) -> bool:
     """A first line of one or two integers (``n`` or ``folds n``), then 3- or 4-field lines."""
     lines = _head(path).splitlines()
     first = lines[0].split() if lines else []
-    return 1 <= len(first) <= 2 and all(f.isdigit() for f in first) and all(
-        len(ln.split()) in (3, 4) for ln in lines[1:-1] if ln.strip())
+    return (
+        1 <= len(first) <= 2
+        and all(f.isdigit() for f in first)
+        and all(len(ln.split()) in (3, 4) for ln in lines[1:-1] if ln.strip())
+    )
 
 
 def read_lfw(path: Path, dataset: Dataset | None) -> tuple[Dataset, Pairs]:
@@ -81,6 +84,12 @@ def read_csv(path: Path, dataset: Dataset | None) -> tuple[Dataset, Pairs]:
 @hookimpl
 def register_protocols(register: Callable[[ProtocolSpec], None]) -> None:
     """LFW pairs.txt (View 1 / View 2) and the CSV pair list."""
-    register(ProtocolSpec("lfw-pairs", read_lfw, sniff_lfw, "LFW pairs.txt: header 'n' or 'folds n', then "
-                          "'name a b' (same) and 'name1 a name2 b' (different) lines"))
+    register(
+        ProtocolSpec(
+            "lfw-pairs",
+            read_lfw,
+            sniff_lfw,
+            "LFW pairs.txt: header 'n' or 'folds n', then 'name a b' (same) and 'name1 a name2 b' (different) lines",
+        )
+    )
     register(ProtocolSpec("csv-pairs", read_csv, sniff_csv, "CSV file_x,file_y,same[,fold]"))

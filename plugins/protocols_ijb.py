@@ -17,8 +17,8 @@ import numpy as np
 
 from bench.datasets import Dataset, DatasetError, Image, Pairs
 from bench.faces import Face
-from plugins.alignment import TEMPLATE_ORDER
-from plugins.protocols_bin import pair_groups
+from facebench_plugins.alignment import TEMPLATE_ORDER
+from facebench_plugins.protocols_bin import pair_groups
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.datasets import Dataset, DatasetError, Image, Pairs, pairs_from_rows
-from plugins.protocols_bin import consecutive_folds
+from facebench_plugins.protocols_bin import consecutive_folds
 
 CFP_SPLITS = {"cfp-fp": ("FP", "Pair_list_P.txt"), "cfp-ff": ("FF", "Pair_list_F.txt")}
 IMAGE_FOLDERS = ("aligned images", "aligned_images", "images")

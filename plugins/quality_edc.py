@@ -26,7 +26,7 @@ from bench.report import _pyplot, slug
 from bench.runner import console_table
 from bench.sources import pairs_for
 from bench.sweep import Combination
-from plugins.verification import describe_pairs
+from facebench_plugins.verification import describe_pairs
 
 GRID = np.round(np.linspace(0, edc.MAX_DISCARD, 51), 4)
 """Discard fractions the curve table reports (the plot and pAUC use the exact steps)."""

@@ -199,7 +199,7 @@ def register_quality(register: Any) -> None:
 @hookimpl
 def register_evaluations(register: Any) -> None:
     """``bench quality`` (EDC) and ``bench audit``."""
-    from plugins import dataset_audit, quality_edc
+    from facebench_plugins import dataset_audit, quality_edc
 
     register(quality_edc.SPEC)
     register(dataset_audit.SPEC)

@@ -27,8 +27,9 @@ def prior_boxes(height: int, width: int) -> np.ndarray:
     levels = []
     for step, sizes in zip(STEPS, MIN_SIZES):
         rows, cols = -(-height // step), -(-width // step)  # ceil, like the network's stride-2 convs
-        cy, cx = np.meshgrid((np.arange(rows) + 0.5) * step / height, (np.arange(cols) + 0.5) * step / width,
-                             indexing="ij")
+        cy, cx = np.meshgrid(
+            (np.arange(rows) + 0.5) * step / height, (np.arange(cols) + 0.5) * step / width, indexing="ij"
+        )
         grid = np.empty((rows, cols, len(sizes), 4), dtype=np.float32)
         grid[..., 0], grid[..., 1] = cx[..., None], cy[..., None]
         grid[..., 2] = np.asarray(sizes, dtype=np.float32) / width

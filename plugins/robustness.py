@@ -17,8 +17,16 @@ from bench.runner import console_table
 from bench.sources import pairs_for
 from bench.sweep import Combination
 
-SUMMARY = ["variant", "model", "detector", "metric", "acc_kfold_mean", "acc_kfold_mean_drop", "auc",
-           "failure_to_detect_rate"]
+SUMMARY = [
+    "variant",
+    "model",
+    "detector",
+    "metric",
+    "acc_kfold_mean",
+    "acc_kfold_mean_drop",
+    "auc",
+    "failure_to_detect_rate",
+]
 
 
 class Robustness:
@@ -31,8 +39,10 @@ class Robustness:
         chosen = variants.select(request.option("only"))
         to = Path(request.option("to"))
         faces = variants.occluder_faces(ctx.settings, source, request.option("occlude_with"))
-        ctx.run.record(variants=variants.generate(source, pairs, to, chosen, request.seed, faces),
-                       pairs={"source": pairs.source, "n_pairs": len(pairs), "n_same": int(pairs.same.sum())})
+        ctx.run.record(
+            variants=variants.generate(source, pairs, to, chosen, request.seed, faces),
+            pairs={"source": pairs.source, "n_pairs": len(pairs), "n_same": int(pairs.same.sum())},
+        )
         for variant in chosen:
             root = to / variant.name
             dataset = scan(root, pairs_file=root / "pairs.csv")
@@ -55,22 +65,35 @@ class Robustness:
     def summary(self, ctx: Context) -> str:
         """Accuracy per variant and its drop from clean."""
         table = variants.relative_to_clean(ctx.run.table("accuracy"))
-        return "\n".join([console_table(table, SUMMARY),
-                          "acc_kfold_mean_drop: clean accuracy minus this variant's (same pairs)"])
+        return "\n".join(
+            [console_table(table, SUMMARY), "acc_kfold_mean_drop: clean accuracy minus this variant's (same pairs)"]
+        )
 
 
 @hookimpl
 def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
     """The robustness evaluation (run by ``bench variants --evaluate``)."""
     keys = ("variant", "model", "detector", "metric")
-    register(EvaluationSpec(
-        "robustness", Robustness, default_metric="cosine",
-        help="Accuracy on robustness variants of a pair list's images, relative to clean.",
-        needs=frozenset({"pairs"}),
-        tables=(Table("accuracy", "verification rows per variant", ("dataset", *keys)),
-                Table("robustness", "each variant beside clean on the same pairs", keys,
-                      ("acc_kfold_mean", "acc_kfold_mean_drop", "auc", "auc_drop"))),
-        options=(Option("to", str, None, "Where the variants are written."),
-                 Option("only", str, None, "Variants by name or family."),
-                 Option("occlude_with", str, None, "Detector that places occlusions.")),
-    ))
+    register(
+        EvaluationSpec(
+            "robustness",
+            Robustness,
+            default_metric="cosine",
+            help="Accuracy on robustness variants of a pair list's images, relative to clean.",
+            needs=frozenset({"pairs"}),
+            tables=(
+                Table("accuracy", "verification rows per variant", ("dataset", *keys)),
+                Table(
+                    "robustness",
+                    "each variant beside clean on the same pairs",
+                    keys,
+                    ("acc_kfold_mean", "acc_kfold_mean_drop", "auc", "auc_drop"),
+                ),
+            ),
+            options=(
+                Option("to", str, None, "Where the variants are written."),
+                Option("only", str, None, "Variants by name or family."),
+                Option("occlude_with", str, None, "Detector that places occlusions."),
+            ),
+        )
+    )

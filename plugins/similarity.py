@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import numpy as np
-
 from bench import report, similarity, similarity_report
 from bench.context import Context, Input
 from bench.datasets import restrict
@@ -18,8 +16,16 @@ from bench.runner import console_table
 from bench.sources import pairs_for
 from bench.sweep import Combination
 
-SUMMARY = ["model", "detector", "metric", "n_identities", "n_images", "same_identity_mean", "cross_identity_mean",
-           "matrix_seconds"]
+SUMMARY = [
+    "model",
+    "detector",
+    "metric",
+    "n_identities",
+    "n_images",
+    "same_identity_mean",
+    "cross_identity_mean",
+    "matrix_seconds",
+]
 
 
 def totals_of(combo: Combination, metric: Metric) -> similarity.IdentityTotals:
@@ -43,8 +49,10 @@ class Similarity:
             dataset, _ = restrict(dataset, pairs)
             ctx.run.record(images={"source": f"the images of {pairs.source}", "n_images": len(dataset.images)})
         elif dataset.pairs_file is not None:
-            ctx.state["note"] = (f"note: every image of {dataset.root} is used; its {dataset.pairs_file.name} is not "
-                                 "(pass --pairs to restrict the matrix to a pair list's images)")
+            ctx.state["note"] = (
+                f"note: every image of {dataset.root} is used; its {dataset.pairs_file.name} is not "
+                "(pass --pairs to restrict the matrix to a pair list's images)"
+            )
         if not ctx.inputs:
             ctx.inputs.append(Input(dataset))
         names = ctx.request.option("identities", "")
@@ -80,28 +88,52 @@ class Similarity:
         """Same-identity vs cross-identity mean score per combination (over every pair), and where the rest is."""
         table = console_table(ctx.run.table("similarity_summary"), SUMMARY)
         note = [ctx.state["note"]] if "note" in ctx.state else []
-        return "\n".join([table, "means over every image pair (same identity: no self-pairs); per identity and the "
-                          "most-confused identity pairs: similarity_*_identities.csv, similarity_*_confused.csv", *note])
+        return "\n".join(
+            [
+                table,
+                "means over every image pair (same identity: no self-pairs); per identity and the "
+                "most-confused identity pairs: similarity_*_identities.csv, similarity_*_confused.csv",
+                *note,
+            ]
+        )
 
 
 @hookimpl
 def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
     """``bench similarity``."""
-    register(EvaluationSpec(
-        "similarity", Similarity, command="similarity", default_metric="cosine",
-        help="Identity x identity mean-score matrices per model/detector/metric, exact over every image pair at any "
-             "size: per-identity and most-confused tables, the matrix (CSV while small, else .npy), a heatmap.",
-        options=(
-            Option("identities", str, None, "Heatmap of these identities (comma list, in this order) [default: all "
-                                            "while at most 40, else the 30 most-confused]."),
-            Option("top", int, None, "Heatmap of the K most-confused identities (at most 100)."),
-        ),
-        tables=(
-            Table("similarity_summary", "per combination: identities, images, and the mean score over every "
-                  "same-identity and every cross-identity image pair",
-                  ("dataset", "model", "detector", "metric"), ("same_identity_mean", "cross_identity_mean")),
-            Table("similarity", "mean score over the image pairs of each identity pair: every cell while at most 100 "
-                  "identities, else the same-identity cells and the most-confused cross cells",
-                  ("dataset", "model", "detector", "metric", "identity_a", "identity_b"), ("mean_distance",)),
-        ),
-    ))
+    register(
+        EvaluationSpec(
+            "similarity",
+            Similarity,
+            command="similarity",
+            default_metric="cosine",
+            help="Identity x identity mean-score matrices per model/detector/metric, exact over every image pair at "
+            "any size: per-identity and most-confused tables, the matrix (CSV while small, else .npy), a heatmap.",
+            options=(
+                Option(
+                    "identities",
+                    str,
+                    None,
+                    "Heatmap of these identities (comma list, in this order) [default: all "
+                    "while at most 40, else the 30 most-confused].",
+                ),
+                Option("top", int, None, "Heatmap of the K most-confused identities (at most 100)."),
+            ),
+            tables=(
+                Table(
+                    "similarity_summary",
+                    "per combination: identities, images, and the mean score over every "
+                    "same-identity and every cross-identity image pair",
+                    ("dataset", "model", "detector", "metric"),
+                    ("same_identity_mean", "cross_identity_mean"),
+                ),
+                Table(
+                    "similarity",
+                    "mean score over the image pairs of each identity pair: every cell while at most 100 "
+                    "identities, else the same-identity cells and the most-confused cross cells",
+                    ("dataset", "model", "detector", "metric", "identity_a", "identity_b"),
+                    ("mean_distance",),
+                ),
+            ),
+        )
+    )

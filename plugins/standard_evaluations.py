@@ -17,8 +17,8 @@ from bench.runner import console_table
 from bench.sources import pairs_for
 from bench.sweep import Combination
 from bench.templates import FARS, pool, verify
-from plugins.protocols_ijb import TemplatePairs, read_template_pairs
-from plugins.protocols_pairs import pair_groups_of
+from facebench_plugins.protocols_ijb import TemplatePairs, read_template_pairs
+from facebench_plugins.protocols_pairs import pair_groups_of
 
 Row = dict[str, Any]
 

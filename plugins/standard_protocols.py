@@ -10,12 +10,12 @@ from collections.abc import Callable
 
 from bench.hookspecs import hookimpl
 from bench.protocols import ProtocolSpec
-from plugins import given_detectors
-from plugins.protocols_bin import read_bin, sniff_bin
-from plugins.protocols_ijb import read_ijb, sniff_ijb
-from plugins.protocols_pairs import read_calfw, read_cfp, read_rfw, sniff_calfw, sniff_cfp, sniff_rfw
-from plugins.protocols_tinyface import read_tinyface, sniff_tinyface
-from plugins.standard_evaluations import EVALUATIONS
+from facebench_plugins import given_detectors
+from facebench_plugins.protocols_bin import read_bin, sniff_bin
+from facebench_plugins.protocols_ijb import read_ijb, sniff_ijb
+from facebench_plugins.protocols_pairs import read_calfw, read_cfp, read_rfw, sniff_calfw, sniff_cfp, sniff_rfw
+from facebench_plugins.protocols_tinyface import read_tinyface, sniff_tinyface
+from facebench_plugins.standard_evaluations import EVALUATIONS
 
 
 def _cfp(split: str) -> ProtocolSpec:

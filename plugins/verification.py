@@ -21,17 +21,36 @@ from bench.sweep import Combination
 
 KEYS = ("dataset", "subset", "model", "detector", "metric")
 FIGURES = ("acc_kfold_mean", "acc_kfold_std", "acc_best_same_pairs", "auc", "eer", "n_pairs_scored")
-SUMMARY = ["subset", "model", "detector", "metric", "acc_kfold_mean", "acc_kfold_std", "n_folds",
-           "acc_best_same_pairs", "auc", "eer", "failure_to_detect_rate", "n_pairs_scored"]
-NOTE = ("acc_kfold_mean ± acc_kfold_std: threshold chosen on k-1 folds, scored on the k-th (k = n_folds); "
-        "acc_best_same_pairs: best threshold on the same pairs (optimistic)")
+SUMMARY = [
+    "subset",
+    "model",
+    "detector",
+    "metric",
+    "acc_kfold_mean",
+    "acc_kfold_std",
+    "n_folds",
+    "acc_best_same_pairs",
+    "auc",
+    "eer",
+    "failure_to_detect_rate",
+    "n_pairs_scored",
+]
+NOTE = (
+    "acc_kfold_mean ± acc_kfold_std: threshold chosen on k-1 folds, scored on the k-th (k = n_folds); "
+    "acc_best_same_pairs: best threshold on the same pairs (optimistic)"
+)
 
 
 def describe_pairs(pairs: Pairs, n_images: int) -> dict[str, Any]:
     """What the manifest says of a pair list."""
-    return {"source": pairs.source, "n_pairs": len(pairs), "n_same": int(pairs.same.sum()), "n_images_used": n_images,
-            "folds": "given by the pair list" if pairs.folds is not None else
-            f"{min(10, len(pairs))} stratified (seed 0)", "notes": list(pairs.notes)}
+    return {
+        "source": pairs.source,
+        "n_pairs": len(pairs),
+        "n_same": int(pairs.same.sum()),
+        "n_images_used": n_images,
+        "folds": "given by the pair list" if pairs.folds is not None else f"{min(10, len(pairs))} stratified (seed 0)",
+        "notes": list(pairs.notes),
+    }
 
 
 class Verification:
@@ -41,8 +60,9 @@ class Verification:
         """The pairs (and a clean baseline dataset's, if the dataset names one)."""
         if ctx.inputs:
             return  # another evaluation chose the inputs
-        dataset, pairs = restrict(ctx.dataset, pairs_for(ctx.settings, ctx.request, ctx.dataset,
-                                                         ctx.state.get("given_pairs")))
+        dataset, pairs = restrict(
+            ctx.dataset, pairs_for(ctx.settings, ctx.request, ctx.dataset, ctx.state.get("given_pairs"))
+        )
         ctx.run.record(pairs=describe_pairs(pairs, len(dataset.images)))
         for note in pairs.notes:
             sys.stderr.write(f"note: {note}\n")
@@ -73,8 +93,10 @@ class Verification:
         report.accuracy_pivots(table, ctx.run.path)
         if scores.empty:
             return
-        for path in [*report.roc_plots(scores, ctx.metrics, ctx.run.path),
-                     *report.distance_plots(scores, ctx.metrics, ctx.run.path)]:
+        for path in [
+            *report.roc_plots(scores, ctx.metrics, ctx.run.path),
+            *report.distance_plots(scores, ctx.metrics, ctx.run.path),
+        ]:
             ctx.run.plot(path)
 
     def summary(self, ctx: Context) -> str:
@@ -93,8 +115,10 @@ def _quality_filtered(ctx: Context, combo: Combination, pairs: Pairs, percent: f
         measured[name] = frame.assign(detector=name, dropped=quality.lowest(frame.quality, percent))
     dropped = measured[name].dropped.to_numpy()
     rows, _ = evaluate(combo, quality.without(pairs, dropped), ctx.metrics)
-    return [{**row, "subset": f"drop lowest {percent:g}% quality", "n_images_dropped_quality": int(dropped.sum())}
-            for row in rows]
+    return [
+        {**row, "subset": f"drop lowest {percent:g}% quality", "n_images_dropped_quality": int(dropped.sum())}
+        for row in rows
+    ]
 
 
 def _against_baseline(table: pd.DataFrame) -> pd.DataFrame:
@@ -114,14 +138,25 @@ def _against_baseline(table: pd.DataFrame) -> pd.DataFrame:
 @hookimpl
 def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
     """``bench accuracy``."""
-    register(EvaluationSpec(
-        "verification", Verification, command="accuracy",
-        help="Verification accuracy (10-fold, mean ± std), AUC, EER, TAR@FAR per model/detector/metric.",
-        needs=frozenset({"pairs"}),
-        tables=(Table("accuracy", "one row per dataset x subset x model x detector x metric; " + NOTE, KEYS,
-                      FIGURES),
-                Table("scores", "every scored pair's score", ("dataset", "model", "detector", "metric", "pair"))),
-        options=(Option("drop_lowest_quality", float, None,
-                        "Also report every metric without the pairs of the lowest-quality P% of images (quality: "
-                        "detector confidence, sharpness and size of the face; quality.csv)."),),
-    ))
+    register(
+        EvaluationSpec(
+            "verification",
+            Verification,
+            command="accuracy",
+            help="Verification accuracy (10-fold, mean ± std), AUC, EER, TAR@FAR per model/detector/metric.",
+            needs=frozenset({"pairs"}),
+            tables=(
+                Table("accuracy", "one row per dataset x subset x model x detector x metric; " + NOTE, KEYS, FIGURES),
+                Table("scores", "every scored pair's score", ("dataset", "model", "detector", "metric", "pair")),
+            ),
+            options=(
+                Option(
+                    "drop_lowest_quality",
+                    float,
+                    None,
+                    "Also report every metric without the pairs of the lowest-quality P% of images (quality: "
+                    "detector confidence, sharpness and size of the face; quality.csv).",
+                ),
+            ),
+        )
+    )

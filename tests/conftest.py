@@ -53,8 +53,17 @@ def read_pairs(dataset, path):  # type: ignore[no-untyped-def]
     return protocols.read_pairs(plugins.load().protocols, dataset, path)
 
 
-SLOW_MODULES = {"test_parity", "test_zoo", "test_resume", "test_executors", "test_speed_script",
-                "test_example_plugin", "test_onnx_recognizers", "test_retinaface_onnx", "test_bad_inputs"}
+SLOW_MODULES = {
+    "test_parity",
+    "test_zoo",
+    "test_resume",
+    "test_executors",
+    "test_speed_script",
+    "test_example_plugin",
+    "test_onnx_recognizers",
+    "test_retinaface_onnx",
+    "test_bad_inputs",
+}
 """Modules that are integration tier as a whole (subprocesses, TensorFlow, real ONNX graphs)."""
 
 

@@ -35,7 +35,7 @@ def _graph() -> dict[str, set[str]]:
 
 def test_core_never_imports_plugins() -> None:
     for path in (REPO / "bench").glob("*.py"):
-        assert not any(m == "plugins" or m.startswith("plugins.") for m in _imports(path)), path.name
+        assert not any(m.split(".")[0] in ("plugins", "facebench_plugins") for m in _imports(path)), path.name
 
 
 def test_no_import_circle_in_the_core() -> None:
@@ -61,3 +61,12 @@ def test_every_core_error_class_is_a_bench_error() -> None:
         for name, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, Exception) and cls.__module__ == module.__name__ and name not in INTERNAL:
                 assert issubclass(cls, BenchError), f"bench.{info.name}.{name} is not a BenchError"
+
+
+def test_the_plugins_folder_installs_under_its_own_name() -> None:
+    """No generic top-level ``plugins`` package in site-packages: the folder is ``facebench_plugins`` there."""
+    import facebench_plugins
+
+    assert Path(facebench_plugins.__file__).resolve().parent == REPO / "plugins"
+    text = (REPO / "pyproject.toml").read_text()
+    assert '"facebench_plugins" = "plugins"' in text and '"plugins.' not in text

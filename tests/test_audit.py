@@ -15,7 +15,7 @@ from bench.executors import LocalExecutor
 from bench.pipeline import Pipeline
 from bench.store import Store
 from bench.sweep import Sweep
-from plugins import dataset_audit
+from facebench_plugins import dataset_audit
 from tests.conftest import SAMPLE, WEIGHTS, needs_weights
 
 

@@ -4,7 +4,6 @@ one-line error where the request itself is invalid. Pair accounting stays exact.
 from __future__ import annotations
 
 import json
-
 import shutil
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from tests.conftest import SAMPLE, needs_weights, bench
+from tests.conftest import SAMPLE, bench, needs_weights
 
 GOOD = sorted((SAMPLE / "Colin_Powell").glob("*.jpg"))
 
@@ -41,7 +40,7 @@ def _write_corpus(root: Path) -> dict[str, str]:
     expected |= {f"{a.name}/{n}": "unreadable" for n in ("corrupt.jpg", "truncated.jpg", "empty.jpg", "text.jpg")}
     face.putalpha(200)
     face.save(b / "alpha.png")
-    arr16 = (np.asarray(_rgb(GOOD[4]).convert("L"), dtype=np.uint16) * 257)
+    arr16 = np.asarray(_rgb(GOOD[4]).convert("L"), dtype=np.uint16) * 257
     Image.fromarray(arr16).save(b / "sixteen_bit.png")
     _rgb(GOOD[4]).convert("L").save(b / "gray.jpg")
     _rgb(GOOD[5]).save(b / "anim.gif")
@@ -54,16 +53,31 @@ def _write_corpus(root: Path) -> dict[str, str]:
     exif = Image.Exif()
     exif[0x0112] = 6  # stored rotated; viewers (and we) turn it upright
     _rgb(GOOD[2]).crop((0, 0, 180, 250)).rotate(90, expand=True).save(b / "exif_rotated.jpg", exif=exif, quality=95)
-    for name in ("alpha.png", "sixteen_bit.png", "gray.jpg", "anim.gif", "portable.pgm", "bitmap.bmp",
-                 "web.webp", "tiny.png", "my face ü.jpg", "exif_rotated.jpg", "huge.jpg"):
+    for name in (
+        "alpha.png",
+        "sixteen_bit.png",
+        "gray.jpg",
+        "anim.gif",
+        "portable.pgm",
+        "bitmap.bmp",
+        "web.webp",
+        "tiny.png",
+        "my face ü.jpg",
+        "exif_rotated.jpg",
+        "huge.jpg",
+    ):
         expected[f"{b.name}/{name}"] = "any"  # decodable: a face may or may not be found (then: no_face)
     shutil.copy(GOOD[1], c / "only.jpg")
     (c / "link.jpg").symlink_to(c / "only.jpg")
     (c / "loop1.jpg").symlink_to(c / "loop2.jpg")
     (c / "loop2.jpg").symlink_to(c / "loop1.jpg")
     shutil.copy(GOOD[1], c / ".hidden.jpg")
-    expected |= {"Gamma/only.jpg": "", "Gamma/link.jpg": "", "Gamma/loop1.jpg": "unreadable",
-                 "Gamma/loop2.jpg": "unreadable"}
+    expected |= {
+        "Gamma/only.jpg": "",
+        "Gamma/link.jpg": "",
+        "Gamma/loop1.jpg": "unreadable",
+        "Gamma/loop2.jpg": "unreadable",
+    }
     return expected
 
 
@@ -73,14 +87,27 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
     return root, _write_corpus(root)
 
 
-
-
 @needs_weights
 @pytest.mark.parametrize("policy", ["whole", "skip"])
 def test_accuracy_records_every_bad_image(corpus: tuple[Path, dict[str, str]], tmp_path: Path, policy: str) -> None:
     root, expected = corpus
-    code, text = bench("accuracy", "--i", str(root), "--model", "Dlib", "--backend", "opencv", "--n", "200",
-                      "--on-no-face", policy, "--o", str(tmp_path), "--run-id", "r")
+    code, text = bench(
+        "accuracy",
+        "--i",
+        str(root),
+        "--model",
+        "Dlib",
+        "--backend",
+        "opencv",
+        "--n",
+        "200",
+        "--on-no-face",
+        policy,
+        "--o",
+        str(tmp_path),
+        "--run-id",
+        "r",
+    )
     assert code == 0, text
     failures = pd.read_csv(tmp_path / "r" / "failures.csv")
     status = dict(zip(failures.image, failures.status))
@@ -99,8 +126,9 @@ def test_accuracy_records_every_bad_image(corpus: tuple[Path, dict[str, str]], t
 @needs_weights
 def test_similarity_goes_on_past_bad_images(corpus: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     root, _ = corpus
-    code, text = bench("similarity", "--i", str(root), "--model", "Dlib", "--backend", "opencv",
-                      "--o", str(tmp_path), "--run-id", "s")
+    code, text = bench(
+        "similarity", "--i", str(root), "--model", "Dlib", "--backend", "opencv", "--o", str(tmp_path), "--run-id", "s"
+    )
     assert code == 0, text
     long = pd.read_csv(tmp_path / "s" / "similarity.csv")
     assert {"Alpha One", "Bétà", "Gamma"} == set(long.identity_a)
@@ -109,8 +137,19 @@ def test_similarity_goes_on_past_bad_images(corpus: tuple[Path, dict[str, str]],
 @needs_weights
 def test_on_no_face_error_stops_with_one_line(corpus: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     root, _ = corpus
-    code, text = bench("similarity", "--i", str(root), "--model", "Dlib", "--backend", "opencv",
-                      "--on-no-face", "error", "--o", str(tmp_path))
+    code, text = bench(
+        "similarity",
+        "--i",
+        str(root),
+        "--model",
+        "Dlib",
+        "--backend",
+        "opencv",
+        "--on-no-face",
+        "error",
+        "--o",
+        str(tmp_path),
+    )
     assert code == 1 and "no face found by opencv in" in text and len(text.strip().splitlines()) == 1
 
 
@@ -118,8 +157,16 @@ def test_decoder_handles_formats(corpus: tuple[Path, dict[str, str]]) -> None:
     from bench.images import UnreadableImage, decode
 
     root, _ = corpus
-    for name in ("alpha.png", "sixteen_bit.png", "gray.jpg", "anim.gif", "portable.pgm", "bitmap.bmp", "web.webp",
-                 "my face ü.jpg"):
+    for name in (
+        "alpha.png",
+        "sixteen_bit.png",
+        "gray.jpg",
+        "anim.gif",
+        "portable.pgm",
+        "bitmap.bmp",
+        "web.webp",
+        "my face ü.jpg",
+    ):
         image = decode(root / "Bétà" / name)
         assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3, name
     assert decode(root / "Bétà" / "huge.jpg").shape == (1536, 2048, 3)  # downscaled to MAX_SIDE, aspect kept
@@ -147,8 +194,23 @@ def test_unreadable_weights_file_makes_the_model_unavailable(tmp_path: Path) -> 
     weights = tmp_path / "w"
     weights.mkdir()
     (weights / "face_recognition_sface_2021dec.onnx").write_bytes(b"not an onnx graph")
-    code, text = bench("--weights-dir", str(weights), "accuracy", "--i", str(SAMPLE), "--model", "SFace,Dlib",
-                      "--backend", "skip", "--metric", "cosine", "--o", str(tmp_path / "out"), "--run-id", "w")
+    code, text = bench(
+        "--weights-dir",
+        str(weights),
+        "accuracy",
+        "--i",
+        str(SAMPLE),
+        "--model",
+        "SFace,Dlib",
+        "--backend",
+        "skip",
+        "--metric",
+        "cosine",
+        "--o",
+        str(tmp_path / "out"),
+        "--run-id",
+        "w",
+    )
     assert code == 1 and "status: incomplete" in text and "--allow-partial" in text, text
     assert json.loads((tmp_path / "out" / "w" / "manifest.json").read_text())["status"] == "incomplete"
     unavailable = pd.read_csv(tmp_path / "out" / "w" / "unavailable.csv")

@@ -7,7 +7,7 @@ from pathlib import Path
 from bench import datasets
 from bench.pipeline import Pipeline
 from bench.store import Store
-from plugins.basic_detectors import DETECTORS
+from facebench_plugins.basic_detectors import DETECTORS
 from tests.conftest import SAMPLE, WEIGHTS
 
 

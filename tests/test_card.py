@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from bench import card, operating
-from plugins.operating_plots import Curve, det_plot
-from plugins.operating_points import Scored, evaluate_scores, threshold_table
+from facebench_plugins.operating_plots import Curve, det_plot
+from facebench_plugins.operating_points import Scored, evaluate_scores, threshold_table
 
 MODEL = "Net<b>"  # escaped in HTML
 

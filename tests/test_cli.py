@@ -10,18 +10,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import SAMPLE, needs_weights, bench
-
-
-
+from tests.conftest import SAMPLE, bench, needs_weights
 
 HEAVY = ("tensorflow", "deepface", "onnxruntime", "cv2", "matplotlib", "torch", "sklearn", "mtcnn", "dlib", "ray")
 
 
 def test_help_and_listing_import_no_framework() -> None:
     """`bench --help` and plugin listing stay fast by importing no ML framework (measured by imports, not time)."""
-    code = ("import sys; from bench.cli import main; from bench import plugins; plugins.load(); "
-            f"print([m for m in {HEAVY!r} if m in sys.modules])")
+    code = (
+        "import sys; from bench.cli import main; from bench import plugins; plugins.load(); "
+        f"print([m for m in {HEAVY!r} if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]", out
     exit_code, text = bench("--help")
@@ -84,8 +83,19 @@ def test_second_run_does_no_inference_and_never_overwrites(tmp_path: Path) -> No
 
 @needs_weights
 def test_accuracy_on_sample_well_above_chance(tmp_path: Path) -> None:
-    exit_code, text = bench("accuracy", "--i", str(SAMPLE), "--model", "Dlib", "--backend", "opencv",
-                            "--o", str(tmp_path), "--run-id", "acc")
+    exit_code, text = bench(
+        "accuracy",
+        "--i",
+        str(SAMPLE),
+        "--model",
+        "Dlib",
+        "--backend",
+        "opencv",
+        "--o",
+        str(tmp_path),
+        "--run-id",
+        "acc",
+    )
     assert exit_code == 0, text
     run = tmp_path / "acc"
     table = pd.read_csv(run / "accuracy.csv")
@@ -94,8 +104,14 @@ def test_accuracy_on_sample_well_above_chance(tmp_path: Path) -> None:
     assert (table.n_pairs_listed == 180).all() and (table.n_pairs_scored == 180).all()
     pivot = pd.read_csv(run / "pivot_acc_kfold_mean_sample_cosine.csv")
     assert pd.api.types.is_float_dtype(pivot["opencv"])  # numbers, not "0.93 ± 0.07" strings
-    for name in ("pivot_acc_kfold_std_sample_cosine.csv", "roc_sample_cosine.png", "distances_sample_cosine.png",
-                 "scores.csv", "failures.csv", "unavailable.csv"):
+    for name in (
+        "pivot_acc_kfold_std_sample_cosine.csv",
+        "roc_sample_cosine.png",
+        "distances_sample_cosine.png",
+        "scores.csv",
+        "failures.csv",
+        "unavailable.csv",
+    ):
         assert (run / name).is_file(), name
 
 
@@ -121,18 +137,32 @@ def test_bad_requests_give_one_line_errors(args: tuple[str, ...], message: str, 
 def test_missing_weights_are_reported_before_any_work(tmp_path: Path, only_given_weights: None) -> None:
     weights = tmp_path / "w"
     weights.mkdir()
-    exit_code, text = bench("accuracy", "--i", str(SAMPLE), "--model", "SFace,Dlib", "--backend", "skip",
-                            "--o", str(tmp_path / "out"), "--run-id", "u", "--weights-dir", str(weights))
+    exit_code, text = bench(
+        "accuracy",
+        "--i",
+        str(SAMPLE),
+        "--model",
+        "SFace,Dlib",
+        "--backend",
+        "skip",
+        "--o",
+        str(tmp_path / "out"),
+        "--run-id",
+        "u",
+        "--weights-dir",
+        str(weights),
+    )
     assert exit_code == 1 and "SFace: weight file face_recognition_sface_2021dec.onnx not found" in text
     assert "bench weights download SFace" in text and str(weights) in text
     assert not (tmp_path / "out" / "u").exists()
 
 
 @needs_weights
-def test_dlib_weights_come_from_the_pip_package_when_the_folder_lacks_them(tmp_path: Path,
-                                                                         only_given_weights: None) -> None:
+def test_dlib_weights_come_from_the_pip_package_when_the_folder_lacks_them(
+    tmp_path: Path, only_given_weights: None
+) -> None:
     from bench.weights import find
-    from plugins.deepface_recognizers import RECOGNIZERS
+    from facebench_plugins.deepface_recognizers import RECOGNIZERS
 
     dlib = next(s for s in RECOGNIZERS if s.name == "Dlib").weights[0]
     found = find(dlib, tmp_path)

@@ -32,8 +32,10 @@ def test_datasets_lists_the_catalog(tmp_path) -> None:  # type: ignore[no-untype
     from tests.conftest import bench
 
     catalog = tmp_path / "datasets.yaml"
-    catalog.write_text(f"datasets:\n  here: {{root: {SAMPLE}, description: the sample}}\n"
-                       f"  gone: {{root: {tmp_path / 'nope'}, description: not downloaded}}\n")
+    catalog.write_text(
+        f"datasets:\n  here: {{root: {SAMPLE}, description: the sample}}\n"
+        f"  gone: {{root: {tmp_path / 'nope'}, description: not downloaded}}\n"
+    )
     code, text = bench("datasets", "--datasets", str(catalog))
     assert code == 0
     lines = dict(line.split(None, 1) for line in text.strip().splitlines())

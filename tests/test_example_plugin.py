@@ -38,8 +38,25 @@ def test_entry_point_registers_the_recognizer(installed: Path) -> None:
 
 
 def test_example_recognizer_runs_in_a_sweep(installed: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["-q", "accuracy", "--i", str(SAMPLE), "--model", "LBP", "--backend", "retinaface-mnet",
-                                       "--metric", "cosine", "--o", str(tmp_path), "--run-id", "lbp"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "-q",
+            "accuracy",
+            "--i",
+            str(SAMPLE),
+            "--model",
+            "LBP",
+            "--backend",
+            "retinaface-mnet",
+            "--metric",
+            "cosine",
+            "--o",
+            str(tmp_path),
+            "--run-id",
+            "lbp",
+        ],
+    )
     assert result.exit_code == 0, result.output
     row = pd.read_csv(tmp_path / "lbp" / "accuracy.csv").iloc[0]
     assert row.model == "LBP" and row.n_pairs_scored == 180

@@ -30,17 +30,36 @@ def _ray() -> Iterator[None]:
 
 def _accuracy(tmp_path: Path, executor: str, *args: str) -> Path:
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["-q", "--cache-dir", str(tmp_path / f"cache-{executor}"), "accuracy",
-                                       "--i", str(SAMPLE), "--o", str(out), "--run-id", executor,
-                                       "--executor", executor, *args])
+    result = CliRunner().invoke(
+        main,
+        [
+            "-q",
+            "--cache-dir",
+            str(tmp_path / f"cache-{executor}"),
+            "accuracy",
+            "--i",
+            str(SAMPLE),
+            "--o",
+            str(out),
+            "--run-id",
+            executor,
+            "--executor",
+            executor,
+            *args,
+        ],
+    )
     assert result.exit_code == 0, result.output
     return out / executor
 
 
 def _entries(cache: Path) -> dict[str, bytes]:
     """The cached results (detections, embeddings); timing records are measurements, not results."""
-    return {str(p.relative_to(cache)): p.read_bytes() for kind in ("detections", "embeddings")
-            for p in sorted((cache / kind).rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(cache)): p.read_bytes()
+        for kind in ("detections", "embeddings")
+        for p in sorted((cache / kind).rglob("*"))
+        if p.is_file()
+    }
 
 
 @needs_weights
@@ -66,9 +85,25 @@ def test_plugin_from_a_folder_that_fails_to_load_is_unavailable(tmp_path: Path) 
         "def _load(files):\n    raise RuntimeError('no such device')\n\n"
         "@hookimpl\ndef register_detectors(register):\n    register(DetectorSpec(name='broken', load=_load))\n"
     )
-    result = CliRunner().invoke(main, ["-q", "--plugins-dir", str(folder), "--cache-dir", str(tmp_path / "cache"),
-                                       "accuracy", "--i", str(SAMPLE), "--o", str(tmp_path / "out"),
-                                       "--backend", "broken", "--executor", "ray"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "-q",
+            "--plugins-dir",
+            str(folder),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "accuracy",
+            "--i",
+            str(SAMPLE),
+            "--o",
+            str(tmp_path / "out"),
+            "--backend",
+            "broken",
+            "--executor",
+            "ray",
+        ],
+    )
     assert result.exit_code == 1 and "nothing could run" in result.output
     unavailable = pd.read_csv(next((tmp_path / "out").iterdir()) / "unavailable.csv")
     assert list(unavailable.detector) == ["broken"]

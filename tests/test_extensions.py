@@ -23,8 +23,9 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _sweep(command: str, data: Path, out: Path, *args: str) -> tuple[int, str]:
-    return bench(*PLUGINS, command, "--i", str(data), "--model", "FakeNet", "--backend", "fake-box", "--o", str(out),
-                 *args)
+    return bench(
+        *PLUGINS, command, "--i", str(data), "--model", "FakeNet", "--backend", "fake-box", "--o", str(out), *args
+    )
 
 
 def test_new_metric_with_higher_is_more_similar(data: Path, tmp_path: Path) -> None:
@@ -69,9 +70,24 @@ def test_new_face_selector(tmp_path: Path) -> None:
             cv2.imwrite(str(tmp_path / "data" / person / f"{person}{k}.png"), image)
     means = {}
     for policy in ("largest", "leftmost"):
-        code, text = bench(*PLUGINS, "similarity", "--i", str(tmp_path / "data"), "--model", "FakeNet", "--backend",
-                           "fake-box", "--face", policy, "--metric", "euclidean", "--o", str(tmp_path), "--run-id",
-                           policy)
+        code, text = bench(
+            *PLUGINS,
+            "similarity",
+            "--i",
+            str(tmp_path / "data"),
+            "--model",
+            "FakeNet",
+            "--backend",
+            "fake-box",
+            "--face",
+            policy,
+            "--metric",
+            "euclidean",
+            "--o",
+            str(tmp_path),
+            "--run-id",
+            policy,
+        )
         assert code == 0, text
         long = pd.read_csv(tmp_path / policy / "similarity.csv")
         means[policy] = long[(long.identity_a == "a") & (long.identity_b == "b")].mean_distance.iloc[0]

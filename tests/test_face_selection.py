@@ -17,8 +17,8 @@ from bench.pipeline import Pipeline
 from bench.registry import BadDetectorOption, DetectorSpec, RecognizerSpec
 from bench.store import Store
 from bench.sweep import Sweep
-from plugins.face_selectors import center, centre_score, confidence, largest
-from plugins.metrics import METRICS
+from facebench_plugins.face_selectors import center, centre_score, confidence, largest
+from facebench_plugins.metrics import METRICS
 from tests.conftest import SAMPLE
 
 COSINE = next(m for m in METRICS if m.name == "cosine")
@@ -190,8 +190,11 @@ def test_identification_uses_the_every_face_rule() -> None:
     from bench.identify import Split, identification
 
     selectors = plugins.load().face_selectors
-    faces = [np.array([[1.0, 0.0], [0.0, 1.0]], np.float32), np.array([[0.6, 0.8]], np.float32),
-             np.array([[0.0, 1.0]], np.float32)]  # gallery A (two faces), gallery B, a probe of A
+    faces = [
+        np.array([[1.0, 0.0], [0.0, 1.0]], np.float32),
+        np.array([[0.6, 0.8]], np.float32),
+        np.array([[0.0, 1.0]], np.float32),
+    ]  # gallery A (two faces), gallery B, a probe of A
     split = Split(np.array([0, 1]), np.array([0, 1]), np.array([2]), np.array([0]), ["A", "B"])
     every = _combination(faces, selectors.get("deepface"))
     row, _ = identification(every.vectors, split, COSINE, lambda a, b: every.cross_scores(COSINE, a, b))

@@ -14,7 +14,7 @@ from bench.fairness import ALL, CROSS
 from bench.metrics import Metric
 from bench.pipeline import Detection
 from bench.sweep import Combination
-from plugins.fairness import FairnessError, FairnessOptions, choose_attribute, combination_rows, fmr_targets
+from facebench_plugins.fairness import FairnessError, FairnessOptions, choose_attribute, combination_rows, fmr_targets
 from tests.conftest import LFW, SAMPLE, bench, needs_lfw, needs_weights, read_pairs
 
 

@@ -12,21 +12,25 @@ import pytest
 from click.testing import CliRunner
 
 from bench.cli import main
-from plugins.metrics import METRICS as _METRICS
+from bench.identify import Split, identification, split
+from facebench_plugins.metrics import METRICS as _METRICS
+from tests.conftest import SAMPLE, needs_weights
 
 METRICS = {m.name: m for m in _METRICS}
-from bench.identify import Split, identification, split
-from tests.conftest import SAMPLE, needs_weights
 
 NAN = np.nan
 # gallery A, B, C; mated probes A, B, C, A (no face); distractors
 VECTORS = np.array(
-    [[0, 0], [10, 0], [0, 10],
-     [1, 0], [7.5, 0], [2, 4], [NAN, NAN],
-     [5, 5], [0, 3], [20, 20], [10, 1], [0, 2.5]], dtype=float
+    [[0, 0], [10, 0], [0, 10], [1, 0], [7.5, 0], [2, 4], [NAN, NAN], [5, 5], [0, 3], [20, 20], [10, 1], [0, 2.5]],
+    dtype=float,
 )
-HAND = Split(np.array([0, 1, 2]), np.array([0, 1, 2]), np.arange(3, 12),
-             np.array([0, 1, 2, 0, -1, -1, -1, -1, -1]), ["A", "B", "C"])
+HAND = Split(
+    np.array([0, 1, 2]),
+    np.array([0, 1, 2]),
+    np.arange(3, 12),
+    np.array([0, 1, 2, 0, -1, -1, -1, -1, -1]),
+    ["A", "B", "C"],
+)
 
 
 def test_hand_built_case() -> None:
@@ -82,8 +86,23 @@ def _with_distractors(root: Path) -> Path:
 @needs_weights
 def test_identify_on_sample(tmp_path: Path) -> None:
     data = _with_distractors(tmp_path / "data")
-    result = CliRunner().invoke(main, ["-q", "identify", "--i", str(data), "--model", "Dlib", "--backend", "opencv",
-                                       "--o", str(tmp_path), "--run-id", "id"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "-q",
+            "identify",
+            "--i",
+            str(data),
+            "--model",
+            "Dlib",
+            "--backend",
+            "opencv",
+            "--o",
+            str(tmp_path),
+            "--run-id",
+            "id",
+        ],
+    )
     assert result.exit_code == 0, result.output
     run = tmp_path / "id"
     table = pd.read_csv(run / "identify.csv")
@@ -93,7 +112,9 @@ def test_identify_on_sample(tmp_path: Path) -> None:
     assert (table.rank1 >= 0.9).all() and table.rank5.isna().all()  # 4 enrolled: no rank 5
     assert table["tpir_at_fpir_0.5"].notna().all() and table["tpir_at_fpir_0.2"].isna().all()
     cmc = pd.read_csv(run / "cmc.csv")
-    assert set(cmc["rank"]) == {1, 2, 3, 4} and (cmc.groupby("metric").identification_rate.is_monotonic_increasing).all()
+    assert (
+        set(cmc["rank"]) == {1, 2, 3, 4} and (cmc.groupby("metric").identification_rate.is_monotonic_increasing).all()
+    )
     assert (run / "cmc_data_cosine.png").stat().st_size > 5_000
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["split"]["n_enrolled"] == 4

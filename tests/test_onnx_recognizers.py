@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-import tomllib
 from click.testing import CliRunner
 
 from bench import plugins
 from bench.faces import Face
 from bench.protocol import best_threshold
-from plugins.alignment import TEMPLATE_ORDER, align, box_square, template_points
-from plugins.metrics import cosine
-from plugins.onnx_recognizers import (
+from facebench_plugins.alignment import TEMPLATE_ORDER, align, box_square, template_points
+from facebench_plugins.metrics import cosine
+from facebench_plugins.onnx_recognizers import (
     BUILTINS,
     ConfigError,
     OnnxModelConfig,
@@ -102,10 +102,13 @@ def tiny_model(path: Path, batch: int | str) -> Path:
         helper.make_node("ReduceMean", ["means"], ["norm"], axes=[1], keepdims=1),
     ]
     graph = helper.make_graph(
-        nodes, "tiny",
+        nodes,
+        "tiny",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, 3, 112, 112])],
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [batch, 512]),
-         helper.make_tensor_value_info("norm", TensorProto.FLOAT, [batch, 1])],
+        [
+            helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [batch, 512]),
+            helper.make_tensor_value_info("norm", TensorProto.FLOAT, [batch, 1]),
+        ],
         [helper.make_tensor("pads", TensorProto.INT64, [4], [0, 0, 0, 509])],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
@@ -182,8 +185,9 @@ def test_adaface_shows_unavailable_without_weights(tmp_path: Path, only_given_we
     reason = spec.unavailable_reason(tmp_path)
     assert reason is not None and "adaface_ir101_webface12m.onnx" in reason
     fixes = fix_commands(spec, tmp_path)
-    assert any("bench weights import FILE --as adaface_ir101_webface12m.onnx" in f and "mk-minchul/AdaFace" in f
-               for f in fixes), fixes
+    assert any(
+        "bench weights import FILE --as adaface_ir101_webface12m.onnx" in f and "mk-minchul/AdaFace" in f for f in fixes
+    ), fixes
     assert not any(f.startswith("bench weights download") for f in fixes)  # nothing to download: no such hint
 
 
@@ -322,7 +326,7 @@ def lfw_faces() -> dict[tuple[str, int], tuple[np.ndarray, Face]]:
     detector_weights = WEIGHTS / "retinaface_mobilenet0.25.onnx"
     if not detector_weights.is_file() or not (LFW / "pairsDevTest.txt").is_file():
         pytest.skip("RetinaFace weights or LFW pairsDevTest.txt not found")
-    from plugins.retinaface_onnx import RetinaFaceOnnx
+    from facebench_plugins.retinaface_onnx import RetinaFaceOnnx
 
     detector = RetinaFaceOnnx(str(detector_weights))
     faces = {}

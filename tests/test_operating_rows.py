@@ -10,7 +10,14 @@ import pytest
 
 from bench import operating
 from bench.datasets import Dataset, Image
-from plugins.operating_points import CalibrationError, Scored, _fmrs, evaluate_scores, failure_rows, transfer_rows
+from facebench_plugins.operating_points import (
+    CalibrationError,
+    Scored,
+    _fmrs,
+    evaluate_scores,
+    failure_rows,
+    transfer_rows,
+)
 
 METRIC = SimpleNamespace(name="euclidean", higher_is_more_similar=False)
 

@@ -37,8 +37,12 @@ def register_detectors(register):
 
 def _files(cache: Path) -> dict[str, bytes]:
     """The cached results (detections, embeddings) by path; timing records are measurements, not results."""
-    return {str(p.relative_to(cache)): p.read_bytes() for kind in ("detections", "embeddings")
-            for p in sorted((cache / kind).rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(cache)): p.read_bytes()
+        for kind in ("detections", "embeddings")
+        for p in sorted((cache / kind).rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_workers_get_a_share_of_the_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,7 +89,7 @@ def test_a_plugin_with_other_settings_runs_here(tmp_path: Path) -> None:
 
 
 def test_a_derived_name_is_built_in_workers() -> None:
-    """"<model>+flip" resolves in a worker's registry to the same settings: it may run there."""
+    """ "<model>+flip" resolves in a worker's registry to the same settings: it may run there."""
     spec = plugins.load().recognizers.get("MobileFace+flip")
     assert LocalExecutor(jobs=2)._workers_can_build("embed", spec)
     assert not LocalExecutor(jobs=2)._workers_can_build("embed", dataclasses.replace(spec, name="nowhere"))

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from bench import plugins
-from plugins.metrics import METRICS as _METRICS
+from bench.images import decode
+from facebench_plugins.metrics import METRICS as _METRICS
+from tests.conftest import LFW, SAMPLE, WEIGHTS, needs_lfw, needs_weights
 
 METRICS = {m.name: m.pair for m in _METRICS}
-from bench.images import decode
-from tests.conftest import LFW, SAMPLE, WEIGHTS, needs_lfw, needs_weights
 
 PAIRS = [
     ("Colin_Powell/Colin_Powell_0001.jpg", "Colin_Powell/Colin_Powell_0002.jpg"),
@@ -39,8 +39,13 @@ def test_distances_match_deepface_verify(model: str, backend: str) -> None:
         for metric, func in METRICS.items():
             ours = float(func(x[None], y[None])[0])
             theirs = DeepFace.verify(
-                str(SAMPLE / a), str(SAMPLE / b), model_name=model, detector_backend=backend,
-                distance_metric=metric, align=True, silent=True,
+                str(SAMPLE / a),
+                str(SAMPLE / b),
+                model_name=model,
+                detector_backend=backend,
+                distance_metric=metric,
+                align=True,
+                silent=True,
             )["distance"]
             assert ours == pytest.approx(theirs, abs=1e-4), (model, backend, metric, a, b)
 
@@ -163,20 +168,30 @@ def test_every_face_policy_matches_deepface_verify_on_multi_face_pairs(
     dataset = Dataset("lfw-multi-face", LFW, [Image(rel, rel.split("/")[0], LFW / rel) for rel in rels])
     left, right = (np.array([dataset.index[row[k]] for row in rows]) for k in (0, 1))
     registry = plugins.load()
-    pipeline = Pipeline(Store(tmp_path), WEIGHTS, "whole", LocalExecutor(quiet=True),
-                        selector=registry.face_selectors.get("deepface"))
+    pipeline = Pipeline(
+        Store(tmp_path), WEIGHTS, "whole", LocalExecutor(quiet=True), selector=registry.face_selectors.get("deepface")
+    )
     sweep = Sweep(pipeline, [registry.detectors.get(backend)], [registry.recognizers.get(model)])
     combo = next(sweep.run(dataset))
     found = combo.n_faces()
     assert ((found[left] > 1) | (found[right] > 1)).all()  # each pair really has a multi-face image
     ours = combo.pair_scores(registry.metrics.get("cosine"), left, right)
     theirs = [
-        DeepFace.verify(str(LFW / a), str(LFW / b), model_name=model, detector_backend=backend,
-                        distance_metric="cosine", enforce_detection=False, align=True, silent=True)["distance"]
+        DeepFace.verify(
+            str(LFW / a),
+            str(LFW / b),
+            model_name=model,
+            detector_backend=backend,
+            distance_metric="cosine",
+            enforce_detection=False,
+            align=True,
+            silent=True,
+        )["distance"]
         for a, b in rows
     ]
     np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
-    largest = Pipeline(Store(tmp_path), WEIGHTS, "whole", LocalExecutor(quiet=True),
-                       selector=registry.face_selectors.get("largest"))
+    largest = Pipeline(
+        Store(tmp_path), WEIGHTS, "whole", LocalExecutor(quiet=True), selector=registry.face_selectors.get("largest")
+    )
     one_face = next(Sweep(largest, sweep.detectors, sweep.models).run(dataset))
     assert not np.allclose(one_face.pair_scores(registry.metrics.get("cosine"), left, right), theirs, atol=1e-4)

@@ -15,7 +15,7 @@ from bench.registry import DuplicateName
 from tests.conftest import SAMPLE
 
 # A deliberately simple recognizer: its "embedding" is a colour histogram. Plumbing only.
-PLUGIN = '''
+PLUGIN = """
 import numpy as np
 from bench.hookspecs import hookimpl
 from bench.registry import RecognizerSpec
@@ -33,7 +33,7 @@ class Histogram:
 @hookimpl
 def register_recognizers(register):
     register(RecognizerSpec(name="Histogram", load=lambda files: Histogram(), dim=16, input_size=(0, 0)))
-'''
+"""
 
 
 @pytest.fixture()
@@ -59,8 +59,24 @@ def test_env_var_plugins_dir(plugin_dir: Path, monkeypatch: pytest.MonkeyPatch) 
 def test_third_party_recognizer_runs_in_a_sweep(plugin_dir: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main,
-        ["-q", "--plugins-dir", str(plugin_dir), "accuracy", "--i", str(SAMPLE), "--model", "Histogram",
-         "--backend", "skip", "--metric", "cosine", "--o", str(tmp_path), "--run-id", "h"],
+        [
+            "-q",
+            "--plugins-dir",
+            str(plugin_dir),
+            "accuracy",
+            "--i",
+            str(SAMPLE),
+            "--model",
+            "Histogram",
+            "--backend",
+            "skip",
+            "--metric",
+            "cosine",
+            "--o",
+            str(tmp_path),
+            "--run-id",
+            "h",
+        ],
     )
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "h" / "accuracy.csv")

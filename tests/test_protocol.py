@@ -12,9 +12,7 @@ from sklearn.metrics import accuracy_score, roc_auc_score, roc_curve
 from bench import protocol as P
 
 
-def make_pairs(
-    kind: str, higher: bool, n: int = 400, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+def make_pairs(kind: str, higher: bool, n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Scores (similarities, or distances ``1 - sim``) and labels; "ties" has ~7 distinct values."""
     rng = np.random.default_rng(seed)
     same = rng.random(n) < 0.4

@@ -13,7 +13,7 @@ from bench.pipeline import Pipeline
 from bench.store import Store
 from bench.sweep import Sweep
 from benchmarks.build_formats import aligned_crop, build_bin, detect_faces, fold_subset
-from plugins.protocols_bin import consecutive_folds, pair_groups, read_bin, sniff_bin, write_bin
+from facebench_plugins.protocols_bin import consecutive_folds, pair_groups, read_bin, sniff_bin, write_bin
 from tests.conftest import LFW, SAMPLE, WEIGHTS, needs_lfw, needs_weights, read_pairs
 
 
@@ -89,8 +89,8 @@ def test_aligned_bin_gives_the_folder_figures(tmp_path: Path) -> None:
 
 
 def test_aligned_detector_gives_the_template_at_the_image_scale() -> None:
-    from plugins.alignment import ARCFACE_112, TEMPLATE_ORDER
-    from plugins.given_detectors import AlignedCrop
+    from facebench_plugins.alignment import ARCFACE_112, TEMPLATE_ORDER
+    from facebench_plugins.given_detectors import AlignedCrop
 
     (face,) = AlignedCrop().detect(np.zeros((224, 112, 3), np.uint8))
     assert face.whole_image and (face.w, face.h) == (112, 224)
@@ -102,8 +102,8 @@ def test_aligned_crop_of_an_aligned_crop_is_the_crop() -> None:
     """Re-aligning a 112x112 template crop on the template's own points is the identity warp."""
     import cv2
 
-    from plugins.alignment import align
-    from plugins.given_detectors import template_face
+    from facebench_plugins.alignment import align
+    from facebench_plugins.given_detectors import template_face
 
     crop = cv2.imdecode(
         np.frombuffer(aligned_crop(SAMPLE / "Colin_Powell" / "Colin_Powell_0001.jpg", None, ".png"), np.uint8),

@@ -15,9 +15,9 @@ from bench.store import Store
 from bench.sweep import Combination, Sweep
 from bench.templates import pool, verify
 from benchmarks.build_formats import build_ijb, build_tinyface, detect_faces
-from plugins.given_detectors import GivenFace, template_face
-from plugins.protocols_ijb import read_template_pairs
-from plugins.standard_evaluations import ijb_rows, tinyface_rows
+from facebench_plugins.given_detectors import GivenFace, template_face
+from facebench_plugins.protocols_ijb import read_template_pairs
+from facebench_plugins.standard_evaluations import ijb_rows, tinyface_rows
 from tests.conftest import LFW, WEIGHTS, needs_lfw, needs_weights
 
 

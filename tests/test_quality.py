@@ -40,17 +40,36 @@ def test_lowest_and_without() -> None:
     scores = pd.Series([0.9, 0.0, 0.7, 0.6, 0.8, 0.95, 0.55, 0.65, 0.75, 0.85])
     mask = quality.lowest(scores, 20)
     assert list(np.flatnonzero(mask)) == [1, 6]
-    pairs = Pairs(np.array([0, 1, 2, 3]), np.array([6, 2, 3, 4]), np.array([True, False, True, False]),
-                  np.array([0, 1, 0, 1]))
+    pairs = Pairs(
+        np.array([0, 1, 2, 3]), np.array([6, 2, 3, 4]), np.array([True, False, True, False]), np.array([0, 1, 0, 1])
+    )
     kept = quality.without(pairs, mask)
     assert list(kept.left) == [2, 3] and list(kept.folds) == [0, 1]
 
 
 @needs_weights
 def test_accuracy_reports_filtered_beside_unfiltered(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["-q", "accuracy", "--i", str(SAMPLE), "--model", "Dlib", "--backend", "opencv",
-                                       "--metric", "cosine,euclidean", "--drop-lowest-quality", "20",
-                                       "--o", str(tmp_path), "--run-id", "q"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "-q",
+            "accuracy",
+            "--i",
+            str(SAMPLE),
+            "--model",
+            "Dlib",
+            "--backend",
+            "opencv",
+            "--metric",
+            "cosine,euclidean",
+            "--drop-lowest-quality",
+            "20",
+            "--o",
+            str(tmp_path),
+            "--run-id",
+            "q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     run = tmp_path / "q"
     table = pd.read_csv(run / "accuracy.csv").set_index(["subset", "metric"])

@@ -16,8 +16,22 @@ from tests.conftest import SAMPLE, needs_weights
 @needs_weights
 @pytest.mark.slow
 def test_quality_writes_curves_pauc_ranking_and_a_plot_per_combination(tmp_path: Path) -> None:
-    args = ["-q", "quality", "--i", str(SAMPLE), "--model", "FaceRes", "--backend", "retinaface-mnet",
-            "--measures", "sharpness,yaw,feature_norm,confidence,face_size", "--o", str(tmp_path), "--run-id", "q"]
+    args = [
+        "-q",
+        "quality",
+        "--i",
+        str(SAMPLE),
+        "--model",
+        "FaceRes",
+        "--backend",
+        "retinaface-mnet",
+        "--measures",
+        "sharpness,yaw,feature_norm,confidence,face_size",
+        "--o",
+        str(tmp_path),
+        "--run-id",
+        "q",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     run = tmp_path / "q"
@@ -46,8 +60,20 @@ def test_audit_command_finds_a_copy_filed_under_two_names(tmp_path: Path) -> Non
     folders = sorted(p for p in root.iterdir() if p.is_dir())
     source = min(folders[0].glob("*.jpg"))
     shutil.copy(source, folders[1] / "copy.jpg")
-    args = ["-q", "audit", "--i", str(root), "--model", "FaceRes", "--backend", "retinaface-mnet",
-            "--o", str(tmp_path), "--run-id", "a"]
+    args = [
+        "-q",
+        "audit",
+        "--i",
+        str(root),
+        "--model",
+        "FaceRes",
+        "--backend",
+        "retinaface-mnet",
+        "--o",
+        str(tmp_path),
+        "--run-id",
+        "a",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "a" / "audit.csv")

@@ -16,8 +16,8 @@ from bench.measures import QualityMeasure, Sample
 from bench.pipeline import Detection, Pipeline
 from bench.quality import face_key, image_qualities, model_qualities
 from bench.store import Store
-from plugins import quality_measures as qm
-from plugins.onnx_recognizers import BUILTINS, recognizer_spec
+from facebench_plugins import quality_measures as qm
+from facebench_plugins.onnx_recognizers import BUILTINS, recognizer_spec
 from tests.conftest import SAMPLE, WEIGHTS, needs_weights
 from tests.test_onnx_recognizers import tiny_model
 

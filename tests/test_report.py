@@ -10,18 +10,20 @@ import pandas as pd
 import pytest
 
 from bench.webpage import speed
-from tests.conftest import SAMPLE, needs_weights, bench
+from tests.conftest import SAMPLE, bench, needs_weights
 
 HOSTILE_ID = "<script>alert(1)"  # a folder name cannot hold "/", so not "</script>"; the opening tag is the attack
 HOSTILE_FILE = "<img src=x onerror=alert(2)>.jpg"
 
 
-
-
 def test_speed_per_model_and_detector_from_timings() -> None:
-    manifest = {"timings": {"detect:opencv": {"computed": 10, "ms_per_item": 20.0},
-                            "detect:yunet": {"computed": 0, "ms_per_item": 0.0},
-                            "embed:Dlib": {"computed": 10, "ms_per_item": 100.0}}}
+    manifest = {
+        "timings": {
+            "detect:opencv": {"computed": 10, "ms_per_item": 20.0},
+            "detect:yunet": {"computed": 0, "ms_per_item": 0.0},
+            "embed:Dlib": {"computed": 10, "ms_per_item": 100.0},
+        }
+    }
     table = speed(manifest).set_index("detector")
     assert table.loc["opencv", "total_ms_per_face"] == 120.0 and table.loc["opencv", "faces_timed"] == 10
     assert pd.isna(table.loc["yunet", "total_ms_per_face"])  # all cached: no timing, not a zero
@@ -38,8 +40,9 @@ def hostile_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     common = ("--model", "Dlib", "--backend", "opencv", "--o", str(root / "runs"))
     assert bench("similarity", "--i", str(data), *common, "--run-id", "sim")[0] == 0
     for run_id, seed in (("a", "0"), ("b", "1")):
-        code, text = bench("accuracy", "--i", str(data), *common, "--metric", "cosine", "--n", "60",
-                           "--seed", seed, "--run-id", run_id)
+        code, text = bench(
+            "accuracy", "--i", str(data), *common, "--metric", "cosine", "--n", "60", "--seed", seed, "--run-id", run_id
+        )
         assert code == 0, text
     return root / "runs"
 

@@ -27,18 +27,42 @@ def pairs_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows = ["file_x,file_y,same"]
     for parts in (ln.split() for ln in chosen):
         if len(parts) == 3:
-            rows.append(f"{parts[0]}/{parts[0]}_{int(parts[1]):04d}.jpg,{parts[0]}/{parts[0]}_{int(parts[2]):04d}.jpg,1")
+            rows.append(
+                f"{parts[0]}/{parts[0]}_{int(parts[1]):04d}.jpg,{parts[0]}/{parts[0]}_{int(parts[2]):04d}.jpg,1"
+            )
         else:
-            rows.append(f"{parts[0]}/{parts[0]}_{int(parts[1]):04d}.jpg,{parts[2]}/{parts[2]}_{int(parts[3]):04d}.jpg,0")
+            rows.append(
+                f"{parts[0]}/{parts[0]}_{int(parts[1]):04d}.jpg,{parts[2]}/{parts[2]}_{int(parts[3]):04d}.jpg,0"
+            )
     path = tmp_path_factory.mktemp("pairs") / "pairs.csv"
     path.write_text("\n".join(rows) + "\n")
     return path
 
 
 def _command(cache: Path, out: Path, run_id: str, pairs: Path, model: str = "Dlib") -> list[str]:
-    return [sys.executable, "-c", "from bench.cli import main; main()", "-q", "--cache-dir", str(cache),
-            "--weights-dir", str(WEIGHTS), "accuracy", "--i", str(LFW), "--pairs", str(pairs), "--model", model,
-            "--backend", "opencv", "--o", str(out), "--run-id", run_id]
+    return [
+        sys.executable,
+        "-c",
+        "from bench.cli import main; main()",
+        "-q",
+        "--cache-dir",
+        str(cache),
+        "--weights-dir",
+        str(WEIGHTS),
+        "accuracy",
+        "--i",
+        str(LFW),
+        "--pairs",
+        str(pairs),
+        "--model",
+        model,
+        "--backend",
+        "opencv",
+        "--o",
+        str(out),
+        "--run-id",
+        run_id,
+    ]
 
 
 def _count(folder: Path) -> int:
@@ -89,8 +113,10 @@ def _images(pairs: Path) -> int:
 
 def test_two_processes_share_one_cache(pairs_file: Path, tmp_path: Path) -> None:
     cache, out = tmp_path / "cache", tmp_path / "out"
-    procs = [subprocess.Popen(_command(cache, out, m, pairs_file, m), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for m in ("Dlib", "SFace")]
+    procs = [
+        subprocess.Popen(_command(cache, out, m, pairs_file, m), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for m in ("Dlib", "SFace")
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err.decode()[-2000:]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench.faces import LANDMARK_NAMES, Face
-from plugins.retinaface_onnx import RetinaFaceOnnx, prior_boxes
+from facebench_plugins.retinaface_onnx import RetinaFaceOnnx, prior_boxes
 from tests.conftest import LFW
 from tests.conftest import WEIGHTS as SHARED_WEIGHTS
 
@@ -102,8 +102,8 @@ def test_boxes_clipped_to_image(detector: RetinaFaceOnnx) -> None:
     image = load(PATHS[0])[40:200, 110:250]  # face cut by the crop's left edge
     height, width = image.shape[:2]
     for face in detector.detect(image):
-        assert 0 <= face.x and face.x + face.w <= width + 1e-3
-        assert 0 <= face.y and face.y + face.h <= height + 1e-3
+        assert face.x >= 0 and face.x + face.w <= width + 1e-3
+        assert face.y >= 0 and face.y + face.h <= height + 1e-3
 
 
 def test_max_side_maps_back_to_original_pixels(detector: RetinaFaceOnnx) -> None:

@@ -39,9 +39,27 @@ def test_rotated_set_reports_its_drop_from_the_clean_baseline(tmp_path: Path) ->
     _build(tmp_path / "rotated", 45)
     catalog = tmp_path / "datasets.yaml"
     catalog.write_text("datasets:\n  clean:\n    root: clean\n  rotated:\n    root: rotated\n    baseline: clean\n")
-    result = CliRunner().invoke(main, ["-q", "--datasets", str(catalog), "accuracy", "--dataset", "rotated",
-                                       "--model", "Dlib", "--backend", "opencv", "--metric", "cosine",
-                                       "--o", str(tmp_path / "out"), "--run-id", "r"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "-q",
+            "--datasets",
+            str(catalog),
+            "accuracy",
+            "--dataset",
+            "rotated",
+            "--model",
+            "Dlib",
+            "--backend",
+            "opencv",
+            "--metric",
+            "cosine",
+            "--o",
+            str(tmp_path / "out"),
+            "--run-id",
+            "r",
+        ],
+    )
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "out" / "r" / "accuracy.csv")
     rotated = table[table.dataset == "rotated"].iloc[0]

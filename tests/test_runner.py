@@ -23,8 +23,22 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _accuracy(data: Path, out: Path, *args: str) -> tuple[int, str]:
-    return bench("--plugins-dir", FAKES, "accuracy", "--i", str(data), "--model", "FakeNet", "--backend", "fake-box",
-                 "--n", "40", "--o", str(out), *args)
+    return bench(
+        "--plugins-dir",
+        FAKES,
+        "accuracy",
+        "--i",
+        str(data),
+        "--model",
+        "FakeNet",
+        "--backend",
+        "fake-box",
+        "--n",
+        "40",
+        "--o",
+        str(out),
+        *args,
+    )
 
 
 def test_accuracy_run_record(data: Path, tmp_path: Path) -> None:
@@ -47,8 +61,19 @@ def test_second_run_is_served_from_the_cache(data: Path, tmp_path: Path) -> None
 
 
 def test_named_models_without_weights_are_all_listed_before_any_work(data: Path, tmp_path: Path) -> None:
-    code, text = bench("--plugins-dir", FAKES, "accuracy", "--i", str(data), "--model",
-                       "FakeNet,NeedsWeights,AlsoNeedsWeights", "--backend", "fake-box", "--o", str(tmp_path))
+    code, text = bench(
+        "--plugins-dir",
+        FAKES,
+        "accuracy",
+        "--i",
+        str(data),
+        "--model",
+        "FakeNet,NeedsWeights,AlsoNeedsWeights",
+        "--backend",
+        "fake-box",
+        "--o",
+        str(tmp_path),
+    )
     assert code == 1
     assert "needs_weights.bin" in text and "also_needed.onnx" in text
     assert "bench weights download NeedsWeights" in text and "bench weights import FILE --as needs_weights.bin" in text
@@ -70,8 +95,23 @@ def test_one_class_pair_list_is_reported_not_a_crash(data: Path, tmp_path: Path)
     same = [(a, b) for a in images for b in images if a < b and a.split("/")[0] == b.split("/")[0]][:30]
     pairs = tmp_path / "same.csv"
     pd.DataFrame({"file_x": [a for a, _ in same], "file_y": [b for _, b in same], "same": 1}).to_csv(pairs, index=False)
-    code, text = bench("--plugins-dir", FAKES, "accuracy", "--i", str(data), "--model", "FakeNet", "--backend",
-                       "fake-box", "--pairs", str(pairs), "--o", str(tmp_path), "--run-id", "one")
+    code, text = bench(
+        "--plugins-dir",
+        FAKES,
+        "accuracy",
+        "--i",
+        str(data),
+        "--model",
+        "FakeNet",
+        "--backend",
+        "fake-box",
+        "--pairs",
+        str(pairs),
+        "--o",
+        str(tmp_path),
+        "--run-id",
+        "one",
+    )
     assert code == 0, text
     table = pd.read_csv(tmp_path / "one" / "accuracy.csv")
     assert (table.status == "too few scored pairs of each class").all() and table.n_pairs_listed.eq(len(same)).all()
@@ -88,41 +128,65 @@ def test_overwrite_clears_stale_outputs(data: Path, tmp_path: Path) -> None:
 
 
 def test_a_run_that_dies_says_failed(data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from plugins import verification
+    from facebench_plugins import verification
 
     def boom(*args: object) -> None:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(verification.report, "roc_plots", boom)
     with pytest.raises(RuntimeError):
-        facebench.accuracy(data, model="FakeNet", backend="fake-box", n=20, output=tmp_path, run_id="dead",
-                           plugins_dirs=[FAKES])
+        facebench.accuracy(
+            data, model="FakeNet", backend="fake-box", n=20, output=tmp_path, run_id="dead", plugins_dirs=[FAKES]
+        )
     manifest = json.loads((tmp_path / "dead" / "manifest.json").read_text())
     assert manifest["status"] == "failed" and "disk on fire" in manifest["error"]
     assert (tmp_path / "dead" / "accuracy.csv").is_file()  # what finished is kept
 
 
 def test_python_api(data: Path, tmp_path: Path) -> None:
-    r = facebench.accuracy(data, model="FakeNet", backend="fake-box", metric=["cosine"], n=40, output=tmp_path,
-                           plugins_dirs=[FAKES])
+    r = facebench.accuracy(
+        data, model="FakeNet", backend="fake-box", metric=["cosine"], n=40, output=tmp_path, plugins_dirs=[FAKES]
+    )
     assert list(r.table.metric) == ["cosine"] and r.table.acc_kfold_mean.iloc[0] == 1.0
     assert len(r.scores) == 40 and {"score", "same"} <= set(r.scores.columns)
     assert any(p.name.startswith("roc_") for p in r.plots) and r.manifest["status"] == "complete"
     s = facebench.similarity(data, model="FakeNet", backend="fake-box", output=tmp_path, plugins_dirs=[FAKES])
     assert set(s.tables["similarity"].identity_a) == {f"person{i}" for i in range(4)}
     assert list(s.table.n_identities) == [4]  # the headline table: the summary
-    i = facebench.identify(data, model="FakeNet", backend="fake-box", output=tmp_path, plugins_dirs=[FAKES],
-                           gallery_per_identity=2)
+    i = facebench.identify(
+        data, model="FakeNet", backend="fake-box", output=tmp_path, plugins_dirs=[FAKES], gallery_per_identity=2
+    )
     assert (i.table.n_enrolled == 4).all() and (i.table.rank1 == 1.0).all()
     with pytest.raises(facebench.BenchError, match="unknown option"):
-        facebench.accuracy(data, model="FakeNet", backend="fake-box", output=tmp_path, plugins_dirs=[FAKES],
-                           no_such_option=1)
+        facebench.accuracy(
+            data, model="FakeNet", backend="fake-box", output=tmp_path, plugins_dirs=[FAKES], no_such_option=1
+        )
 
 
 def test_identify_sampling_options(data: Path, tmp_path: Path) -> None:
-    code, text = bench("--plugins-dir", FAKES, "identify", "--i", str(data), "--model", "FakeNet", "--backend",
-                       "fake-box", "--n", "3", "--max-per-identity", "3", "--gallery-per-identity", "2", "--o",
-                       str(tmp_path), "--run-id", "i", "--metric", "euclidean")
+    code, text = bench(
+        "--plugins-dir",
+        FAKES,
+        "identify",
+        "--i",
+        str(data),
+        "--model",
+        "FakeNet",
+        "--backend",
+        "fake-box",
+        "--n",
+        "3",
+        "--max-per-identity",
+        "3",
+        "--gallery-per-identity",
+        "2",
+        "--o",
+        str(tmp_path),
+        "--run-id",
+        "i",
+        "--metric",
+        "euclidean",
+    )
     assert code == 0, text
     split = json.loads((tmp_path / "i" / "manifest.json").read_text())["split"]
     assert split["n_enrolled"] == 3 and split["n_gallery_images"] == 6 and split["n_mated_probes"] == 3
@@ -131,13 +195,28 @@ def test_identify_sampling_options(data: Path, tmp_path: Path) -> None:
 
 def test_similarity_is_exact_over_every_pair(data: Path, tmp_path: Path) -> None:
     """Every cell counts every image pair (no cap): n(n-1)/2 within an identity, n_a x n_b across."""
-    code, text = bench("--plugins-dir", FAKES, "similarity", "--i", str(data), "--model", "FakeNet", "--backend",
-                       "fake-box", "--o", str(tmp_path), "--run-id", "s")
+    code, text = bench(
+        "--plugins-dir",
+        FAKES,
+        "similarity",
+        "--i",
+        str(data),
+        "--model",
+        "FakeNet",
+        "--backend",
+        "fake-box",
+        "--o",
+        str(tmp_path),
+        "--run-id",
+        "s",
+    )
     assert code == 0, text
     long = pd.read_csv(tmp_path / "s" / "similarity.csv")
     sizes = {p.name: len(list(p.iterdir())) for p in data.iterdir() if p.is_dir()}
-    expected = [sizes[a] * (sizes[a] - 1) // 2 if a == b else sizes[a] * sizes[b]
-                for a, b in zip(long.identity_a, long.identity_b)]
+    expected = [
+        sizes[a] * (sizes[a] - 1) // 2 if a == b else sizes[a] * sizes[b]
+        for a, b in zip(long.identity_a, long.identity_b)
+    ]
     assert list(long.n_pairs) == expected
     summary = pd.read_csv(tmp_path / "s" / "similarity_summary.csv")
     assert summary.same_pairs[0] == sum(n * (n - 1) // 2 for n in sizes.values())
@@ -160,8 +239,19 @@ def test_similarity_uses_every_image_of_a_folder_with_a_pair_list(data: Path, tm
 
 def test_similarity_heatmap_subsets(data: Path, tmp_path: Path) -> None:
     names = sorted(p.name for p in data.iterdir() if p.is_dir())
-    common = ("--plugins-dir", FAKES, "similarity", "--i", str(data), "--model", "FakeNet", "--backend", "fake-box",
-              "--o", str(tmp_path))
+    common = (
+        "--plugins-dir",
+        FAKES,
+        "similarity",
+        "--i",
+        str(data),
+        "--model",
+        "FakeNet",
+        "--backend",
+        "fake-box",
+        "--o",
+        str(tmp_path),
+    )
     code, text = bench(*common, "--identities", f"{names[1]},{names[0].upper()}", "--run-id", "ids")
     assert code == 0, text
     assert any(p.suffix == ".png" for p in (tmp_path / "ids").iterdir())
@@ -172,9 +262,27 @@ def test_similarity_heatmap_subsets(data: Path, tmp_path: Path) -> None:
 def test_baseline_dataset_gives_the_drop(data: Path, tmp_path: Path) -> None:
     catalog = tmp_path / "datasets.yaml"
     catalog.write_text(f"datasets:\n  clean: {{root: {data}}}\n  dirty: {{root: {data}, baseline: clean}}\n")
-    code, text = bench("--plugins-dir", FAKES, "--datasets", str(catalog), "accuracy", "--dataset", "dirty",
-                       "--model", "FakeNet", "--backend", "fake-box", "--n", "30", "--o", str(tmp_path), "--run-id",
-                       "b", "--metric", "cosine")
+    code, text = bench(
+        "--plugins-dir",
+        FAKES,
+        "--datasets",
+        str(catalog),
+        "accuracy",
+        "--dataset",
+        "dirty",
+        "--model",
+        "FakeNet",
+        "--backend",
+        "fake-box",
+        "--n",
+        "30",
+        "--o",
+        str(tmp_path),
+        "--run-id",
+        "b",
+        "--metric",
+        "cosine",
+    )
     assert code == 0, text
     table = pd.read_csv(tmp_path / "b" / "accuracy.csv")
     assert set(table.subset) == {"all", "baseline"}
@@ -203,8 +311,10 @@ def test_names_are_case_insensitive_with_suggestions(data: Path, tmp_path: Path)
 
 def test_suite_file(data: Path, tmp_path: Path) -> None:
     suite = tmp_path / "suite.yaml"
-    suite.write_text(f"name: colours\nmodels: [FakeNet]\nbackends: [fake-box]\nmetrics: [cosine]\nn: 20\n"
-                     f"datasets: [{{input: {data}}}]\nevaluations: [verification, {{evaluation: similarity}}]\n")
+    suite.write_text(
+        f"name: colours\nmodels: [FakeNet]\nbackends: [fake-box]\nmetrics: [cosine]\nn: 20\n"
+        f"datasets: [{{input: {data}}}]\nevaluations: [verification, {{evaluation: similarity}}]\n"
+    )
     code, text = bench("--plugins-dir", FAKES, "run", str(suite), "--o", str(tmp_path))
     assert code == 0, text
     for run in ("verification-data", "similarity-data"):

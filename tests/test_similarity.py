@@ -11,7 +11,7 @@ import pytest
 from bench.identify import identity_distances, split
 from bench.similarity import identity_totals, most_confused, per_identity, spans, summary, vector_scorer
 from bench.similarity_report import HeatmapChoice, HeatmapSubsetError, subset, write
-from plugins.metrics import METRICS
+from facebench_plugins.metrics import METRICS
 
 BY_NAME = {m.name: m for m in METRICS}
 

@@ -47,9 +47,11 @@ def test_pairs_csv_is_what_bench_reads(tmp_path: Path) -> None:
 
 def test_extrapolation_ratios_and_work() -> None:
     speed = _speed()
-    deepface = {"import_s": 4.0, "load_s": {"model:Dlib": 1.0},
-                "combos": [{"calls": 5, "seconds": 2.5, "mean_call_s": 0.5},
-                           {"calls": 5, "seconds": 5.0, "mean_call_s": 1.0}]}
+    deepface = {
+        "import_s": 4.0,
+        "load_s": {"model:Dlib": 1.0},
+        "combos": [{"calls": 5, "seconds": 2.5, "mean_call_s": 0.5}, {"calls": 5, "seconds": 5.0, "mean_call_s": 1.0}],
+    }
     e = speed.extrapolate(deepface, 1000)
     assert e["extrapolated"] is True
     assert e["full_calls"] == 2000 and e["timed_calls"] == 10
@@ -59,8 +61,12 @@ def test_extrapolation_ratios_and_work() -> None:
     assert r["deepface / bench_cold"]["met"] is True
     assert r["bench_cold / floor"]["met"] is True
     assert r["bench_warm / bench_cold"]["met"] is False
-    assert speed.ratios({"deepface": None, "bench_cold": 1.0, "floor": 1.0, "bench_warm": 0.01})[
-        "deepface / bench_cold"]["met"] is None
+    assert (
+        speed.ratios({"deepface": None, "bench_cold": 1.0, "floor": 1.0, "bench_warm": 0.01})["deepface / bench_cold"][
+            "met"
+        ]
+        is None
+    )
     w = speed.work_counts(1000, 1549, ["Dlib", "SFace"], ["opencv", "yunet"], list(speed.METRICS))
     assert w["deepface_verify_calls"] == 16000
     assert w["floor_detections"] == 3098 and w["floor_forward_passes"] == 6196
@@ -72,8 +78,11 @@ def test_scaling_points_and_standard_error(tmp_path: Path) -> None:
     points = speed.scaling_points(rows, [0.25, 0.5, 1.0], seed=0)
     assert [len(p) for p in points] == [25, 50, 100] and points[-1] == rows
     assert speed.scaling_points(rows[:12], [0.25], 0)[0] == speed.choose_pairs(rows[:12], 10, 0)  # at least 10
-    deepface = {"import_s": 0.0, "load_s": {}, "combos": [
-        {"calls": 4, "seconds": 4.0, "mean_call_s": 1.0, "call_s": [0.5, 1.5, 0.5, 1.5]}]}
+    deepface = {
+        "import_s": 0.0,
+        "load_s": {},
+        "combos": [{"calls": 4, "seconds": 4.0, "mean_call_s": 1.0, "call_s": [0.5, 1.5, 0.5, 1.5]}],
+    }
     e = speed.extrapolate(deepface, 10)
     # total 10 s; variance of the mean call 1/3 / 4, scaled by 10^2: sd = sqrt(100 / 12)
     assert e["relative_standard_error"] == pytest.approx(round((100 / 12) ** 0.5 / 10, 4))

@@ -18,7 +18,7 @@ from benchmarks.build_formats import (
     gender_groups,
     rfw_subset,
 )
-from plugins.given_detectors import template_face
+from facebench_plugins.given_detectors import template_face
 from tests.conftest import LFW, bench, needs_lfw, needs_weights, read_pairs
 
 pytestmark = [needs_lfw, needs_weights, pytest.mark.slow]

@@ -51,7 +51,9 @@ def test_keys_are_stable_and_sensitive() -> None:
 
 def test_face_json_round_trip() -> None:
     face = Face(np.int32(3), 4.5, 10, 12, np.float32(0.9), {"left_eye": (np.int64(7), 8.25)})
-    assert Face.from_json(face.to_json()) == Face(3.0, 4.5, 10.0, 12.0, float(np.float32(0.9)), {"left_eye": (7.0, 8.25)})
+    assert Face.from_json(face.to_json()) == Face(
+        3.0, 4.5, 10.0, 12.0, float(np.float32(0.9)), {"left_eye": (7.0, 8.25)}
+    )
 
 
 def test_results_are_readable_by_others(tmp_path: Path) -> None:

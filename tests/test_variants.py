@@ -11,9 +11,7 @@ import pytest
 
 from bench import variants
 from bench.datasets import DatasetError, scan
-from tests.conftest import SAMPLE, needs_weights, read_pairs, bench
-
-
+from tests.conftest import SAMPLE, bench, needs_weights, read_pairs
 
 
 def test_rotation_keeps_the_whole_image() -> None:
@@ -38,7 +36,9 @@ def test_select_by_name_or_family_always_keeps_clean() -> None:
 def test_generation_is_deterministic_and_maps_the_pairs(tmp_path: Path) -> None:
     out_a, out_b = tmp_path / "a", tmp_path / "b"
     for out in (out_a, out_b):
-        assert bench("variants", "--i", str(SAMPLE), "--to", str(out), "--n", "10", "--only", "noise_s25,occlude")[0] == 0
+        assert (
+            bench("variants", "--i", str(SAMPLE), "--to", str(out), "--n", "10", "--only", "noise_s25,occlude")[0] == 0
+        )
     manifest = json.loads((out_a / "variants.json").read_text())
     assert [v["name"] for v in manifest["variants"]] == ["clean", "noise_s25", "occlude_eyes", "occlude_lower"]
     files = sorted(p.relative_to(out_a) for p in out_a.rglob("*.jpg"))
@@ -56,8 +56,26 @@ def test_generation_is_deterministic_and_maps_the_pairs(tmp_path: Path) -> None:
 @needs_weights
 def test_evaluate_on_sample_rotation_hurts(tmp_path: Path) -> None:
     out = tmp_path / "v"
-    code, text = bench("variants", "--i", str(SAMPLE), "--to", str(out), "--only", "rotate_+90,blur_s1", "--n", "60",
-                       "--evaluate", "--model", "Dlib", "--backend", "opencv", "--o", str(tmp_path), "--run-id", "r")
+    code, text = bench(
+        "variants",
+        "--i",
+        str(SAMPLE),
+        "--to",
+        str(out),
+        "--only",
+        "rotate_+90,blur_s1",
+        "--n",
+        "60",
+        "--evaluate",
+        "--model",
+        "Dlib",
+        "--backend",
+        "opencv",
+        "--o",
+        str(tmp_path),
+        "--run-id",
+        "r",
+    )
     assert code == 0, text
     table = pd.read_csv(tmp_path / "r" / "robustness.csv").set_index("variant")
     assert list(table.index) == ["clean", "rotate_+90", "blur_s1"]
@@ -67,8 +85,21 @@ def test_evaluate_on_sample_rotation_hurts(tmp_path: Path) -> None:
     for name in ("rotation_cosine.png", "perturbations_cosine.png", "accuracy.csv", "manifest.json"):
         assert (tmp_path / "r" / name).is_file(), name
     # a variant folder is an ordinary dataset: `bench accuracy` runs on it unchanged (from the cache here)
-    code, text = bench("accuracy", "--i", str(out / "rotate_+90"), "--model", "Dlib", "--backend", "opencv",
-                       "--o", str(tmp_path), "--run-id", "plain", "--metric", "cosine")
+    code, text = bench(
+        "accuracy",
+        "--i",
+        str(out / "rotate_+90"),
+        "--model",
+        "Dlib",
+        "--backend",
+        "opencv",
+        "--o",
+        str(tmp_path),
+        "--run-id",
+        "plain",
+        "--metric",
+        "cosine",
+    )
     assert code == 0, text
     plain = pd.read_csv(tmp_path / "plain" / "accuracy.csv")
     assert plain.acc_kfold_mean[0] == pytest.approx(table.loc["rotate_+90", "acc_kfold_mean"])
@@ -89,7 +120,18 @@ def test_occlusion_from_landmarks_or_fractions() -> None:
 @needs_weights
 def test_occlude_with_a_detector_records_it(tmp_path: Path) -> None:
     out = tmp_path / "v"
-    code, text = bench("variants", "--i", str(SAMPLE), "--to", str(out), "--n", "6", "--only", "occlude_eyes",
-                       "--occlude-with", "opencv")
+    code, text = bench(
+        "variants",
+        "--i",
+        str(SAMPLE),
+        "--to",
+        str(out),
+        "--n",
+        "6",
+        "--only",
+        "occlude_eyes",
+        "--occlude-with",
+        "opencv",
+    )
     assert code == 0, text
     assert json.loads((out / "variants.json").read_text())["config"]["occlusion_detector"] == "opencv"

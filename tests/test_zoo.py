@@ -46,7 +46,7 @@ def zoo() -> bench_plugins.Plugins:
 @pytest.fixture(scope="module")
 def deepface_tf() -> None:
     """DeepFace imported before TensorFlow, as the plugins do (tf.keras is tf_keras)."""
-    from plugins.deepface_common import deepface_tensorflow
+    from facebench_plugins.deepface_common import deepface_tensorflow
 
     deepface_tensorflow(engine_bound=True)
 
@@ -124,8 +124,14 @@ def test_listing_imports_no_framework() -> None:
     )
     heavy = ("tensorflow", "tf_keras", "torch", "deepface", "onnxruntime", "dlib", "mtcnn")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-c", code, str(DLIB_FILE.parent), *heavy], env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(DLIB_FILE.parent), *heavy],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
@@ -148,8 +154,10 @@ def write_random_weights(name: str, folder: Path) -> Any:
         model.save_weights(weight_file)
         return model
 
-    with mock.patch.object(weight_utils, "download_weights_if_necessary", locate), \
-            mock.patch.object(weight_utils, "load_model_weights", save):
+    with (
+        mock.patch.object(weight_utils, "download_weights_if_necessary", locate),
+        mock.patch.object(weight_utils, "load_model_weights", save),
+    ):
         return modeling.get_model_class("facial_recognition", name)().model
 
 
@@ -168,7 +176,10 @@ def sample_faces(zoo: bench_plugins.Plugins, tmp_path_factory: pytest.TempPathFa
 
 @pytest.mark.parametrize("name", TF_MODELS)
 def test_tensorflow_recognizer_loads_real_format_weights(
-    name: str, zoo: bench_plugins.Plugins, sample_faces: list[tuple[np.ndarray, Face]], tmp_path: Path,
+    name: str,
+    zoo: bench_plugins.Plugins,
+    sample_faces: list[tuple[np.ndarray, Face]],
+    tmp_path: Path,
     deepface_tf: None,
 ) -> None:
     spec = zoo.recognizers.get(name)
@@ -252,12 +263,23 @@ def test_file_names_and_urls_are_deepfaces(zoo: bench_plugins.Plugins, deepface_
 
 
 def test_download_offline_is_one_line_per_file(tmp_path: Path) -> None:
-    env = {**{k: v for k, v in os.environ.items() if k != "BENCH_WEIGHTS_DIR"}, "DEEPFACE_HOME": str(tmp_path / "h"),
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           "https_proxy": CLOSED_PORT, "http_proxy": CLOSED_PORT, "no_proxy": ""}
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "BENCH_WEIGHTS_DIR"},
+        "DEEPFACE_HOME": str(tmp_path / "h"),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "https_proxy": CLOSED_PORT,
+        "http_proxy": CLOSED_PORT,
+        "no_proxy": "",
+    }
     code = "from bench.cli import main; main()"
-    done = subprocess.run([sys.executable, "-c", code, "--weights-dir", str(tmp_path), "weights", "download", "ssd"],
-                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--weights-dir", str(tmp_path), "weights", "download", "ssd"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 2 and all(line.startswith("failed: ") for line in lines)
@@ -316,8 +338,24 @@ def test_five_point_variant_aligns_to_the_template(tmp_path: Path) -> None:
 
     from bench.cli import main
 
-    args = ["-q", "--weights-dir", str(WEIGHTS), "accuracy", "--i", str(SAMPLE), "--model", "SFace,SFace-5pt",
-            "--backend", "retinaface-mnet", "--metric", "cosine", "--o", str(tmp_path), "--run-id", "r"]
+    args = [
+        "-q",
+        "--weights-dir",
+        str(WEIGHTS),
+        "accuracy",
+        "--i",
+        str(SAMPLE),
+        "--model",
+        "SFace,SFace-5pt",
+        "--backend",
+        "retinaface-mnet",
+        "--metric",
+        "cosine",
+        "--o",
+        str(tmp_path),
+        "--run-id",
+        "r",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "r" / "accuracy.csv").set_index("model")

@@ -17,8 +17,15 @@ class Spread:
         for name in combo.dataset.identities():
             idx = [i for i, img in enumerate(combo.dataset.images) if img.identity == name]
             vectors = combo.vectors[idx]
-            rows.append({"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name,
-                         "identity": name, "spread": float(np.linalg.norm(vectors - vectors.mean(0), axis=1).mean())})
+            rows.append(
+                {
+                    "dataset": combo.dataset.name,
+                    "model": combo.model.name,
+                    "detector": combo.detector.name,
+                    "identity": name,
+                    "spread": float(np.linalg.norm(vectors - vectors.mean(0), axis=1).mean()),
+                }
+            )
         return {"spread": rows}
 
     def finish(self, ctx):
@@ -30,6 +37,12 @@ class Spread:
 
 @hookimpl
 def register_evaluations(register):
-    register(EvaluationSpec("spread", Spread, command="spread", help="Mean distance of each identity's images to "
-                            "their centre.", tables=(Table("spread", "per identity", ("dataset", "model", "detector",
-                                                                                        "identity"), ("spread",)),)))
+    register(
+        EvaluationSpec(
+            "spread",
+            Spread,
+            command="spread",
+            help="Mean distance of each identity's images to their centre.",
+            tables=(Table("spread", "per identity", ("dataset", "model", "detector", "identity"), ("spread",)),),
+        )
+    )

@@ -8,5 +8,13 @@ from bench.metrics import Metric
 
 @hookimpl
 def register_metrics(register):
-    register(Metric("dot", lambda a, b: np.sum(a * b, axis=-1), lambda a, b: a @ b.T, higher_is_more_similar=True,
-                    range=(-np.inf, np.inf), description="a . b"))
+    register(
+        Metric(
+            "dot",
+            lambda a, b: np.sum(a * b, axis=-1),
+            lambda a, b: a @ b.T,
+            higher_is_more_similar=True,
+            range=(-np.inf, np.inf),
+            description="a . b",
+        )
+    )

@@ -31,7 +31,7 @@ class FakeNet:
     """Mean colour of the face box and its centre's x position."""
 
     def crop(self, image: np.ndarray, face: Face) -> np.ndarray:
-        h, w = image.shape[:2]
+        w = image.shape[1]
         x0, y0 = max(0, int(face.x)), max(0, int(face.y))
         box = image[y0 : max(y0 + 1, int(face.y + face.h)), x0 : max(x0 + 1, int(face.x + face.w))]
         return np.array([*box.reshape(-1, 3).mean(0) / 255.0, (face.x + face.w / 2) / w], dtype=np.float32)
@@ -42,18 +42,43 @@ class FakeNet:
 
 @hookimpl
 def register_detectors(register: Callable[[DetectorSpec], None]) -> None:
-    register(DetectorSpec(name="fake-box", load=lambda files: CentreBox(), settings={"family": "fake"},
-                          description="test detector"))
+    register(
+        DetectorSpec(
+            name="fake-box", load=lambda files: CentreBox(), settings={"family": "fake"}, description="test detector"
+        )
+    )
 
 
 @hookimpl
 def register_recognizers(register: Callable[[RecognizerSpec], None]) -> None:
-    register(RecognizerSpec(name="FakeNet", load=lambda files: FakeNet(), dim=4, input_size=(0, 0),
-                            settings={"family": "fake"}, thresholds={"euclidean": 0.1}))
-    register(RecognizerSpec(name="NeedsWeights", load=lambda files: FakeNet(), dim=4, input_size=(0, 0),
-                            weights=(WeightFile("needs_weights.bin", url="https://example.invalid/w.bin"),)))
-    register(RecognizerSpec(name="AlsoNeedsWeights", load=lambda files: FakeNet(), dim=4, input_size=(0, 0),
-                            weights=(WeightFile("also_needed.onnx", note="export it from the authors' repo"),)))
+    register(
+        RecognizerSpec(
+            name="FakeNet",
+            load=lambda files: FakeNet(),
+            dim=4,
+            input_size=(0, 0),
+            settings={"family": "fake"},
+            thresholds={"euclidean": 0.1},
+        )
+    )
+    register(
+        RecognizerSpec(
+            name="NeedsWeights",
+            load=lambda files: FakeNet(),
+            dim=4,
+            input_size=(0, 0),
+            weights=(WeightFile("needs_weights.bin", url="https://example.invalid/w.bin"),),
+        )
+    )
+    register(
+        RecognizerSpec(
+            name="AlsoNeedsWeights",
+            load=lambda files: FakeNet(),
+            dim=4,
+            input_size=(0, 0),
+            weights=(WeightFile("also_needed.onnx", note="export it from the authors' repo"),),
+        )
+    )
 
 
 def make_dataset(root: Path, identities: int = 4, per_identity: int = 4, seed: int = 0) -> Path:
