@@ -42,6 +42,21 @@ def accuracy_pivots(accuracy: pd.DataFrame, out: Path) -> list[Path]:
     return written
 
 
+LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
+
+
+def line_styles(frame: pd.DataFrame) -> dict[tuple[str, str], dict[str, object]]:
+    """A colour per model and a line style per detector, so a dozen curves stay told apart."""
+    models = list(dict.fromkeys(frame.model))
+    detectors = list(dict.fromkeys(frame.detector))
+    colours = [f"C{i % 10}" for i in range(len(models))]
+    return {
+        (m, d): {"color": colours[models.index(m)], "linestyle": LINESTYLES[detectors.index(d) % len(LINESTYLES)]}
+        for m in models
+        for d in detectors
+    }
+
+
 def _metric(metrics: list[Metric], name: str) -> Metric:
     return next(m for m in metrics if m.name == name)
 
@@ -55,10 +70,12 @@ def roc_plots(scores: pd.DataFrame, metrics: list[Metric], out: Path) -> list[Pa
     for (dataset, name), part in scores.groupby(["dataset", "metric"]):
         higher = _metric(metrics, str(name)).higher_is_more_similar
         fig, ax = plt.subplots(figsize=(6, 5))
+        style = line_styles(part)
         for (model, detector), curve in part.groupby(["model", "detector"]):
             values, same = curve.score.to_numpy(), curve.same.to_numpy().astype(bool)
             fpr, tpr, _ = roc(values, same, higher)
-            ax.plot(fpr, tpr, label=f"{model} / {detector} (AUC {roc_auc(values, same, higher):.4f})")
+            auc = roc_auc(values, same, higher)
+            ax.plot(fpr, tpr, **style[(model, detector)], label=f"{model} / {detector} (AUC {auc:.4f})")
         ax.plot([0, 1], [0, 1], ":", color="gray")
         ax.set(xlabel="false accept rate", ylabel="true accept rate", title=f"ROC — {dataset}, {name}")
         ax.legend(fontsize=7, loc="lower right")
@@ -72,8 +89,15 @@ def cmc_plots(cmc: pd.DataFrame, out: Path) -> list[Path]:
     written = []
     for (dataset, metric), part in cmc.groupby(["dataset", "metric"]):
         fig, ax = plt.subplots(figsize=(6, 4.5))
+        style = line_styles(part)
         for (model, detector), curve in part.groupby(["model", "detector"]):
-            ax.plot(curve["rank"], curve.identification_rate, marker=".", label=f"{model} / {detector}")
+            ax.plot(
+                curve["rank"],
+                curve.identification_rate,
+                marker=".",
+                **style[(model, detector)],
+                label=f"{model} / {detector}",
+            )
         ax.set(
             xlabel="rank",
             ylabel="identification rate",
