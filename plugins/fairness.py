@@ -242,7 +242,14 @@ def rate_plots(table: pd.DataFrame, out: Path) -> list[Path]:
             Patch(facecolor="white", edgecolor="gray", hatch="//", label="< 10 / FMR impostors"),
             *axes[0].get_legend_handles_labels()[0][:1],
         ]  # the target line
-        axes[0].legend(handles=handles, fontsize=8, title=str(part.attribute.iloc[0]), title_fontsize=8)
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncol=len(handles),
+            fontsize=8,
+            title=str(part.attribute.iloc[0]),
+            title_fontsize=8,
+        )
         fig.suptitle(
             f"{dataset}: per-group error rates at the global threshold for FMR {target:g} ({metric}); "
             "whiskers: 95 % subject-bootstrap CI, labels: errors/comparisons,\nhatched: fewer than 10 / FMR "
