@@ -27,6 +27,10 @@ class NotInCache(BenchError):
     """The executor reported an item computed, but the cache does not have it (a cache folder not shared)."""
 
 
+class WrongDim(BenchError):
+    """A recognizer returned vectors of another size than the ``dim`` its plugin declares."""
+
+
 def _not_in_cache(store: Store, stage: str, spec_name: str, path: Path) -> NotInCache:
     return NotInCache(
         f"{stage} {spec_name}: the result for {path} is not in {store.root} after computing it; "
@@ -248,7 +252,7 @@ class Pipeline:
                     continue
                 vector = cached[key] if cached[key] is not None else self._vector(spec, namespace, key)
                 if vector is None:
-                    raise _not_in_cache(self.store, "embed", spec.name, dataset.images[i].path)
+                    raise self._missing_vector(spec, namespace, key, dataset.images[i].path)
                 vectors.append(vector)
             faces.append(np.asarray(vectors, dtype=np.float32).reshape(len(vectors), spec.dim))
             reasons.append("" if vectors else why)
@@ -257,6 +261,16 @@ class Pipeline:
             if len(face_vectors):
                 first[i] = face_vectors[0]
         return Embeddings(first, faces, reasons)
+
+    def _missing_vector(self, spec: RecognizerSpec, namespace: str, key: str, path: Path) -> BenchError:
+        """Why a computed embedding cannot be read back: a wrong declared ``dim``, else a cache not shared."""
+        stored = self.store.get_vector(namespace, key)
+        if stored is not None:
+            return WrongDim(
+                f"model {spec.name} declares dim={spec.dim} but returned vectors of {stored.shape[-1]} "
+                f"values (for {path}); fix the plugin's RecognizerSpec(dim=...)"
+            )
+        return _not_in_cache(self.store, "embed", spec.name, path)
 
     def _vector(self, spec: RecognizerSpec, namespace: str, key: str) -> np.ndarray | None:
         cached = self.store.get_vector(namespace, key)

@@ -340,3 +340,31 @@ def test_report_is_not_overwritten_silently(data: Path, tmp_path: Path) -> None:
     assert "across runs" in page and page.count("<section") == 2
     code, text = bench("report", str(tmp_path / "r"), str(tmp_path / "r2"))
     assert code == 1 and "already exists" in text
+
+
+def test_a_plugin_declaring_the_wrong_dim_is_told_so(data: Path, tmp_path: Path) -> None:
+    plugin = tmp_path / "plugs" / "wrong_dim.py"
+    plugin.parent.mkdir()
+    plugin.write_text(
+        "from bench.hookspecs import hookimpl\nfrom bench.registry import RecognizerSpec\n"
+        "from tests.fakes.fake_models import FakeNet\n\n@hookimpl\ndef register_recognizers(register):\n"
+        "    register(RecognizerSpec(name='WrongDim', load=lambda files: FakeNet(), dim=7, input_size=(0, 0)))\n"
+    )
+    code, text = bench(
+        "--plugins-dir",
+        FAKES,
+        "--plugins-dir",
+        str(plugin.parent),
+        "accuracy",
+        "--i",
+        str(data),
+        "--model",
+        "WrongDim",
+        "--backend",
+        "fake-box",
+        "--n",
+        "10",
+        "--o",
+        str(tmp_path),
+    )
+    assert code == 1 and "declares dim=7 but returned vectors of 4 values" in text and "ray" not in text.lower()
