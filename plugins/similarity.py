@@ -70,7 +70,7 @@ class Similarity:
             start = time.perf_counter()
             totals = totals_of(combo, metric)
             seconds = time.perf_counter() - start
-            title = f"{combo.model.name} / {combo.detector.name} on {combo.dataset.name}"
+            title = f"{combo.model.name} / {combo.detector.name} on {combo.dataset.name}: mean {metric.name}"
             name = report.slug(*tag.values(), metric.name)
             for path in similarity_report.write(totals, metric, ctx.run.path, name, title, ctx.state["heatmap"]):
                 if path.suffix == ".png":
