@@ -173,7 +173,8 @@ class Sweep:
         )
 
     def _record_embed_failures(
-        self, dataset: Dataset, det: DetectorSpec, model: RecognizerSpec, detections: list[Detection], reasons: list[str]
+        self, dataset: Dataset, det: DetectorSpec, model: RecognizerSpec, detections: list[Detection],
+        reasons: list[str],
     ) -> None:
         for img, d, reason in zip(dataset.images, detections, reasons):
             if d.face is not None and reason:
