@@ -88,9 +88,9 @@ def run_deepface(args: argparse.Namespace) -> None:
             writer.writerow(["combination", "pair", "image_a", "image_b", "same", "distance"])
         for combination in args.combinations.split(","):
             model, detector = combination.split(":")
-            for spec in (registry.recognizers.get(model), registry.detectors.get(detector)):
-                stage_weights(spec.resolve_weights(args.weights))
             wanted = _multi_face_pairs(args, dataset, pairs, detector) if args.multi_face_only else None
+            for spec in (registry.recognizers.get(model), registry.detectors.get(detector)):  # after the detection
+                stage_weights(spec.resolve_weights(args.weights))  # above, which may point DeepFace elsewhere
             start, count = time.perf_counter(), 0
             for k, (i, j) in enumerate(zip(pairs.left, pairs.right)):
                 if (combination, k) in done or (wanted is not None and not wanted[k]):
