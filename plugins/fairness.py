@@ -138,7 +138,7 @@ def pair_set(combo: Combination, pairs: Pairs, metric: Metric, attribute: str) -
     groups = image_groups(combo.dataset, attribute)
     subjects = np.array([img.identity for img in combo.dataset.images], dtype=object)
     return fairness.PairSet(
-        metric.pairs(combo.vectors, left, right),
+        combo.pair_scores(metric, left, right),  # the face-selection rule (deepface: closest face pair)
         pairs.same[valid],
         metric.higher_is_more_similar,
         groups[left],

@@ -374,7 +374,7 @@ class OperatingPoints:
                 continue
             s = Scored(
                 metric,
-                metric.pairs(combo.vectors, left, right),
+                combo.pair_scores(metric, left, right),  # the face-selection rule
                 same,
                 _subjects(combo, left),
                 _subjects(combo, right),
