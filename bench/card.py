@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -79,6 +79,13 @@ def _where(table: pd.DataFrame | None, model: str, detector: str) -> pd.DataFram
     return table[(table.model == model) & (table.detector == detector)]
 
 
+def _per_target(part: pd.DataFrame, targets: list[Any], text: Callable[[Any], str]) -> list[Cell]:
+    """One cell per FMR target: ``text`` of that target's row (greyed where insufficient), empty where none."""
+    by_target = {float(r.fmr_target): r for r in part.itertuples()}
+    found = [by_target.get(float(t)) for t in targets]
+    return [Cell("") if r is None else Cell(text(r), bool(r.insufficient)) for r in found]
+
+
 def _set_label(row: Any) -> str:
     subset = getattr(row, "subset", "all")
     return str(row.dataset) if pd.isna(subset) or subset == "all" else f"{row.dataset} ({subset})"
@@ -90,14 +97,7 @@ def _fnmr_block(points: pd.DataFrame) -> list[Block]:
     for (_, _, metric), part in points.groupby(["dataset", "subset", "metric"], sort=False):
         first = part.iloc[0]
         cells = [Cell(_set_label(first)), Cell(str(metric)), Cell(_num(int(first.n_impostor)))]
-        by_target = {float(r.fmr_target): r for r in part.itertuples()}
-        for t in targets:
-            r = by_target.get(float(t))
-            cells.append(
-                Cell("")
-                if r is None
-                else Cell(f"{r.fnmr:.4f}{_ci(r.fnmr_lo, r.fnmr_hi)} · FMR {r.fmr:.1e}", bool(r.insufficient))
-            )
+        cells += _per_target(part, targets, lambda r: f"{r.fnmr:.4f}{_ci(r.fnmr_lo, r.fnmr_hi)} · FMR {r.fmr:.1e}")
         rows.append(cells)
     return [
         Block("h3", "FNMR at fixed FMR"),
@@ -119,15 +119,8 @@ def _threshold_block(points: pd.DataFrame) -> list[Block]:
     for (_, _, metric), part in points.groupby(["dataset", "subset", "metric"], sort=False):
         first = part.iloc[0]
         sense = "accept >=" if bool(first.higher_is_more_similar) else "accept <="
-        by_target = {float(r.fmr_target): r for r in part.itertuples()}
         cells = [Cell(_set_label(first)), Cell(f"{metric} ({sense})")]
-        for t in targets:
-            r = by_target.get(float(t))
-            cells.append(
-                Cell("")
-                if r is None
-                else Cell(f"{r.threshold:.4f}{_ci(r.threshold_lo, r.threshold_hi)}", bool(r.insufficient))
-            )
+        cells += _per_target(part, targets, lambda r: f"{r.threshold:.4f}{_ci(r.threshold_lo, r.threshold_hi)}")
         rows.append(cells)
     return [
         Block("h3", "Threshold table"),
