@@ -78,13 +78,14 @@ def onnx_providers() -> list[str]:
     return ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
-def onnx_session(path: str, threads: int | None = None) -> Any:
-    """An onnxruntime session on the current device with ``threads`` intra-op threads (default: this process's
-    thread share; a fixed count where a plugin's output must not depend on it)."""
+def onnx_session(model: str | bytes, threads: int | None = None) -> Any:
+    """An onnxruntime session over a model file's path (or a serialized model) on the current device with
+    ``threads`` intra-op threads (default: this process's thread share; a fixed count where a plugin's output must
+    not depend on it)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads or intra_op_threads()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # graph-cleanup warnings of converted models bury the progress bars
-    return onnxruntime.InferenceSession(path, options, providers=onnx_providers())
+    return onnxruntime.InferenceSession(model, options, providers=onnx_providers())
