@@ -1,7 +1,7 @@
 """Speed and scale: DeepFace's per-pair loop vs the multi-core floor vs ``bench accuracy`` (cold, warm, jobs).
 
     python benchmarks/speed.py [--pairs-file FILE] [--pairs-limit N] [--deepface-pairs M] [--jobs J]
-                               [--scaling 0.25,0.5] [--out FILE]
+                               [--scaling 0.25,0.5] [--skip floor_1,bench_cold_jobs1] [--out FILE]
 
 On an LFW pair list (default ``pairsDevTest.txt``, 1,000 pairs; ``pairs.txt`` for View 2) for the models x
 detectors x metrics given (default Dlib,SFace x opencv,yunet x all 4 metrics) it measures, each in fresh Python
@@ -46,6 +46,7 @@ if str(REPO) not in sys.path:  # this checkout's bench/ and plugins/, not whatev
     sys.path.insert(0, str(REPO))
 
 METRICS = ("cosine", "euclidean", "euclidean_l2", "angular")
+SKIPPABLE = ("floor_1", "bench_cold_jobs1")
 TARGETS = {  # name: (numerator, denominator, comparison, bound)
     "deepface / bench_cold": ("deepface", "bench_cold", ">=", 12.0),
     "bench_cold / floor": ("bench_cold", "floor", "<=", 1.15),
@@ -615,6 +616,8 @@ def table(result: dict[str, Any]) -> str:
         )
         rows.append(("(1) DeepFace.verify loop  [EXTRAPOLATED]", e["wall_s"], None, d["peak_rss_mb"], note))
     for key, label in (("floor_1", "(2) floor, 1 process, all cores"), ("floor", f"(2) floor, {jobs} processes")):
+        if key not in m:
+            continue
         f = m[key]
         note = (
             f"import {f['import_s']} s, load {round(sum(f['load_s'].values()), 2)} s, compute {f['compute_s']} s "
@@ -626,6 +629,8 @@ def table(result: dict[str, Any]) -> str:
         ("bench_warm", f"(3) bench accuracy --jobs {jobs}, warm"),
         ("bench_cold_jobs1", "(3) bench accuracy --jobs 1, cold"),
     ):
+        if key not in m:
+            continue
         b = m[key]
         rows.append((label, b["wall_s"], _cpu(b), b["peak_rss_mb"], f"manifest wall {b['manifest_wall_s']} s"))
     for label, wall, cpu, rss, note in rows:
@@ -636,12 +641,13 @@ def table(result: dict[str, Any]) -> str:
         value = "n/a" if r["value"] is None else f"{r['value']:.3f}"
         met = "n/a" if r["met"] is None else ("yes" if r["met"] else "NO")
         lines.append(f"{name:<30}{value:>10}  {r['target']:<8}  {met}")
-    same = result["jobs_identical"]
-    lines.append(
-        f"{f'--jobs {jobs} == --jobs 1':<30}{same['identical']!s:>10}  bytes    "
-        f"{'yes' if same['identical'] else 'NO'}  ({same['files']} cache files, scores.csv "
-        f"{'equal' if result['scores_identical'] else 'DIFFERENT'})"
-    )
+    same = result.get("jobs_identical")
+    if same is not None:
+        lines.append(
+            f"{f'--jobs {jobs} == --jobs 1':<30}{same['identical']!s:>10}  bytes    "
+            f"{'yes' if same['identical'] else 'NO'}  ({same['files']} cache files, scores.csv "
+            f"{'equal' if result['scores_identical'] else 'DIFFERENT'})"
+        )
     for name, value in result["ratios_info"].items():
         if value is not None:
             lines.append(f"{name:<30}{value:>10.3f}")
@@ -713,6 +719,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--face",
         default="largest",
         help="bench's --face (a single-face policy; the floor applies the same) [default: largest]",
+    )
+    parser.add_argument(
+        "--skip",
+        default="",
+        help=f"measurements to leave out, comma-separated, of {','.join(SKIPPABLE)} (e.g. on View 2) [default: none]",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work-dir", type=Path, help="scratch folder (cache, run folders, logs) [default: a temp dir]")
@@ -788,7 +799,12 @@ def main(argv: list[str] | None = None) -> int:
         print(text, file=sys.stderr, flush=True)
 
     say(f"work folder {work}; {len(rows)} pairs, {len(images)} images, J = {jobs}")
+    skip = {name.strip() for name in args.skip.split(",") if name.strip()}
+    if unknown := sorted(skip - set(SKIPPABLE)):
+        raise SystemExit(f"--skip: unknown {','.join(unknown)}; choose from {','.join(SKIPPABLE)}")
     for key, n_jobs in (("floor_1", 1), ("floor", jobs)):
+        if key in skip:
+            continue
         say(f"(2) {key}: floor in {n_jobs} process(es) ...")
         meas[key] = measure_floor(key, cfg, work, n_jobs, cores)
         say(f"    {meas[key]['wall_s']} s")
@@ -797,14 +813,17 @@ def main(argv: list[str] | None = None) -> int:
         ("bench_warm", "cache", jobs),
         ("bench_cold_jobs1", "cache-jobs1", 1),
     ):
+        if key in skip:
+            continue
         say(f"(3) {key} ...")
         meas[key] = measure_bench(key, pairs_csv, cfg, work, work / cache, n_jobs)
         say(f"    {meas[key]['wall_s']} s")
-    result["jobs_identical"] = same_bytes(work / "cache", work / "cache-jobs1")
-    result["scores_identical"] = (
-        Path(meas["bench_cold"]["run_dir"], "scores.csv").read_bytes()
-        == Path(meas["bench_cold_jobs1"]["run_dir"], "scores.csv").read_bytes()
-    )
+    if "bench_cold_jobs1" in meas:
+        result["jobs_identical"] = same_bytes(work / "cache", work / "cache-jobs1")
+        result["scores_identical"] = (
+            Path(meas["bench_cold"]["run_dir"], "scores.csv").read_bytes()
+            == Path(meas["bench_cold_jobs1"]["run_dir"], "scores.csv").read_bytes()
+        )
     points = scaling_points(rows, [float(f) for f in args.scaling.split(",") if f.strip()], args.seed)
     result["scaling"] = []
     for k, part in enumerate(points[:-1]):
@@ -822,13 +841,14 @@ def main(argv: list[str] | None = None) -> int:
 
     result["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     result["parity"] = parity(meas["floor"], meas.get("deepface"), Path(meas["bench_cold"]["run_dir"]), rows)
-    floor_1 = parity(
-        {"distances": meas["floor_1"]["distances"], "multi_face_images": {}},
-        None,
-        Path(meas["bench_cold"]["run_dir"]),
-        rows,
-    )
-    result["parity"]["floor_1_vs_bench_max_abs_diff"] = floor_1["floor_vs_bench_max_abs_diff"]
+    if "floor_1" in meas:
+        floor_1 = parity(
+            {"distances": meas["floor_1"]["distances"], "multi_face_images": {}},
+            None,
+            Path(meas["bench_cold"]["run_dir"]),
+            rows,
+        )
+        result["parity"]["floor_1_vs_bench_max_abs_diff"] = floor_1["floor_vs_bench_max_abs_diff"]
     walls = {
         "floor": meas["floor"]["wall_s"],
         "bench_cold": meas["bench_cold"]["wall_s"],
@@ -846,13 +866,17 @@ def main(argv: list[str] | None = None) -> int:
         "warm": meas["bench_warm"]["peak_rss_mb"],
     }
     result["ratios_info"] = {
-        "bench_cold_jobs1 / bench_cold": round(meas["bench_cold_jobs1"]["wall_s"] / meas["bench_cold"]["wall_s"], 4),
-        "floor_1 / floor": round(meas["floor_1"]["wall_s"] / meas["floor"]["wall_s"], 4),
+        "bench_cold_jobs1 / bench_cold": (
+            round(meas["bench_cold_jobs1"]["wall_s"] / meas["bench_cold"]["wall_s"], 4)
+            if "bench_cold_jobs1" in meas
+            else None
+        ),
+        "floor_1 / floor": round(meas["floor_1"]["wall_s"] / meas["floor"]["wall_s"], 4) if "floor_1" in meas else None,
         "cpu bench_cold / floor": round(_cpu(meas["bench_cold"]) / _cpu(meas["floor"]), 4),
         "deepface / floor": round(walls["deepface"] / walls["floor"], 4) if walls["deepface"] else None,
     }
     for key in ("floor", "floor_1"):
-        meas[key].pop("distances")  # large; the parity summary keeps what matters
+        meas.get(key, {}).pop("distances", None)  # large; the parity summary keeps what matters
     for combo in meas.get("deepface", {}).get("combos", []):
         combo.pop("distances")
 
