@@ -128,6 +128,13 @@ def _classify(path: Path) -> str | None:
     return f"not an image: suffix {path.suffix or '(none)'!r} unknown and content not JPEG/PNG/GIF/BMP/TIFF/PNM/WebP"
 
 
+def _entries(folder: str, dirs: bool) -> list[os.DirEntry[str]]:
+    """The folder's sub-folders (``dirs``) or its other entries, hidden ones left out, sorted as their Paths sort
+    (one scandir, no stat per entry)."""
+    found = [e for e in os.scandir(folder) if e.is_dir() == dirs and not e.name.startswith(".")]
+    return sorted(found, key=lambda e: os.path.normcase(e.name))
+
+
 def scan(root: Path, name: str = "", pairs_file: Path | None = None, description: str = "") -> Dataset:
     """Read an identity-per-folder tree: ``root/<identity>/<image>``.
 
@@ -137,11 +144,9 @@ def scan(root: Path, name: str = "", pairs_file: Path | None = None, description
     if not root.is_dir():
         raise DatasetError(f"dataset folder {root} does not exist; pass a folder of identity sub-folders")
     images, skipped = [], []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for path in sorted(folder.iterdir()):
-            if path.name.startswith(".") or path.is_dir():
-                continue
-            rel = path.relative_to(root).as_posix()
+    for folder in _entries(str(root), dirs=True):
+        for entry in _entries(folder.path, dirs=False):
+            path, rel = Path(entry.path), f"{folder.name}/{entry.name}"
             why = _classify(path)
             if why is None:
                 images.append(Image(rel, folder.name, path))

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from bench import figures
 from bench.metrics import Metric
 from bench.runs import write_csv
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def slug(*parts: str) -> str:
     """A file-name-safe join of parts."""
     return "_".join(re.sub(r"[^A-Za-z0-9._-]+", "-", p) for p in parts)
-
-
-def _pyplot():  # type: ignore[no-untyped-def]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def accuracy_pivots(accuracy: pd.DataFrame, out: Path) -> list[Path]:
@@ -61,125 +57,142 @@ def _metric(metrics: list[Metric], name: str) -> Metric:
     return next(m for m in metrics if m.name == name)
 
 
-def roc_plots(scores: pd.DataFrame, metrics: list[Metric], out: Path) -> list[Path]:
-    """One ROC figure per dataset and metric, a curve per model/detector."""
+def roc_plots(scores: pd.DataFrame, metrics: list[Metric], out: Path, cache: Path | None = None) -> list[Path]:
+    """One ROC figure per dataset and metric, a curve per model/detector (``cache``: see :func:`figures.save`)."""
     from bench.protocol import roc, roc_auc
 
-    plt = _pyplot()
     written = []
     for (dataset, name), part in scores.groupby(["dataset", "metric"]):
         higher = _metric(metrics, str(name)).higher_is_more_similar
-        fig, ax = plt.subplots(figsize=(6, 5))
         style = line_styles(part)
+        curves = []
         for (model, detector), curve in part.groupby(["model", "detector"]):
             values, same = curve.score.to_numpy(), curve.same.to_numpy().astype(bool)
             fpr, tpr, _ = roc(values, same, higher)
-            auc = roc_auc(values, same, higher)
-            ax.plot(fpr, tpr, **style[(model, detector)], label=f"{model} / {detector} (AUC {auc:.4f})")
-        ax.plot([0, 1], [0, 1], ":", color="gray")
-        ax.set(xlabel="false accept rate", ylabel="true accept rate", title=f"ROC — {dataset}, {name}")
-        ax.legend(fontsize=7, loc="lower right")
-        written.append(_save(fig, out / f"roc_{slug(str(dataset), str(name))}.png"))
+            label = f"{model} / {detector} (AUC {roc_auc(values, same, higher):.4f})"
+            curves.append((fpr, tpr, style[(model, detector)], label))
+        path = out / f"roc_{slug(str(dataset), str(name))}.png"
+        written.append(figures.save(path, _roc_figure, f"ROC — {dataset}, {name}", curves, cache=cache))
     return written
 
 
-def cmc_plots(cmc: pd.DataFrame, out: Path) -> list[Path]:
+def _roc_figure(title: str, curves: list[tuple[np.ndarray, np.ndarray, dict[str, object], str]]) -> Figure:
+    fig, ax = figures.pyplot().subplots(figsize=(6, 5))
+    for fpr, tpr, style, label in curves:
+        ax.plot(fpr, tpr, **style, label=label)
+    ax.plot([0, 1], [0, 1], ":", color="gray")
+    ax.set(xlabel="false accept rate", ylabel="true accept rate", title=title)
+    ax.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def cmc_plots(cmc: pd.DataFrame, out: Path, cache: Path | None = None) -> list[Path]:
     """One CMC figure per dataset and metric, a curve per model/detector."""
-    plt = _pyplot()
     written = []
     for (dataset, metric), part in cmc.groupby(["dataset", "metric"]):
-        fig, ax = plt.subplots(figsize=(6, 4.5))
-        style = line_styles(part)
-        for (model, detector), curve in part.groupby(["model", "detector"]):
-            ax.plot(
-                curve["rank"],
-                curve.identification_rate,
-                marker=".",
-                **style[(model, detector)],
-                label=f"{model} / {detector}",
-            )
-        ax.set(
-            xlabel="rank",
-            ylabel="identification rate",
-            ylim=(0, 1.02),
-            xscale="log",
-            title=f"CMC — {dataset}, {metric}",
-        )
-        ax.legend(fontsize=7, loc="lower right")
-        written.append(_save(fig, out / f"cmc_{slug(str(dataset), str(metric))}.png"))
+        drawn = part[["model", "detector", "rank", "identification_rate"]].reset_index(drop=True)
+        path = out / f"cmc_{slug(str(dataset), str(metric))}.png"
+        written.append(figures.save(path, _cmc_figure, f"CMC — {dataset}, {metric}", drawn, cache=cache))
     return written
 
 
-def rotation_curves(robustness: pd.DataFrame, out: Path) -> list[Path]:
+def _cmc_figure(title: str, part: pd.DataFrame) -> Figure:
+    fig, ax = figures.pyplot().subplots(figsize=(6, 4.5))
+    style = line_styles(part)
+    for (model, detector), curve in part.groupby(["model", "detector"]):
+        ax.plot(
+            curve["rank"],
+            curve.identification_rate,
+            marker=".",
+            **style[(model, detector)],
+            label=f"{model} / {detector}",
+        )
+    ax.set(xlabel="rank", ylabel="identification rate", ylim=(0, 1.02), xscale="log", title=title)
+    ax.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def rotation_curves(robustness: pd.DataFrame, out: Path, cache: Path | None = None) -> list[Path]:
     """Accuracy against rotation angle (clean at 0), a line per model/detector, a figure per metric."""
-    plt = _pyplot()
     written = []
     rotated = robustness[robustness.family.isin(["rotate", "clean"])]
     for metric, part in rotated.groupby("metric"):
-        fig, ax = plt.subplots(figsize=(6.5, 4.5))
-        for (model, detector), line in part.sort_values("level").groupby(["model", "detector"]):
-            ax.plot(line.level, line.acc_kfold_mean, marker="o", label=f"{model} / {detector}")
-        ax.axhline(0.5, ls=":", color="gray")
-        ax.set(
-            xlabel="in-plane rotation (degrees, counter-clockwise)",
-            ylabel="k-fold verification accuracy",
-            title=f"Rotation robustness — {metric}",
-            ylim=(0.4, 1.01),
-        )
-        ax.legend(fontsize=7)
-        written.append(_save(fig, out / f"rotation_{slug(str(metric))}.png"))
+        drawn = part.sort_values("level")[["model", "detector", "level", "acc_kfold_mean"]].reset_index(drop=True)
+        path = out / f"rotation_{slug(str(metric))}.png"
+        written.append(figures.save(path, _rotation_figure, f"Rotation robustness — {metric}", drawn, cache=cache))
     return written
 
 
-def perturbation_bars(robustness: pd.DataFrame, out: Path) -> list[Path]:
+def _rotation_figure(title: str, part: pd.DataFrame) -> Figure:
+    fig, ax = figures.pyplot().subplots(figsize=(6.5, 4.5))
+    for (model, detector), line in part.groupby(["model", "detector"]):
+        ax.plot(line.level, line.acc_kfold_mean, marker="o", label=f"{model} / {detector}")
+    ax.axhline(0.5, ls=":", color="gray")
+    ax.set(
+        xlabel="in-plane rotation (degrees, counter-clockwise)",
+        ylabel="k-fold verification accuracy",
+        title=title,
+        ylim=(0.4, 1.01),
+    )
+    ax.legend(fontsize=7)
+    return fig
+
+
+def perturbation_bars(robustness: pd.DataFrame, out: Path, cache: Path | None = None) -> list[Path]:
     """Accuracy drop from clean per perturbation (not rotation), a bar per model/detector, a figure per metric."""
-    plt = _pyplot()
     written = []
     other = robustness[~robustness.family.isin(["rotate", "clean"])]
     for metric, part in other.groupby("metric"):
         table = part.pivot_table(
             index="variant", columns=["model", "detector"], values="acc_kfold_mean_drop", sort=False
         )
-        fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(table) + 2), 4.5))
-        width = 0.8 / max(1, table.shape[1])
-        for k, column in enumerate(table.columns):
-            ax.bar(np.arange(len(table)) + k * width, table[column], width, label=" / ".join(column))
-        ax.set_xticks(np.arange(len(table)) + 0.4 - width / 2, table.index, rotation=45, ha="right", fontsize=8)
-        ax.axhline(0, color="black", lw=0.8)
-        ax.set(ylabel="accuracy drop from clean", title=f"Perturbation robustness — {metric}")
-        ax.legend(fontsize=7)
-        written.append(_save(fig, out / f"perturbations_{slug(str(metric))}.png"))
+        path = out / f"perturbations_{slug(str(metric))}.png"
+        title = f"Perturbation robustness — {metric}"
+        written.append(figures.save(path, _perturbation_figure, title, table, cache=cache))
     return written
 
 
-def _save(fig, path: Path, dpi: int = 110) -> Path:  # type: ignore[no-untyped-def]
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    _pyplot().close(fig)
-    return path
+def _perturbation_figure(title: str, table: pd.DataFrame) -> Figure:
+    fig, ax = figures.pyplot().subplots(figsize=(max(6.0, 0.6 * len(table) + 2), 4.5))
+    width = 0.8 / max(1, table.shape[1])
+    for k, column in enumerate(table.columns):
+        ax.bar(np.arange(len(table)) + k * width, table[column], width, label=" / ".join(column))
+    ax.set_xticks(np.arange(len(table)) + 0.4 - width / 2, table.index, rotation=45, ha="right", fontsize=8)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set(ylabel="accuracy drop from clean", title=title)
+    ax.legend(fontsize=7)
+    return fig
 
 
-def distance_plots(scores: pd.DataFrame, metrics: list[Metric], out: Path) -> list[Path]:
+def distance_plots(scores: pd.DataFrame, metrics: list[Metric], out: Path, cache: Path | None = None) -> list[Path]:
     """Same vs different score histograms, a panel per model/detector, a figure per dataset and metric."""
-    plt = _pyplot()
     written = []
     for (dataset, name), part in scores.groupby(["dataset", "metric"]):
-        metric = _metric(metrics, str(name))
-        groups = list(part.groupby(["model", "detector"]))
-        cols = min(3, len(groups))
-        rows = int(np.ceil(len(groups) / cols))
-        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows + 0.6), squeeze=False)
-        for ax, ((model, detector), g) in zip(axes.flat, groups):
-            same = g.same.to_numpy().astype(bool)
-            bins = np.linspace(g.score.min(), g.score.max(), 40)
-            ax.hist(g.score[same], bins=bins, alpha=0.6, label="same identity")
-            ax.hist(g.score[~same], bins=bins, alpha=0.6, label="different identities")
-            ax.set_title(f"{model} / {detector}", fontsize=9)
-            ax.set_xlabel(metric.label, fontsize=8)
-            ax.set_ylabel("pairs", fontsize=8)
-        for ax in list(axes.flat)[len(groups) :]:
-            ax.axis("off")
-        axes.flat[0].legend(fontsize=7)
-        fig.suptitle(f"{dataset}: {name} score distributions ({len(part) // max(1, len(groups))} pairs per panel)")
-        fig.tight_layout()
-        written.append(_save(fig, out / f"distances_{slug(str(dataset), str(name))}.png", dpi=100))
+        xlabel = _metric(metrics, str(name)).label
+        drawn = part[["model", "detector", "score", "same"]].reset_index(drop=True)
+        path = out / f"distances_{slug(str(dataset), str(name))}.png"
+        written.append(
+            figures.save(path, _distance_figure, str(dataset), str(name), xlabel, drawn, cache=cache, dpi=100)
+        )
     return written
+
+
+def _distance_figure(dataset: str, name: str, xlabel: str, part: pd.DataFrame) -> Figure:
+    groups = list(part.groupby(["model", "detector"]))
+    cols = min(3, len(groups))
+    rows = int(np.ceil(len(groups) / cols))
+    fig, axes = figures.pyplot().subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows + 0.6), squeeze=False)
+    for ax, ((model, detector), g) in zip(axes.flat, groups):
+        same = g.same.to_numpy().astype(bool)
+        bins = np.linspace(g.score.min(), g.score.max(), 40)
+        ax.hist(g.score[same], bins=bins, alpha=0.6, label="same identity")
+        ax.hist(g.score[~same], bins=bins, alpha=0.6, label="different identities")
+        ax.set_title(f"{model} / {detector}", fontsize=9)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_ylabel("pairs", fontsize=8)
+    for ax in list(axes.flat)[len(groups) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(f"{dataset}: {name} score distributions ({len(part) // max(1, len(groups))} pairs per panel)")
+    fig.tight_layout()
+    return fig

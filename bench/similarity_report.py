@@ -12,16 +12,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from bench import figures
 from bench.errors import BenchError
 from bench.metrics import Metric
 from bench.registry import unknown_message
 from bench.runs import write_csv
 from bench.similarity import IdentityTotals, cluster_order, long_rows, most_confused, per_identity
 from bench.store import atomic_write
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 SQUARE_CSV_LIMIT = 100
 """Largest identity count written as a square CSV (and as every cell in the long table)."""
@@ -93,9 +98,15 @@ def _from_confused(totals: IdentityTotals, metric: Metric, top: int) -> np.ndarr
 
 
 def write(
-    totals: IdentityTotals, metric: Metric, out: Path, name: str, title: str, choice: HeatmapChoice
+    totals: IdentityTotals,
+    metric: Metric,
+    out: Path,
+    name: str,
+    title: str,
+    choice: HeatmapChoice,
+    cache: Path | None = None,
 ) -> list[Path]:
-    """Every file for one combination and metric; returns their paths."""
+    """Every file for one combination and metric; returns their paths (``cache``: see :func:`figures.save`)."""
     identities = per_identity(totals, metric)
     written = [out / f"similarity_{name}_identities.csv", out / f"similarity_{name}_confused.csv"]
     write_csv(written[0], identities)
@@ -113,36 +124,40 @@ def write(
         written.append(out / f"similarity_{name}.npy")
         atomic_write(written[-1], buffer.getvalue())
     picked, phrase = subset(totals, metric, choice)
-    written.append(heatmap(totals, metric, picked, f"{title}: {phrase}", out / f"similarity_{name}.png"))
+    written.append(heatmap(totals, metric, picked, f"{title}: {phrase}", out / f"similarity_{name}.png", cache))
     return written
 
 
-def heatmap(totals: IdentityTotals, metric: Metric, picked: np.ndarray, title: str, path: Path) -> Path:
+def heatmap(
+    totals: IdentityTotals, metric: Metric, picked: np.ndarray, title: str, path: Path, cache: Path | None = None
+) -> Path:
     """The matrix of ``picked`` identities (rows and columns in that order), labelled with image counts."""
-    from bench.report import _pyplot, _save
-
-    plt = _pyplot()
     values = totals.means[np.ix_(picked, picked)]
     labels = [f"{_short(totals.identities[i])} ({totals.n_images[i]})" for i in picked]
-    n = len(picked)
+    higher, label = metric.higher_is_more_similar, f"mean {metric.label}"
+    return figures.save(path, _heatmap_figure, values, labels, higher, label, title, cache=cache, dpi=100)
+
+
+def _heatmap_figure(values: np.ndarray, labels: list[str], higher: bool, label: str, title: str) -> Figure:
+    n = len(labels)
     font = 8 if n <= 40 else 6
     size = max(5.0, 0.22 * n * font / 7 + 3)
-    fig, ax = plt.subplots(figsize=(size + 1.5, size))
-    image = ax.imshow(values, cmap="viridis" if metric.higher_is_more_similar else "viridis_r")
+    fig, ax = figures.pyplot().subplots(figsize=(size + 1.5, size))
+    image = ax.imshow(values, cmap="viridis" if higher else "viridis_r")
     if n <= 15:  # small enough to print every cell
         middle = np.nanmean(values)
         for (row, col), value in np.ndenumerate(values):
             if np.isfinite(value):
-                dark = value > middle if not metric.higher_is_more_similar else value < middle
+                dark = value > middle if not higher else value < middle
                 ax.text(
                     col, row, f"{value:.3f}", ha="center", va="center", fontsize=7, color="white" if dark else "black"
                 )
     ax.set_xticks(range(n), labels, rotation=90, fontsize=font)
     ax.set_yticks(range(n), labels, fontsize=font)
     ax.set_xlabel("identity (images with a face); empty diagonal cell: a single image")
-    fig.colorbar(image, ax=ax, shrink=0.8, label=f"mean {metric.label}")
+    fig.colorbar(image, ax=ax, shrink=0.8, label=label)
     ax.set_title(title, fontsize=10)
-    return _save(fig, path, dpi=100)  # type: ignore[no-any-return]
+    return fig
 
 
 def _short(name: str, width: int = 26) -> str:

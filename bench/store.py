@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,10 @@ from typing import Any
 import numpy as np
 
 CACHE_ENV = "BENCH_CACHE_DIR"
+_VECTOR_HEADER = re.compile(
+    rb"\x93NUMPY\x01\x00(..)\{'descr': '<f4', 'fortran_order': False, 'shape': \((\d+),\), \} *\n", re.DOTALL
+)
+"""The header ``np.save`` writes before a 1-D float32 vector (what :meth:`Store.put_vector` stores)."""
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read the process umask once (os.umask can only read it by setting it)
 
@@ -48,27 +53,39 @@ class Store:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def _path(self, kind: str, namespace: str, image_sha: str, suffix: str) -> Path:
-        return self.root / kind / namespace / image_sha[:2] / f"{image_sha}{suffix}"
+    def _path(self, kind: str, namespace: str, image_sha: str, suffix: str) -> str:
+        """An entry's file, as a str: building a Path per entry costs as much as reading the entry."""
+        return f"{self.root}/{kind}/{namespace}/{image_sha[:2]}/{image_sha}{suffix}"
 
     def get_json(self, kind: str, namespace: str, image_sha: str) -> dict[str, Any] | None:
         """A cached JSON record, or None when absent or unreadable."""
-        path = self._path(kind, namespace, image_sha, ".json")
         try:
-            return json.loads(path.read_text())  # type: ignore[no-any-return]
+            with open(self._path(kind, namespace, image_sha, ".json"), "rb") as handle:
+                return json.loads(handle.read())  # type: ignore[no-any-return]
         except (OSError, ValueError):
             return None
 
     def put_json(self, kind: str, namespace: str, image_sha: str, record: dict[str, Any]) -> None:
         """Store a JSON record."""
-        atomic_write(self._path(kind, namespace, image_sha, ".json"), json.dumps(record).encode())
+        atomic_write(Path(self._path(kind, namespace, image_sha, ".json")), json.dumps(record).encode())
 
     def get_vector(self, namespace: str, image_sha: str) -> np.ndarray | None:
         """A cached embedding, or None (never unpickles)."""
-        path = self._path("embeddings", namespace, image_sha, ".npy")
         try:
-            return np.load(path, allow_pickle=False)  # type: ignore[no-any-return]
-        except (OSError, ValueError):
+            with open(self._path("embeddings", namespace, image_sha, ".npy"), "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return None
+        header = _VECTOR_HEADER.match(data)
+        if (
+            header is not None
+            and header.end() == 10 + int.from_bytes(header[1], "little")
+            and len(data) == header.end() + 4 * int(header[2])
+        ):
+            return np.frombuffer(data, "<f4", offset=header.end()).copy()
+        try:  # any other .npy (or a damaged one): numpy's own reader
+            return np.load(io.BytesIO(data), allow_pickle=False)  # type: ignore[no-any-return]
+        except ValueError:
             return None
 
     def put_vector(self, namespace: str, image_sha: str, vector: np.ndarray) -> None:
@@ -76,7 +93,7 @@ class Store:
 
         buffer = io.BytesIO()
         np.save(buffer, np.asarray(vector, dtype=np.float32), allow_pickle=False)
-        atomic_write(self._path("embeddings", namespace, image_sha, ".npy"), buffer.getvalue())
+        atomic_write(Path(self._path("embeddings", namespace, image_sha, ".npy")), buffer.getvalue())
 
     def _timing_path(self, namespace: str) -> Path:
         return self.root / "timings" / f"{namespace}.json"

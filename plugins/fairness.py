@@ -23,13 +23,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
 import pandas as pd
 
-from bench import fairness
+from bench import fairness, figures
 from bench.accuracy import scored_pairs
 from bench.attributes import UNLABELLED, attributes_of, coverage, image_groups, sample_group_pairs
 from bench.context import Context, Input
@@ -39,11 +39,14 @@ from bench.evaluations import EvaluationSpec, Option, Rows, Table
 from bench.hookspecs import hookimpl
 from bench.metrics import Metric
 from bench.operating import MIN_IMPOSTORS_PER_ERROR, det_curve, normal_deviate
-from bench.report import _pyplot, _save, slug
+from bench.report import slug
 from bench.requests import SweepRequest
 from bench.runs import write_csv
 from bench.sources import pairs_for
 from bench.sweep import Combination
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TARGETS = (1e-3, 1e-2, 1e-1)
 """FMR targets ``--at-fmr auto`` tries, strictest first: the first the impostor count supports is used."""
@@ -196,107 +199,113 @@ def _combo_label(row: pd.Series) -> str:
     return f"{row.model}\n{row.detector}"
 
 
-def rate_plots(table: pd.DataFrame, out: Path) -> list[Path]:
+def rate_plots(table: pd.DataFrame, out: Path, cache: Path | None = None) -> list[Path]:
     """Per dataset, metric and FMR target: per-group FMR and FNMR bars with 95 % CIs, a bar group per combination."""
-    plt = _pyplot()
     written = []
     labelled = table[~table.group.isin([fairness.ALL, fairness.CROSS, UNLABELLED])]
     for (dataset, metric, target), part in labelled.groupby(["dataset", "metric", "fmr_target"]):
-        combos = part[["model", "detector"]].drop_duplicates()
-        groups = sorted(part.group.unique())
-        width = 0.8 / len(groups)
-        fig, axes = plt.subplots(1, 2, figsize=(max(8.0, 2.2 * len(combos) + 3), 4.6), layout="constrained")
-        for ax, rate, name in ((axes[0], "fmr", "false match rate"), (axes[1], "fnmr", "false non-match rate")):
-            for k, group in enumerate(groups):
-                rows = combos.merge(part[part.group == group], on=["model", "detector"], how="left")
-                x = np.arange(len(rows)) + (k - (len(groups) - 1) / 2) * width
-                value = rows[rate].to_numpy(dtype=float)
-                err = np.abs(np.vstack([value - rows[f"{rate}_ci_low"], rows[f"{rate}_ci_high"] - value]))
-                bars = ax.bar(x, value, width, yerr=np.nan_to_num(err), capsize=3, label=str(group), color=f"C{k}")
-                if rate == "fmr":  # hatched: too few within-group impostors for this target
-                    for bar, thin in zip(bars, rows.group_insufficient.fillna(True).astype(bool)):
-                        if thin:
-                            bar.set(hatch="//", alpha=0.55)
-                counts = rows.n_false_match if rate == "fmr" else rows.n_false_nonmatch
-                totals = rows.n_impostor if rate == "fmr" else rows.n_genuine
-                for xi, top, c, t in zip(x, np.nan_to_num(rows[f"{rate}_ci_high"].to_numpy(float)), counts, totals):
-                    ax.annotate(
-                        f"{int(c)}/{int(t)}",
-                        (xi, top),
-                        ha="center",
-                        va="bottom",
-                        fontsize=6,
-                        xytext=(0, 2),
-                        textcoords="offset points",
-                    )
-            if rate == "fmr":
-                ax.axhline(target, ls="--", color="gray", lw=1, label=f"target {target:g}")
-            ax.set_xticks(np.arange(len(combos)), [_combo_label(r) for _, r in combos.iterrows()], fontsize=8)
-            ax.set(ylabel=name, title=name.capitalize())
-            ax.set_ylim(bottom=0)
-            ax.margins(y=0.15)
-        from matplotlib.patches import Patch
-
-        handles = [Patch(color=f"C{k}", label=str(g)) for k, g in enumerate(groups)]
-        handles += [
-            Patch(facecolor="white", edgecolor="gray", hatch="//", label="< 10 / FMR impostors"),
-            *axes[0].get_legend_handles_labels()[0][:1],
-        ]  # the target line
-        fig.legend(
-            handles=handles,
-            loc="outside lower center",
-            ncol=len(handles),
-            fontsize=8,
-            title=str(part.attribute.iloc[0]),
-            title_fontsize=8,
-        )
-        fig.suptitle(
-            f"{dataset}: per-group error rates at the global threshold for FMR {target:g} ({metric}); "
-            "whiskers: 95 % subject-bootstrap CI, labels: errors/comparisons,\nhatched: fewer than 10 / FMR "
-            "within-group impostors (the rate rests on too few comparisons)",
-            fontsize=9,
-        )
-        written.append(_save(fig, out / f"fairness_rates_{slug(str(dataset), str(metric), f'fmr{target:g}')}.png"))
+        path = out / f"fairness_rates_{slug(str(dataset), str(metric), f'fmr{target:g}')}.png"
+        written.append(figures.save(path, _rate_figure, dataset, metric, target, part, cache=cache))
     return written
 
 
-def det_plots(det: pd.DataFrame, table: pd.DataFrame, out: Path) -> list[Path]:
+def _rate_figure(dataset: str, metric: str, target: float, part: pd.DataFrame) -> Figure:
+    plt = figures.pyplot()
+    combos = part[["model", "detector"]].drop_duplicates()
+    groups = sorted(part.group.unique())
+    width = 0.8 / len(groups)
+    fig, axes = plt.subplots(1, 2, figsize=(max(8.0, 2.2 * len(combos) + 3), 4.6), layout="constrained")
+    for ax, rate, name in ((axes[0], "fmr", "false match rate"), (axes[1], "fnmr", "false non-match rate")):
+        for k, group in enumerate(groups):
+            rows = combos.merge(part[part.group == group], on=["model", "detector"], how="left")
+            x = np.arange(len(rows)) + (k - (len(groups) - 1) / 2) * width
+            value = rows[rate].to_numpy(dtype=float)
+            err = np.abs(np.vstack([value - rows[f"{rate}_ci_low"], rows[f"{rate}_ci_high"] - value]))
+            bars = ax.bar(x, value, width, yerr=np.nan_to_num(err), capsize=3, label=str(group), color=f"C{k}")
+            if rate == "fmr":  # hatched: too few within-group impostors for this target
+                for bar, thin in zip(bars, rows.group_insufficient.fillna(True).astype(bool)):
+                    if thin:
+                        bar.set(hatch="//", alpha=0.55)
+            counts = rows.n_false_match if rate == "fmr" else rows.n_false_nonmatch
+            totals = rows.n_impostor if rate == "fmr" else rows.n_genuine
+            for xi, top, c, t in zip(x, np.nan_to_num(rows[f"{rate}_ci_high"].to_numpy(float)), counts, totals):
+                ax.annotate(
+                    f"{int(c)}/{int(t)}",
+                    (xi, top),
+                    ha="center",
+                    va="bottom",
+                    fontsize=6,
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                )
+        if rate == "fmr":
+            ax.axhline(target, ls="--", color="gray", lw=1, label=f"target {target:g}")
+        ax.set_xticks(np.arange(len(combos)), [_combo_label(r) for _, r in combos.iterrows()], fontsize=8)
+        ax.set(ylabel=name, title=name.capitalize())
+        ax.set_ylim(bottom=0)
+        ax.margins(y=0.15)
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=f"C{k}", label=str(g)) for k, g in enumerate(groups)]
+    handles += [
+        Patch(facecolor="white", edgecolor="gray", hatch="//", label="< 10 / FMR impostors"),
+        *axes[0].get_legend_handles_labels()[0][:1],
+    ]  # the target line
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncol=len(handles),
+        fontsize=8,
+        title=str(part.attribute.iloc[0]),
+        title_fontsize=8,
+    )
+    fig.suptitle(
+        f"{dataset}: per-group error rates at the global threshold for FMR {target:g} ({metric}); "
+        "whiskers: 95 % subject-bootstrap CI, labels: errors/comparisons,\nhatched: fewer than 10 / FMR "
+        "within-group impostors (the rate rests on too few comparisons)",
+        fontsize=9,
+    )
+    return fig
+
+
+def det_plots(det: pd.DataFrame, table: pd.DataFrame, out: Path, cache: Path | None = None) -> list[Path]:
     """Per dataset and metric: per-group DET curves on one axis per combination, global operating points marked."""
-    plt = _pyplot()
     written = []
-    ticks = np.array([1e-4, 1e-3, 1e-2, 5e-2, 0.2, 0.5, 0.8])
     for (dataset, metric), part in det.groupby(["dataset", "metric"]):
-        combos = list(part.groupby(["model", "detector"], sort=False))
-        cols = min(3, len(combos))
-        nrows = int(np.ceil(len(combos) / cols))
-        fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.9 * nrows), squeeze=False, layout="constrained")
-        for ax, ((model, detector), curves) in zip(axes.flat, combos):
-            points = table[
-                (table.dataset == dataset)
-                & (table.metric == metric)
-                & (table.model == model)
-                & (table.detector == detector)
-            ]
-            for k, (group, curve) in enumerate(curves.groupby("group")):
-                color = f"C{k}"
-                ax.plot(normal_deviate(curve.fmr), normal_deviate(curve.fnmr), color=color, label=str(group))
-                for _, p in points[points.group == group].iterrows():
-                    ax.plot(normal_deviate(p.fmr), normal_deviate(p.fnmr), "o", color=color, ms=5, mfc="white")
-            ax.set_xticks(normal_deviate(ticks), [f"{t:g}" for t in ticks], fontsize=7)
-            ax.set_yticks(normal_deviate(ticks), [f"{t:g}" for t in ticks], fontsize=7)
-            ax.set_xlim(normal_deviate(1e-4), normal_deviate(0.8))
-            ax.set_ylim(normal_deviate(1e-4), normal_deviate(0.8))
-            ax.grid(alpha=0.3)
-            ax.set(xlabel="FMR (within-group impostors)", ylabel="FNMR", title=f"{model} / {detector}")
-            ax.legend(fontsize=7, loc="upper right")
-        for ax in list(axes.flat)[len(combos) :]:
-            ax.axis("off")
-        fig.suptitle(
-            f"{dataset}: DET per group ({metric}); circles: the global threshold(s) (off the axes where a rate is 0)",
-            fontsize=10,
-        )
-        written.append(_save(fig, out / f"fairness_det_{slug(str(dataset), str(metric))}.png"))
+        points = table[(table.dataset == dataset) & (table.metric == metric)]
+        path = out / f"fairness_det_{slug(str(dataset), str(metric))}.png"
+        written.append(figures.save(path, _det_figure, dataset, metric, part, points, cache=cache))
     return written
+
+
+def _det_figure(dataset: str, metric: str, part: pd.DataFrame, table: pd.DataFrame) -> Figure:
+    plt = figures.pyplot()
+    ticks = np.array([1e-4, 1e-3, 1e-2, 5e-2, 0.2, 0.5, 0.8])
+    combos = list(part.groupby(["model", "detector"], sort=False))
+    cols = min(3, len(combos))
+    nrows = int(np.ceil(len(combos) / cols))
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.9 * nrows), squeeze=False, layout="constrained")
+    for ax, ((model, detector), curves) in zip(axes.flat, combos):
+        points = table[(table.model == model) & (table.detector == detector)]
+        for k, (group, curve) in enumerate(curves.groupby("group")):
+            color = f"C{k}"
+            ax.plot(normal_deviate(curve.fmr), normal_deviate(curve.fnmr), color=color, label=str(group))
+            for _, p in points[points.group == group].iterrows():
+                ax.plot(normal_deviate(p.fmr), normal_deviate(p.fnmr), "o", color=color, ms=5, mfc="white")
+        ax.set_xticks(normal_deviate(ticks), [f"{t:g}" for t in ticks], fontsize=7)
+        ax.set_yticks(normal_deviate(ticks), [f"{t:g}" for t in ticks], fontsize=7)
+        ax.set_xlim(normal_deviate(1e-4), normal_deviate(0.8))
+        ax.set_ylim(normal_deviate(1e-4), normal_deviate(0.8))
+        ax.grid(alpha=0.3)
+        ax.set(xlabel="FMR (within-group impostors)", ylabel="FNMR", title=f"{model} / {detector}")
+        ax.legend(fontsize=7, loc="upper right")
+    for ax in list(axes.flat)[len(combos) :]:
+        ax.axis("off")
+    fig.suptitle(
+        f"{dataset}: DET per group ({metric}); circles: the global threshold(s) (off the axes where a rate is 0)",
+        fontsize=10,
+    )
+    return fig
 
 
 def _fmt(value: float, lo: float, hi: float, digits: int = 4) -> str:
@@ -406,7 +415,8 @@ class Fairness:
         if table.empty:
             return
         write_csv(ctx.run.path / f"{DET_FILE}.csv", det)
-        for path in [*rate_plots(table, ctx.run.path), *det_plots(det, table, ctx.run.path)]:
+        cache = ctx.settings.cache_dir
+        for path in [*rate_plots(table, ctx.run.path, cache), *det_plots(det, table, ctx.run.path, cache)]:
             ctx.run.plot(path)
 
     def summary(self, ctx: Context) -> str:

@@ -47,7 +47,7 @@ class Identification:
 
     def finish(self, ctx: Context) -> None:
         """CMC plots."""
-        for path in report.cmc_plots(ctx.run.table("cmc"), ctx.run.path):
+        for path in report.cmc_plots(ctx.run.table("cmc"), ctx.run.path, ctx.settings.cache_dir):
             ctx.run.plot(path)
 
     def summary(self, ctx: Context) -> str:

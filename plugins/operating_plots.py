@@ -5,22 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from bench import operating
+from bench import figures, operating
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TICKS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 5e-2, 0.1, 0.2, 0.5, 0.8, 0.95)
-
-
-def _pyplot():  # type: ignore[no-untyped-def]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _tick_label(p: float) -> str:
@@ -38,10 +33,14 @@ class Curve:
     points: pd.DataFrame
 
 
-def det_plot(curves: Sequence[Curve], path: Path, title: str) -> Path:
+def det_plot(curves: Sequence[Curve], path: Path, title: str, cache: Path | None = None) -> Path:
     """FNMR against FMR on normal-deviate axes, a line per combination; operating points marked (hollow and grey
     where ``insufficient``: too few impostors for that FMR)."""
-    plt = _pyplot()
+    return figures.save(path, _det_figure, list(curves), title, cache=cache, tight=False)
+
+
+def _det_figure(curves: list[Curve], title: str) -> Figure:
+    plt = figures.pyplot()
     fig, ax = plt.subplots(figsize=(7, 6))
     smallest = min(1.0 / max(1, min(int((~c.same).sum()), int(c.same.sum()))) for c in curves) if curves else 1e-3
     floor = max(min(TICKS), smallest / 2)
@@ -76,15 +75,19 @@ def det_plot(curves: Sequence[Curve], path: Path, title: str) -> Path:
     ax.scatter([], [], s=36, facecolor="none", edgecolor="0.6", label="insufficient: < 10/FMR impostors")
     ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def pareto_plot(rows: pd.DataFrame, path: Path, title: str, budget_ms: float | None = None) -> Path:
+def pareto_plot(
+    rows: pd.DataFrame, path: Path, title: str, budget_ms: float | None = None, cache: Path | None = None
+) -> Path:
     """FNMR at one FMR (column ``fnmr``) against ms per face (``ms_per_face``), a point per ``label``; the
     non-dominated points joined, an optional latency-budget line, insufficient figures hollow."""
-    plt = _pyplot()
+    return figures.save(path, _pareto_figure, rows, title, budget_ms, cache=cache, tight=False)
+
+
+def _pareto_figure(rows: pd.DataFrame, title: str, budget_ms: float | None) -> Figure:
+    plt = figures.pyplot()
     fig, ax = plt.subplots(figsize=(7, 5))
     rows = rows[rows.ms_per_face.notna() & rows.fnmr.notna()].sort_values("ms_per_face")
     for _, row in rows.iterrows():
@@ -113,9 +116,7 @@ def pareto_plot(rows: pd.DataFrame, path: Path, title: str, budget_ms: float | N
     if len(front) > 1 or budget_ms is not None:
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def _yerr(row: pd.Series) -> np.ndarray | None:

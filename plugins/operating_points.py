@@ -419,7 +419,12 @@ class OperatingPoints:
             ctx.run.plot(path)
         budget = ctx.request.option("latency_budget_ms")
         for path in pareto_plots(
-            points, ctx.run.table("efficiency"), self.at[0], ctx.run.path, None if budget is None else float(budget)
+            points,
+            ctx.run.table("efficiency"),
+            self.at[0],
+            ctx.run.path,
+            None if budget is None else float(budget),
+            ctx.settings.cache_dir,
         ):
             ctx.run.plot(path)
         ctx.run.record(card=[p.name for p in card.write(ctx.run.path, ctx.run.manifest, _tables(ctx))])
@@ -441,7 +446,8 @@ class OperatingPoints:
         for (dataset, subset, metric), curves in groups.items():
             path = ctx.run.path / f"det_{slug(dataset, subset, metric)}.png"
             n_imp = int((~curves[0].same).sum())
-            written.append(det_plot(curves, path, f"DET, {dataset} ({subset}), {metric}: {n_imp} impostor pairs"))
+            title = f"DET, {dataset} ({subset}), {metric}: {n_imp} impostor pairs"
+            written.append(det_plot(curves, path, title, ctx.settings.cache_dir))
         return written
 
     def summary(self, ctx: Context) -> str:
@@ -538,7 +544,12 @@ def threshold_table(points: pd.DataFrame) -> pd.DataFrame:
 
 
 def pareto_plots(
-    points: pd.DataFrame, efficiency: pd.DataFrame, fmr: float, out: Path, budget: float | None
+    points: pd.DataFrame,
+    efficiency: pd.DataFrame,
+    fmr: float,
+    out: Path,
+    budget: float | None,
+    cache: Path | None = None,
 ) -> list[Path]:
     """One Pareto plot per dataset x subset x metric: FNMR at ``fmr`` against ms per face."""
     if efficiency.empty or "ms_per_face" not in efficiency:
@@ -553,7 +564,7 @@ def pareto_plots(
         part = part.assign(label=part.model + " x " + part.detector)
         path = out / f"pareto_{slug(str(dataset), str(subset), str(metric))}.png"
         written.append(
-            pareto_plot(part, path, f"FNMR at FMR {fmr:.0e} vs speed, {dataset} ({subset}), {metric}", budget)
+            pareto_plot(part, path, f"FNMR at FMR {fmr:.0e} vs speed, {dataset} ({subset}), {metric}", budget, cache)
         )
     return written
 

@@ -10,23 +10,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from bench import edc, quality
+from bench import edc, figures, quality
 from bench.context import Context, Input
 from bench.datasets import Pairs, restrict
 from bench.evaluations import EvaluationSpec, Option, Rows, Table
 from bench.measures import QualityMeasure
 from bench.metrics import Metric
 from bench.pipeline import Pipeline
-from bench.report import _pyplot, slug
+from bench.report import slug
 from bench.runner import console_table
 from bench.sources import pairs_for
 from bench.sweep import Combination
 from facebench_plugins.verification import describe_pairs
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 GRID = np.round(np.linspace(0, edc.MAX_DISCARD, 51), 4)
 """Discard fractions the curve table reports (the plot and pAUC use the exact steps)."""
@@ -142,9 +145,14 @@ def curves(
     return rows, order, exact
 
 
-def plot(summary: list[dict[str, Any]], exact: dict[str, edc.Curve], path: Path) -> Path:
+def plot(summary: list[dict[str, Any]], exact: dict[str, edc.Curve], path: Path, cache: Path | None = None) -> Path:
     """The FNMR EDC of every measure (best pAUC first in the legend), the ideal curve and random discarding."""
-    plt = _pyplot()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return figures.save(path, _edc_figure, summary, exact, cache=cache, tight=False)
+
+
+def _edc_figure(summary: list[dict[str, Any]], exact: dict[str, edc.Curve]) -> Figure:
+    plt = figures.pyplot()
     first = summary[0]
     fig, ax = plt.subplots(figsize=(8, 5.5))
     colours = plt.get_cmap("tab10").colors
@@ -191,10 +199,7 @@ def plot(summary: list[dict[str, Any]], exact: dict[str, edc.Curve], path: Path)
     ax.title.set_fontsize(10)
     ax.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(1.01, 0.5), title="lowest pAUC first", title_fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def ranking(pauc: pd.DataFrame) -> pd.DataFrame:
@@ -251,7 +256,7 @@ class QualityEvaluation:
             pauc_rows += summary
             if summary:
                 name = slug("edc", combo.dataset.name, combo.model.name, combo.detector.name, metric.name)
-                ctx.run.plot(plot(summary, exact, ctx.run.path / f"{name}.png"))
+                ctx.run.plot(plot(summary, exact, ctx.run.path / f"{name}.png", ctx.settings.cache_dir))
         tags = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name}
         images = [{**tags, **row} for row in frame.to_dict("records")]
         return {"edc": curve_rows, "edc_pauc": pauc_rows, "image_quality": images}

@@ -59,7 +59,11 @@ class Robustness:
         """Each variant beside clean; the rotation curve and the perturbation bars."""
         table = variants.relative_to_clean(ctx.run.table("accuracy"))
         ctx.run.write_table("robustness", table)
-        for path in [*report.rotation_curves(table, ctx.run.path), *report.perturbation_bars(table, ctx.run.path)]:
+        cache = ctx.settings.cache_dir
+        for path in [
+            *report.rotation_curves(table, ctx.run.path, cache),
+            *report.perturbation_bars(table, ctx.run.path, cache),
+        ]:
             ctx.run.plot(path)
 
     def summary(self, ctx: Context) -> str:

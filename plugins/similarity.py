@@ -72,7 +72,9 @@ class Similarity:
             seconds = time.perf_counter() - start
             title = f"{combo.model.name} / {combo.detector.name} on {combo.dataset.name}: mean {metric.name}"
             name = report.slug(*tag.values(), metric.name)
-            for path in similarity_report.write(totals, metric, ctx.run.path, name, title, ctx.state["heatmap"]):
+            for path in similarity_report.write(
+                totals, metric, ctx.run.path, name, title, ctx.state["heatmap"], ctx.settings.cache_dir
+            ):
                 if path.suffix == ".png":
                     ctx.run.plot(path)
             long = similarity_report.long_table(totals, metric)

@@ -94,8 +94,8 @@ class Verification:
         if scores.empty:
             return
         for path in [
-            *report.roc_plots(scores, ctx.metrics, ctx.run.path),
-            *report.distance_plots(scores, ctx.metrics, ctx.run.path),
+            *report.roc_plots(scores, ctx.metrics, ctx.run.path, ctx.settings.cache_dir),
+            *report.distance_plots(scores, ctx.metrics, ctx.run.path, ctx.settings.cache_dir),
         ]:
             ctx.run.plot(path)
 

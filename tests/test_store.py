@@ -24,6 +24,20 @@ def test_vectors_round_trip(tmp_path: Path) -> None:
     assert store.get_vector("ns", "cd" * 32) is None
 
 
+def test_a_vector_reads_as_np_load_reads_it(tmp_path: Path) -> None:
+    store, sha = Store(tmp_path), "ab" * 32
+    path = tmp_path / "embeddings" / "ns" / sha[:2] / f"{sha}.npy"
+    for saved in (np.linspace(-1, 1, 128, dtype=np.float32), np.ones((2, 3)), np.arange(5, dtype=">f4")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, saved)
+        got, expected = store.get_vector("ns", sha), np.load(path)
+        assert got is not None and got.dtype == expected.dtype and got.shape == expected.shape
+        assert got.tobytes() == expected.tobytes() and got.flags.writeable
+    store.put_vector("ns", sha, np.arange(4))
+    path.write_bytes(path.read_bytes()[:-1])  # a damaged entry is a miss, as np.load would fail
+    assert store.get_vector("ns", sha) is None
+
+
 def test_a_pickled_cache_entry_is_never_executed(tmp_path: Path) -> None:
     store = Store(tmp_path)
     sha = "ef" * 32
