@@ -131,8 +131,16 @@ def _classify(path: Path) -> str | None:
 def _entries(folder: str, dirs: bool) -> list[os.DirEntry[str]]:
     """The folder's sub-folders (``dirs``) or its other entries, hidden ones left out, sorted as their Paths sort
     (one scandir, no stat per entry)."""
-    found = [e for e in os.scandir(folder) if e.is_dir() == dirs and not e.name.startswith(".")]
+    found = [e for e in os.scandir(folder) if _is_dir(e) == dirs and not e.name.startswith(".")]
     return sorted(found, key=lambda e: os.path.normcase(e.name))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    """Whether ``entry`` is a folder; a link that cannot be followed (a loop, a dangling link) is not."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def scan(root: Path, name: str = "", pairs_file: Path | None = None, description: str = "") -> Dataset:

@@ -98,3 +98,23 @@ def test_restrict_keeps_only_paired_images() -> None:
     assert len(small.images) < len(data.images)
     for a, b, x, y in zip(pairs.left, pairs.right, moved.left, moved.right):
         assert (data.images[a].rel, data.images[b].rel) == (small.images[x].rel, small.images[y].rel)
+
+
+def test_links_that_cannot_be_followed_do_not_stop_the_scan(tmp_path: Path) -> None:
+    """A symlink loop and a dangling link among an identity's images, and an identity folder that links to itself:
+    the scan goes on (the images fail later, one by one, as unreadable; the looping folder is not a folder)."""
+    person = tmp_path / "Alpha"
+    person.mkdir()
+    (person / "a.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(16))
+    (person / "loop1.jpg").symlink_to(person / "loop2.jpg")
+    (person / "loop2.jpg").symlink_to(person / "loop1.jpg")
+    (person / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (tmp_path / "Beta").symlink_to(tmp_path / "Beta")
+    dataset = scan(tmp_path)
+    assert [img.rel for img in dataset.images] == [
+        "Alpha/a.jpg",
+        "Alpha/gone.jpg",
+        "Alpha/loop1.jpg",
+        "Alpha/loop2.jpg",
+    ]
+    assert dataset.identities() == ["Alpha"]
