@@ -37,6 +37,28 @@ def bench(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+FAKES = REPO / "tests" / "fakes"
+"""The fake detector ``fake-box`` and recognizer ``FakeNet`` (no weights), as a ``--plugins-dir``."""
+
+
+def bench_fakes(command: str, data: Path, out: Path, *args: str, model: str = "FakeNet") -> tuple[int, str]:
+    """``bench COMMAND`` on the folder ``data`` with the fake plugins, results under ``out``, then ``args``."""
+    return bench(
+        "--plugins-dir",
+        str(FAKES),
+        command,
+        "--i",
+        str(data),
+        "--model",
+        model,
+        "--backend",
+        "fake-box",
+        "--o",
+        str(out),
+        *args,
+    )
+
+
 @pytest.fixture(autouse=True)
 def _env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Every test sees the shared weights and a session-wide cache, never the user's own."""

@@ -8,10 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, bench
+from tests.conftest import bench, bench_fakes
 from tests.fakes.fake_models import make_dataset
-
-FAKES = ("--plugins-dir", str(REPO / "tests" / "fakes"))
 
 
 @pytest.fixture(scope="module")
@@ -20,23 +18,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(command: str, data: Path, out: Path, *args: str) -> str:
-    code, text = bench(
-        *FAKES,
-        command,
-        "--i",
-        str(data),
-        "--model",
-        "FakeNet",
-        "--backend",
-        "fake-box",
-        "--metric",
-        "cosine",
-        "--o",
-        str(out),
-        "--bootstrap",
-        "30",
-        *args,
-    )
+    code, text = bench_fakes(command, data, out, "--metric", "cosine", "--bootstrap", "30", *args)
     assert code == 0, text
     return text
 
@@ -80,37 +62,7 @@ def test_calibrate_then_threshold_from_run(data: Path, tmp_path: Path) -> None:
 
 
 def test_threshold_from_a_run_without_operating_points_fails_in_one_line(data: Path, tmp_path: Path) -> None:
-    code, text = bench(
-        *FAKES,
-        "accuracy",
-        "--i",
-        str(data),
-        "--model",
-        "FakeNet",
-        "--backend",
-        "fake-box",
-        "--o",
-        str(tmp_path),
-        "--run-id",
-        "acc",
-        "--n",
-        "40",
-    )
+    code, text = bench_fakes("accuracy", data, tmp_path, "--run-id", "acc", "--n", "40")
     assert code == 0, text
-    code, text = bench(
-        *FAKES,
-        "operating",
-        "--i",
-        str(data),
-        "--model",
-        "FakeNet",
-        "--backend",
-        "fake-box",
-        "--o",
-        str(tmp_path),
-        "--n",
-        "40",
-        "--threshold-from",
-        str(tmp_path / "acc"),
-    )
+    code, text = bench_fakes("operating", data, tmp_path, "--n", "40", "--threshold-from", str(tmp_path / "acc"))
     assert code == 1 and "no operating_points.csv" in text and "Traceback" not in text

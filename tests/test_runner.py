@@ -11,10 +11,8 @@ import pytest
 
 import facebench
 from bench.runs import SCHEMA_VERSION
-from tests.conftest import REPO, bench
+from tests.conftest import FAKES, bench, bench_fakes
 from tests.fakes.fake_models import make_dataset
-
-FAKES = str(REPO / "tests" / "fakes")
 
 
 @pytest.fixture(scope="module")
@@ -23,22 +21,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _accuracy(data: Path, out: Path, *args: str) -> tuple[int, str]:
-    return bench(
-        "--plugins-dir",
-        FAKES,
-        "accuracy",
-        "--i",
-        str(data),
-        "--model",
-        "FakeNet",
-        "--backend",
-        "fake-box",
-        "--n",
-        "40",
-        "--o",
-        str(out),
-        *args,
-    )
+    return bench_fakes("accuracy", data, out, "--n", "40", *args)
 
 
 def test_accuracy_run_record(data: Path, tmp_path: Path) -> None:
@@ -61,19 +44,7 @@ def test_second_run_is_served_from_the_cache(data: Path, tmp_path: Path) -> None
 
 
 def test_named_models_without_weights_are_all_listed_before_any_work(data: Path, tmp_path: Path) -> None:
-    code, text = bench(
-        "--plugins-dir",
-        FAKES,
-        "accuracy",
-        "--i",
-        str(data),
-        "--model",
-        "FakeNet,NeedsWeights,AlsoNeedsWeights",
-        "--backend",
-        "fake-box",
-        "--o",
-        str(tmp_path),
-    )
+    code, text = bench_fakes("accuracy", data, tmp_path, model="FakeNet,NeedsWeights,AlsoNeedsWeights")
     assert code == 1
     assert "needs_weights.bin" in text and "also_needed.onnx" in text
     assert "bench weights download NeedsWeights" in text and "bench weights import FILE --as needs_weights.bin" in text
@@ -95,23 +66,7 @@ def test_one_class_pair_list_is_reported_not_a_crash(data: Path, tmp_path: Path)
     same = [(a, b) for a in images for b in images if a < b and a.split("/")[0] == b.split("/")[0]][:30]
     pairs = tmp_path / "same.csv"
     pd.DataFrame({"file_x": [a for a, _ in same], "file_y": [b for _, b in same], "same": 1}).to_csv(pairs, index=False)
-    code, text = bench(
-        "--plugins-dir",
-        FAKES,
-        "accuracy",
-        "--i",
-        str(data),
-        "--model",
-        "FakeNet",
-        "--backend",
-        "fake-box",
-        "--pairs",
-        str(pairs),
-        "--o",
-        str(tmp_path),
-        "--run-id",
-        "one",
-    )
+    code, text = bench_fakes("accuracy", data, tmp_path, "--pairs", str(pairs), "--run-id", "one")
     assert code == 0, text
     table = pd.read_csv(tmp_path / "one" / "accuracy.csv")
     assert (table.status == "too few scored pairs of each class").all() and table.n_pairs_listed.eq(len(same)).all()
@@ -164,29 +119,8 @@ def test_python_api(data: Path, tmp_path: Path) -> None:
 
 
 def test_identify_sampling_options(data: Path, tmp_path: Path) -> None:
-    code, text = bench(
-        "--plugins-dir",
-        FAKES,
-        "identify",
-        "--i",
-        str(data),
-        "--model",
-        "FakeNet",
-        "--backend",
-        "fake-box",
-        "--n",
-        "3",
-        "--max-per-identity",
-        "3",
-        "--gallery-per-identity",
-        "2",
-        "--o",
-        str(tmp_path),
-        "--run-id",
-        "i",
-        "--metric",
-        "euclidean",
-    )
+    options = ("--n", "3", "--max-per-identity", "3", "--gallery-per-identity", "2", "--metric", "euclidean")
+    code, text = bench_fakes("identify", data, tmp_path, *options, "--run-id", "i")
     assert code == 0, text
     split = json.loads((tmp_path / "i" / "manifest.json").read_text())["split"]
     assert split["n_enrolled"] == 3 and split["n_gallery_images"] == 6 and split["n_mated_probes"] == 3
@@ -195,21 +129,7 @@ def test_identify_sampling_options(data: Path, tmp_path: Path) -> None:
 
 def test_similarity_is_exact_over_every_pair(data: Path, tmp_path: Path) -> None:
     """Every cell counts every image pair (no cap): n(n-1)/2 within an identity, n_a x n_b across."""
-    code, text = bench(
-        "--plugins-dir",
-        FAKES,
-        "similarity",
-        "--i",
-        str(data),
-        "--model",
-        "FakeNet",
-        "--backend",
-        "fake-box",
-        "--o",
-        str(tmp_path),
-        "--run-id",
-        "s",
-    )
+    code, text = bench_fakes("similarity", data, tmp_path, "--run-id", "s")
     assert code == 0, text
     long = pd.read_csv(tmp_path / "s" / "similarity.csv")
     sizes = {p.name: len(list(p.iterdir())) for p in data.iterdir() if p.is_dir()}
@@ -230,32 +150,22 @@ def test_similarity_uses_every_image_of_a_folder_with_a_pair_list(data: Path, tm
     shutil.copytree(data, folder)
     images = sorted(p.relative_to(folder).as_posix() for p in folder.glob("*/*") if p.is_file())
     (folder / "pairs.csv").write_text(f"file_x,file_y,same\n{images[0]},{images[1]},1\n")
-    common = ("--plugins-dir", FAKES, "similarity", "--model", "FakeNet", "--backend", "fake-box", "--o", str(tmp_path))
-    assert bench(*common, "--i", str(folder), "--run-id", "all")[0] == 0
+    assert bench_fakes("similarity", folder, tmp_path, "--run-id", "all")[0] == 0
     assert pd.read_csv(tmp_path / "all" / "similarity_summary.csv").n_images[0] == len(images)
-    assert bench(*common, "--i", str(folder), "--pairs", str(folder / "pairs.csv"), "--run-id", "given")[0] == 0
+    assert (
+        bench_fakes("similarity", folder, tmp_path, "--pairs", str(folder / "pairs.csv"), "--run-id", "given")[0] == 0
+    )
     assert pd.read_csv(tmp_path / "given" / "similarity_summary.csv").n_images[0] == 2
 
 
 def test_similarity_heatmap_subsets(data: Path, tmp_path: Path) -> None:
     names = sorted(p.name for p in data.iterdir() if p.is_dir())
-    common = (
-        "--plugins-dir",
-        FAKES,
-        "similarity",
-        "--i",
-        str(data),
-        "--model",
-        "FakeNet",
-        "--backend",
-        "fake-box",
-        "--o",
-        str(tmp_path),
+    code, text = bench_fakes(
+        "similarity", data, tmp_path, "--identities", f"{names[1]},{names[0].upper()}", "--run-id", "ids"
     )
-    code, text = bench(*common, "--identities", f"{names[1]},{names[0].upper()}", "--run-id", "ids")
     assert code == 0, text
     assert any(p.suffix == ".png" for p in (tmp_path / "ids").iterdir())
-    code, text = bench(*common, "--identities", "nobody", "--run-id", "bad")
+    code, text = bench_fakes("similarity", data, tmp_path, "--identities", "nobody", "--run-id", "bad")
     assert code == 1 and "unknown identity 'nobody'" in text and len(text.strip().splitlines()) == 1
 
 
@@ -264,7 +174,7 @@ def test_baseline_dataset_gives_the_drop(data: Path, tmp_path: Path) -> None:
     catalog.write_text(f"datasets:\n  clean: {{root: {data}}}\n  dirty: {{root: {data}, baseline: clean}}\n")
     code, text = bench(
         "--plugins-dir",
-        FAKES,
+        str(FAKES),
         "--datasets",
         str(catalog),
         "accuracy",
@@ -315,7 +225,7 @@ def test_suite_file(data: Path, tmp_path: Path) -> None:
         f"name: colours\nmodels: [FakeNet]\nbackends: [fake-box]\nmetrics: [cosine]\nn: 20\n"
         f"datasets: [{{input: {data}}}]\nevaluations: [verification, {{evaluation: similarity}}]\n"
     )
-    code, text = bench("--plugins-dir", FAKES, "run", str(suite), "--o", str(tmp_path))
+    code, text = bench("--plugins-dir", str(FAKES), "run", str(suite), "--o", str(tmp_path))
     assert code == 0, text
     for run in ("verification-data", "similarity-data"):
         folder = tmp_path / "colours" / run
@@ -352,7 +262,7 @@ def test_a_plugin_declaring_the_wrong_dim_is_told_so(data: Path, tmp_path: Path)
     )
     code, text = bench(
         "--plugins-dir",
-        FAKES,
+        str(FAKES),
         "--plugins-dir",
         str(plugin.parent),
         "accuracy",
