@@ -129,12 +129,13 @@ def _dlib_on_onnxruntime(client: Any, files: dict[str, Path]) -> None:
 
 
 # DeepFace clients whose network runs here through onnxruntime, on the device's providers and the worker's
-# thread share; DeepFace's own code still prepares every input. Distances stay within 1e-6 of DeepFace.verify's.
-FASTER_NETWORKS: dict[str, Callable[[Any, dict[str, Path]], None]] = {
-    "SFace": _sface_on_onnxruntime,
-    "Dlib": _dlib_on_onnxruntime,
+# thread share; DeepFace's own code still prepares every input (descriptors within ~1e-6 of DeepFace's, distances
+# within 1e-4 of DeepFace.verify's: tests/test_parity.py). Per model: what swaps the network in, and the graph
+# as the settings record it.
+FASTER_NETWORKS: dict[str, tuple[Callable[[Any, dict[str, Path]], None], str]] = {
+    "SFace": (_sface_on_onnxruntime, "constant DequantizeLinear folded"),
+    "Dlib": (_dlib_on_onnxruntime, "dlib .dat converted to ONNX"),
 }
-GRAPHS = {"SFace": "constant DequantizeLinear folded", "Dlib": "dlib .dat converted to ONNX"}
 
 
 class DeepFaceRecognizer:
@@ -153,7 +154,7 @@ class DeepFaceRecognizer:
             deepface_tensorflow(engine_bound=True)
         self.client: Any = build("facial_recognition", model_name)
         if model_name in FASTER_NETWORKS:
-            FASTER_NETWORKS[model_name](self.client, files)
+            FASTER_NETWORKS[model_name][0](self.client, files)
         self.normalization = normalization
         self.alignment = alignment
 
@@ -348,7 +349,7 @@ FIVE_POINT_MODELS = ("ArcFace", "SFace", "GhostFaceNet")
 def runtime_settings(spec: RecognizerSpec) -> dict[str, str]:
     """The framework that runs the network, and the device when it is not the CPU (both change the output)."""
     engine = "tensorflow" if spec.settings["backend"] == TF else "onnxruntime"
-    graph = {"graph": GRAPHS[spec.name]} if spec.name in GRAPHS else {}
+    graph = {"graph": FASTER_NETWORKS[spec.name][1]} if spec.name in FASTER_NETWORKS else {}
     device = runtime.device()
     return {"runtime": engine, **graph, **({"device": device} if device != "cpu" else {})}
 

@@ -150,6 +150,9 @@ class Builder:
         weights, bias = self.const(n + "w", layer.arrays["w"]), self.const(n + "b", layer.arrays["b"])
         return self.windowed("Conv", [x, weights, bias], layer.arrays["w"].shape[0], layer)
 
+    def relu(self, x: str) -> str:
+        return self.node("Relu", [x], self.shapes[x])
+
     def affine(self, x: str, layer: Layer) -> str:
         n = f"a{len(self.nodes)}"
         scaled = self.node("Mul", [x, self.const(n + "g", layer.arrays["gamma"].reshape(-1, 1, 1))], self.shapes[x])
@@ -186,11 +189,10 @@ def _residual(b: Builder, x: str, layers: list[Layer]) -> str:
     """``ares`` (x + block(x)) or, when the block ends in an avg_pool, ``ares_down`` (avg_pool(x) + block(x))."""
     c1, a1, _, c2, a2 = _expect(layers, ("con_4", "affine_", "relu_", "con_4", "affine_"))
     first = b.affine(b.conv(x, c1), a1)
-    y = b.affine(b.conv(b.node("Relu", [first], b.shapes[first]), c2), a2)
+    y = b.affine(b.conv(b.relu(first), c2), a2)
     shortcut = b.pool(x, _expect(layers, ("avg_pool_2",))[0]) if layers[0].kind == "avg_pool_2" else x
     _expect(layers, ("add_prev_", "relu_"))
-    total = b.add(shortcut, y)
-    return b.node("Relu", [total], b.shapes[total])
+    return b.relu(b.add(shortcut, y))
 
 
 def build_graph(layers: list[Layer]) -> Any:
@@ -206,7 +208,7 @@ def build_graph(layers: list[Layer]) -> Any:
     x = b.node("Mul", [centred, b.const("scale", np.array(1 / 256, dtype=np.float32))], b.shapes[chw])
     conv, affine, _, pool = _expect(todo, ("con_4", "affine_", "relu_", "max_pool_2"))
     stem = b.affine(b.conv(x, conv), affine)
-    x = b.pool(b.node("Relu", [stem], b.shapes[stem]), pool)
+    x = b.pool(b.relu(stem), pool)
     while todo and todo[0].kind == "con_4":
         x = _residual(b, x, todo)
     pool, fc = _expect(todo, ("avg_pool_2", "fc_2"))
