@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from bench.faces import Face
+from bench.flip import mirror_face
 from bench.hookspecs import hookimpl
 from bench.measures import QualityMeasure, Sample
 from bench.quality import face_box, sharpness
@@ -107,27 +108,12 @@ def feature_norm(sample: Sample) -> float:
     return float(np.linalg.norm(sample.vector))
 
 
-MIRRORED = {
-    "left_eye": "right_eye",
-    "right_eye": "left_eye",
-    "mouth_left": "mouth_right",
-    "mouth_right": "mouth_left",
-    "nose": "nose",
-}
-
-
-def mirror(face: Face, width: int) -> Face:
-    """The face in the horizontally flipped image (the person's left eye becomes their right)."""
-    marks = {MIRRORED.get(k, k): (width - 1 - x, y) for k, (x, y) in face.landmarks.items()}
-    return Face(width - face.x - face.w, face.y, face.w, face.h, face.confidence, marks, face.whole_image)
-
-
 def flip_distance(sample: Sample) -> float:
     """Cosine distance between the embedding of the face and of its mirror image (0: the model sees the same)."""
     assert sample.vector is not None
     recognizer = sample.recognizer()
     image = np.ascontiguousarray(sample.image[:, ::-1])
-    flipped = np.asarray(recognizer.embed(recognizer.crop(image, mirror(sample.face, image.shape[1]))[None]))[0]
+    flipped = np.asarray(recognizer.embed(recognizer.crop(image, mirror_face(sample.face, image.shape[1]))[None]))[0]
     v = sample.vector.astype(float)
     return float(1 - flipped @ v / (np.linalg.norm(flipped) * np.linalg.norm(v)))
 

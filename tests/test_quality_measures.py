@@ -12,6 +12,7 @@ from bench import plugins, quality
 from bench.datasets import scan
 from bench.executors import EXTRAS
 from bench.faces import LANDMARK_NAMES, Face
+from bench.flip import mirror_face
 from bench.measures import QualityMeasure, Sample
 from bench.pipeline import Detection, Pipeline
 from bench.quality import face_key, image_qualities, model_qualities
@@ -63,11 +64,11 @@ def test_pose_of_real_frontal_and_turned_faces_and_without_landmarks() -> None:
 
 def test_mirror_swaps_sides_and_is_its_own_inverse() -> None:
     face = posed(20, 5, 10)
-    flipped = qm.mirror(face, 250)
+    flipped = mirror_face(face, 250)
     assert flipped.landmarks["left_eye"] == (249 - face.landmarks["right_eye"][0], face.landmarks["right_eye"][1])
     assert flipped.x == 250 - 40 - 160
     assert qm.pose(flipped)[0] == pytest.approx(-qm.pose(face)[0])  # a head turned right, mirrored, turns left
-    back = qm.mirror(flipped, 250)
+    back = mirror_face(flipped, 250)
     assert back.x == face.x and all(np.allclose(back.landmarks[k], face.landmarks[k]) for k in LANDMARK_NAMES)
 
 
