@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.datasets import Dataset, DatasetError, Pairs
+from bench.datasets import Carries, Dataset, DatasetError, Pairs
 
 UNLABELLED = "unlabelled"
 """The group name reported for images without a (consistent) label."""
@@ -161,7 +161,7 @@ def attach(dataset: Dataset, sources: Sequence[Source]) -> Dataset:
     """The dataset with each image's labels in :attr:`Image.attrs` (existing keys kept unless relabelled)."""
     labels = read(dataset, sources)
     images = [dataclasses.replace(img, attrs={**img.attrs, **v}) for img, v in zip(dataset.images, labels.values)]
-    return dataclasses.replace(dataset, images=images)
+    return dataclasses.replace(dataset, images=images, carries=dataset.carries | {Carries.ATTRIBUTES})
 
 
 def image_groups(dataset: Dataset, attribute: str) -> np.ndarray:

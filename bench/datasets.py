@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
 import json
 import os
@@ -23,12 +24,43 @@ class DatasetError(BenchError):
     """A dataset, pairs file or datasets.yaml entry that cannot be used as given."""
 
 
+class Carries(enum.StrEnum):
+    """What a dataset brings besides pixels; an evaluation names what it needs of these (``EvaluationSpec.needs``)."""
+
+    IDENTITIES = "identities"  # every image's identity is known (its folder, a label file)
+    PAIR_LABELS = "pair labels"  # a list of image pairs marked same / different
+    FOLDS = "given folds"  # the pair list assigns each pair to a fold
+    TEMPLATES = "templates"  # images grouped into templates, with template pairs (IJB)
+    GALLERY = "a probe/gallery split"  # 1:N roles given by the benchmark (TinyFace)
+    LANDMARKS = "landmarks"  # a face box and 5 points per image
+    ATTRIBUTES = "attributes"  # group labels per image (datasets.yaml attributes:, RFW groups)
+
+
+NEEDS = {
+    "identities": (Carries.IDENTITIES,),
+    "pairs": (Carries.PAIR_LABELS, Carries.IDENTITIES),  # given pairs, or pairs sampled from identities
+    "attributes": (Carries.ATTRIBUTES,),
+    "templates": (Carries.TEMPLATES,),
+    "gallery": (Carries.GALLERY,),
+}
+"""An evaluation's need -> the capabilities that satisfy it (any one of them)."""
+
+NEED_WORDS = {
+    "identities": "identities",
+    "pairs": "pair labels (nor identities to sample pairs from)",
+    "attributes": "attributes",
+    "templates": "templates",
+    "gallery": "probe/gallery split",
+}
+"""How a message names a missing need."""
+
+
 @dataclass(frozen=True)
 class Image:
     """One image of a dataset."""
 
     rel: str  # path relative to the dataset root, with forward slashes (for container members: a member key)
-    identity: str
+    identity: str  # "" where the dataset does not say (then it does not carry Carries.IDENTITIES)
     path: Path
     attrs: dict[str, str] = field(default_factory=dict, compare=False, hash=False)  # group labels, subject, media...
     data: bytes | None = field(default=None, repr=False, compare=False)  # encoded bytes of a container member
@@ -69,11 +101,26 @@ class Dataset:
     description: str = ""
     baseline: str = ""  # name of the clean dataset its results are reported against
     protocol: str = ""  # the registered reader of its pairs file ("" = sniffed)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (rel, reason): files found but not images
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (rel, reason): files found but not used
+    carries: frozenset[Carries] = field(kw_only=True)  # what the reader found besides pixels: no default
     index: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.index = {img.rel: i for i, img in enumerate(self.images)}
+
+    def lacks(self, needs: frozenset[str]) -> list[str]:
+        """The needs (``NEEDS`` keys) none of whose capabilities this dataset carries, sorted."""
+        unknown = needs - set(NEEDS)
+        if unknown:
+            raise ValueError(f"unknown needs {sorted(unknown)}; known: {sorted(NEEDS)}")
+        return sorted(n for n in needs if not any(c in self.carries for c in NEEDS[n]))
+
+    def describe_carries(self) -> str:
+        """``"pair labels and given folds"`` / ``"nothing but images"``: for messages."""
+        names = [c.value for c in Carries if c in self.carries]
+        if not names:
+            return "nothing but images"
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
     def identities(self) -> list[str]:
         """Identity names, sorted."""
@@ -162,7 +209,9 @@ def scan(root: Path, name: str = "", pairs_file: Path | None = None, description
                 skipped.append((rel, why))
     if not images:
         raise DatasetError(f"no images found in {root}; expected {root}/<identity>/<image>.jpg")
-    return Dataset(name or root.name, root, images, pairs_file, description, skipped=skipped)
+    return Dataset(
+        name or root.name, root, images, pairs_file, description, skipped=skipped, carries=frozenset({Carries.IDENTITIES})
+    )
 
 
 def _safe_rel(root: Path, rel: str, pairs_path: Path) -> str:

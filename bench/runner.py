@@ -16,6 +16,7 @@ import pandas as pd
 from bench import executors, plugins, runtime
 from bench.config import Settings
 from bench.context import Context, Evaluation
+from bench.datasets import NEED_WORDS, Dataset
 from bench.errors import BenchError
 from bench.evaluations import EvaluationSpec
 from bench.pipeline import Pipeline, plugin_key
@@ -37,6 +38,10 @@ class NothingRan(BenchError):
 
 class Unavailable(BenchError):
     """Named models or detectors cannot run here; the message lists every missing file and its fix."""
+
+
+class Mismatch(BenchError):
+    """The dataset does not carry what a requested evaluation needs."""
 
 
 class IncompleteSweep(BenchError):
@@ -71,6 +76,30 @@ def _evaluations(settings: Settings, request: SweepRequest) -> list[EvaluationSp
     registry = settings.plugins().evaluations
     specs = [registry.get(request.evaluation), *(registry.get(n) for n in request.extra_evaluations)]
     return list({s.name: s for s in specs}.values())
+
+
+def check_needs(dataset: Dataset, specs: list[EvaluationSpec], known: Iterable[EvaluationSpec]) -> None:
+    """Refuse, before any work, an evaluation whose needs the dataset does not carry, naming those that can run."""
+    for spec in specs:
+        lacking = dataset.lacks(spec.needs)
+        if not lacking:
+            continue
+        source = dataset.pairs_file.name if dataset.pairs_file is not None else dataset.name
+        fits = sorted({s.command for s in known if s.command and not dataset.lacks(s.needs)}, key=_lead_first)
+        hint = NEED_FIXES.get(lacking[0]) or (
+            f"use {' or '.join(f'bench {c}' for c in fits[:3])}" if fits else "no evaluation here can use it"
+        )
+        raise Mismatch(
+            f"bench {spec.command or spec.name}: {source} carries {dataset.describe_carries()} "
+            f"but no {' and no '.join(NEED_WORDS[n] for n in lacking)}; {hint}"
+        )
+
+
+NEED_FIXES = {"attributes": "declare one under 'attributes:' in datasets.yaml (docs: bench fairness --help)"}
+
+
+def _lead_first(command: str) -> tuple[bool, str]:
+    return command != "accuracy", command
 
 
 def _sweep(settings: Settings, request: SweepRequest) -> Sweep:
@@ -157,6 +186,7 @@ def execute(request: SweepRequest, settings: Settings) -> Outcome:
     specs = _evaluations(settings, request)
     sweep = _sweep(settings, request)
     dataset, given = open_source(settings, request)
+    check_needs(dataset, specs, settings.plugins().evaluations)
     run = Run.create(
         request.output, specs[0].command or specs[0].name, request.run_id, request.overwrite, request.record()
     )

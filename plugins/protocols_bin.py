@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets import Dataset, Image, Pairs
+from bench.datasets import Carries, Dataset, Image, Pairs
 from bench.safe_pickle import load_verification_bin
 
 N_FOLDS = 10
@@ -58,11 +58,15 @@ def read_bin(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, Pairs
     blobs, issame = load_verification_bin(path)
     n_pairs = len(issame)
     left, right = np.arange(0, 2 * n_pairs, 2), np.arange(1, 2 * n_pairs, 2)
-    groups = pair_groups(len(blobs), left, right, issame)
-    images = [
-        Image(f"{path.stem}/{i:05d}", f"{path.stem}-{groups[i]:05d}", path, data=blob) for i, blob in enumerate(blobs)
-    ]
-    data = Dataset(path.stem, path.parent, images, path, f"insightface verification .bin: {n_pairs} pairs")
+    images = [Image(f"{path.stem}/{i:05d}", "", path, data=blob) for i, blob in enumerate(blobs)]
+    data = Dataset(
+        path.stem,
+        path.parent,
+        images,
+        path,
+        f"insightface verification .bin: {n_pairs} pairs",
+        carries=frozenset({Carries.PAIR_LABELS}),
+    )
     return data, Pairs(left, right, issame.copy(), consecutive_folds(n_pairs), str(path))
 
 

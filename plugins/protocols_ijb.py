@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets import Dataset, DatasetError, Image, Pairs
+from bench.datasets import Carries, Dataset, DatasetError, Image, Pairs
 from bench.faces import Face
 from facebench_plugins.alignment import TEMPLATE_ORDER
 from facebench_plugins.protocols_bin import pair_groups
@@ -97,5 +97,12 @@ def read_ijb(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, Pairs
         for img, tid, mid in faces
     ]
     empty = np.zeros(0, dtype=int)
-    data = Dataset(name, path, images, path, f"{name.upper()} 1:1: {len(pairs.same)} template pairs")
+    data = Dataset(
+        name,
+        path,
+        images,
+        path,
+        f"{name.upper()} 1:1: {len(pairs.same)} template pairs",
+        carries=frozenset({Carries.TEMPLATES, Carries.LANDMARKS}),
+    )
     return data, Pairs(empty, empty, np.zeros(0, bool), None, f"{name} template pairs: see the ijb evaluation")

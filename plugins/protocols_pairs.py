@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets import Dataset, DatasetError, Image, Pairs, pairs_from_rows
+from bench.datasets import Carries, Dataset, DatasetError, Image, Pairs, pairs_from_rows
 from facebench_plugins.protocols_bin import consecutive_folds
 
 CFP_SPLITS = {"cfp-fp": ("FP", "Pair_list_P.txt"), "cfp-ff": ("FF", "Pair_list_F.txt")}
@@ -80,7 +80,12 @@ def read_cfp(path: Path, split: str) -> tuple[Dataset, Pairs]:
         [Image(rel, Path(rel).parts[-3], root / rel, {"pose": Path(rel).parts[-2]}) for rel in rels], protocol
     )
     dataset = Dataset(
-        split, root, images, protocol, f"CFP {folder}: frontal-{'profile' if folder == 'FP' else 'frontal'}"
+        split,
+        root,
+        images,
+        protocol,
+        f"CFP {folder}: frontal-{'profile' if folder == 'FP' else 'frontal'}",
+        carries=frozenset({Carries.IDENTITIES, Carries.PAIR_LABELS, Carries.FOLDS}),
     )
     rows, folds = [], []
     fold_dirs = sorted(d for d in (protocol / "Split" / folder).iterdir() if d.is_dir())
@@ -134,7 +139,14 @@ def read_calfw(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, Pai
     folder = next((pairs_file.parent / f for f in IMAGE_FOLDERS if (pairs_file.parent / f).is_dir()), pairs_file.parent)
     names = sorted({parts[0] for parts in lines})
     images = _checked([Image(name, _identity(name), folder / name) for name in names], pairs_file)
-    data = Dataset(pairs_file.stem.removeprefix("pairs_").lower(), folder, images, pairs_file, "CALFW/CPLFW pairs")
+    data = Dataset(
+        pairs_file.stem.removeprefix("pairs_").lower(),
+        folder,
+        images,
+        pairs_file,
+        "CALFW/CPLFW pairs",
+        carries=frozenset({Carries.IDENTITIES, Carries.PAIR_LABELS}),
+    )
     rows = [(a[0], b[0], a[1] != "0") for a, b in zip(lines[::2], lines[1::2])]
     return data, pairs_from_rows(data, rows, consecutive_folds(len(rows)).tolist(), pairs_file)
 
@@ -183,7 +195,14 @@ def read_rfw(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, Pairs
         ],
         test,
     )
-    data = Dataset("rfw", data_root, images, test / "txts", f"RFW: {len(files)} groups")
+    data = Dataset(
+        "rfw",
+        data_root,
+        images,
+        test / "txts",
+        f"RFW: {len(files)} groups",
+        carries=frozenset({Carries.IDENTITIES, Carries.PAIR_LABELS, Carries.ATTRIBUTES}),
+    )
     return data, pairs_from_rows(data, rows, folds, test / "txts")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets import IMAGE_SUFFIXES, Dataset, DatasetError, Image, Pairs
+from bench.datasets import IMAGE_SUFFIXES, Carries, Dataset, DatasetError, Image, Pairs
 
 ROLES = {"Probe": "probe", "Gallery_Match": "gallery", "Gallery_Distractor": "distractor"}
 
@@ -37,5 +37,7 @@ def read_tinyface(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, 
     if not any(img.attrs["role"] == "probe" for img in images):
         raise DatasetError(f"{test}: no probe images in Probe/ (TinyFace layout)")
     empty = np.zeros(0, dtype=int)
-    data = Dataset("tinyface", test, images, test, "TinyFace 1:N: probe vs gallery match + distractors")
+    data = Dataset(
+        "tinyface", test, images, test, "TinyFace 1:N: probe vs gallery match + distractors", carries=frozenset({Carries.GALLERY})
+    )
     return data, Pairs(empty, empty, np.zeros(0, bool), None, "tinyface: 1:N, see the tinyface evaluation")

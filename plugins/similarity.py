@@ -108,6 +108,7 @@ def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
             "similarity",
             Similarity,
             command="similarity",
+            needs=frozenset({"identities"}),
             default_metric="cosine",
             help="Identity x identity mean-score matrices per model/detector/metric, exact over every image pair at "
             "any size: per-identity and most-confused tables, the matrix (CSV while small, else .npy), a heatmap.",

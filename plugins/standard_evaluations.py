@@ -204,6 +204,7 @@ EVALUATIONS = (
         "ijb",
         IJBVerification,
         command="ijb",
+        needs=frozenset({"templates"}),
         help="IJB-B/C 1:1 verification on templates: TAR at FAR 1e-6..1e-1 (insightface's pooling; use --backend "
         "given for the set's own landmarks).",
         tables=(
@@ -221,7 +222,7 @@ EVALUATIONS = (
         TinyFaceIdentification,
         command="tinyface",
         help="TinyFace 1:N identification: rank-1/5/20 of the probes against gallery match + distractors.",
-        needs=frozenset({"identities"}),
+        needs=frozenset({"gallery"}),
         tables=(
             Table(
                 "tinyface",

@@ -142,4 +142,4 @@ def test_bench_fairness_runs_with_fake_plugins(tmp_path: Path) -> None:
     assert {"fairness", "fairness_differentials"} <= set(manifest["tables"]) and (run / "det_by_group.csv").is_file()
     assert any(p.startswith("fairness_rates_") for p in manifest["plots"])
     code, out = bench(*args, "--i", str(data), "--run-id", "none")
-    assert code == 1 and "declare one under 'attributes:'" in out
+    assert code == 1 and "carries identities but no attributes; declare one under 'attributes:'" in out

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bench import plugins, protocols
-from bench.datasets import Dataset, scan
+from bench.datasets import Carries, Dataset, scan
 from bench.pipeline import Pipeline
 from bench.store import Store
 from bench.sweep import Combination, Sweep
@@ -26,7 +26,7 @@ def _lfw_identities() -> Dataset:
     data = scan(LFW)
     names = sorted({img.identity for img in data.images if img.identity.startswith(("A", "B"))})
     keep = [img for img in data.images if img.identity in names]
-    return Dataset("lfw-ab", LFW, keep)
+    return Dataset("lfw-ab", LFW, keep, carries=frozenset({Carries.IDENTITIES}))
 
 
 def _open(path: Path) -> Dataset:
@@ -102,7 +102,10 @@ def test_ijb_given_landmarks_reproduce_the_folder_path(tmp_path: Path) -> None:
     assert row["n_pairs_scored"] == 1600 and row["n_impostor"] == 1560  # 40 identities: 40 x 39 impostor pairs
     assert row["tar_at_far_1e-04"] is None and row["tar_at_far_1e-03"] is not None  # FAR >= 1/1560 only
     folder = Dataset(
-        "folder", LFW, [next(i for i in data.images if i.path == img.path.resolve()) for img in ijb.images]
+        "folder",
+        LFW,
+        [next(i for i in data.images if i.path == img.path.resolve()) for img in ijb.images],
+        carries=data.carries,
     )
     (combo,) = _combos(folder, "retinaface-mnet", tmp_path)
     attrs = [img.attrs for img in ijb.images]
