@@ -210,7 +210,13 @@ def scan(root: Path, name: str = "", pairs_file: Path | None = None, description
     if not images:
         raise DatasetError(f"no images found in {root}; expected {root}/<identity>/<image>.jpg")
     return Dataset(
-        name or root.name, root, images, pairs_file, description, skipped=skipped, carries=frozenset({Carries.IDENTITIES})
+        name or root.name,
+        root,
+        images,
+        pairs_file,
+        description,
+        skipped=skipped,
+        carries=frozenset({Carries.IDENTITIES}),
     )
 
 

@@ -38,6 +38,11 @@ def read_tinyface(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, 
         raise DatasetError(f"{test}: no probe images in Probe/ (TinyFace layout)")
     empty = np.zeros(0, dtype=int)
     data = Dataset(
-        "tinyface", test, images, test, "TinyFace 1:N: probe vs gallery match + distractors", carries=frozenset({Carries.GALLERY})
+        "tinyface",
+        test,
+        images,
+        test,
+        "TinyFace 1:N: probe vs gallery match + distractors",
+        carries=frozenset({Carries.GALLERY}),
     )
     return data, Pairs(empty, empty, np.zeros(0, bool), None, "tinyface: 1:N, see the tinyface evaluation")

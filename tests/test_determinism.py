@@ -21,7 +21,12 @@ from tests.test_parity import MULTI_FACE_PAIRS, _lfw
 @pytest.mark.parametrize("backend", ["opencv", "yunet", "retinaface-mnet"])
 def test_same_detector_twice_cold_gives_every_box_equal(backend: str, tmp_path: Path) -> None:
     rels = sorted({rel for entries in MULTI_FACE_PAIRS.values() for entry in entries[:12] for rel in _lfw(entry)})
-    dataset = Dataset("lfw-multi-face", LFW, [Image(rel, rel.split("/")[0], LFW / rel) for rel in rels], carries=frozenset({Carries.IDENTITIES}))
+    dataset = Dataset(
+        "lfw-multi-face",
+        LFW,
+        [Image(rel, rel.split("/")[0], LFW / rel) for rel in rels],
+        carries=frozenset({Carries.IDENTITIES}),
+    )
     registry = plugins.load()
     spec, every = registry.detectors.get(backend), registry.face_selectors.get("deepface")
     runs = []

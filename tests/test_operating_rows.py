@@ -64,7 +64,9 @@ def test_generalised_rates_charge_unscored_pairs() -> None:
 def test_failures_are_counted_once_per_image_and_cause() -> None:
     images = [Image(f"p/{i}.jpg", "p", Path(f"/x/{i}.jpg")) for i in range(10)]
     combo = SimpleNamespace(
-        dataset=Dataset("d", Path("/x"), images, carries=frozenset()), detector=SimpleNamespace(name="det"), model=SimpleNamespace(name="M")
+        dataset=Dataset("d", Path("/x"), images, carries=frozenset()),
+        detector=SimpleNamespace(name="det"),
+        model=SimpleNamespace(name="M"),
     )
     record = {"dataset": "d", "detector": "det", "policy": "whole", "reason": ""}
     failures = [

@@ -165,7 +165,12 @@ def test_every_face_policy_matches_deepface_verify_on_multi_face_pairs(
     cv2.setNumThreads(1)  # DeepFace's own Haar detection is not deterministic with more OpenCV threads
     rows = [_lfw(entry) for entry in MULTI_FACE_PAIRS[(model, backend)]]
     rels = sorted({rel for row in rows for rel in row})
-    dataset = Dataset("lfw-multi-face", LFW, [Image(rel, rel.split("/")[0], LFW / rel) for rel in rels], carries=frozenset({Carries.IDENTITIES}))
+    dataset = Dataset(
+        "lfw-multi-face",
+        LFW,
+        [Image(rel, rel.split("/")[0], LFW / rel) for rel in rels],
+        carries=frozenset({Carries.IDENTITIES}),
+    )
     left, right = (np.array([dataset.index[row[k]] for row in rows]) for k in (0, 1))
     registry = plugins.load()
     pipeline = Pipeline(

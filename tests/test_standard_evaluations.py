@@ -26,7 +26,9 @@ pytestmark = [needs_lfw, needs_weights, pytest.mark.slow]
 
 def _lfw_ab() -> Dataset:
     data = scan(LFW)
-    return Dataset("lfw-ab", LFW, [img for img in data.images if img.identity.startswith(("A", "B"))], carries=data.carries)
+    return Dataset(
+        "lfw-ab", LFW, [img for img in data.images if img.identity.startswith(("A", "B"))], carries=data.carries
+    )
 
 
 def test_ijb_command_prints_every_supported_far(tmp_path: Path) -> None:
