@@ -26,7 +26,8 @@ class Input:
 
 @dataclass
 class Context:
-    """Shared by the evaluations of one run; ``state`` holds what an evaluation keeps between its steps."""
+    """Shared by the evaluations of one run. What an evaluation keeps between its steps lives on the evaluation
+    object itself (each run makes its own with ``EvaluationSpec.factory``)."""
 
     request: SweepRequest
     settings: Settings
@@ -35,9 +36,9 @@ class Context:
     sweep: Sweep
     metrics: list[Metric]
     dataset: Dataset  # the dataset as opened (before an evaluation restricts or samples it)
+    given_pairs: Pairs | None = None  # the pairs a benchmark file brings with its images (a .bin, CFP...)
     inputs: list[Input] = field(default_factory=list)
     current: Input | None = None  # the input being swept
-    state: dict[str, Any] = field(default_factory=dict)
 
     @property
     def input(self) -> Input:

@@ -176,7 +176,7 @@ def _close(ctx: Context) -> None:
         dataset=ctx.sweep.dataset_record(),
         detections=ctx.sweep.detection_counts,
         plugins=_plugin_records(ctx.sweep),
-        timings={k: v.as_dict() for k, v in ctx.sweep.pipeline.stats.items()},
+        timings=ctx.sweep.timings(),
     )
 
 
@@ -190,8 +190,7 @@ def execute(request: SweepRequest, settings: Settings) -> Outcome:
     run = Run.create(
         request.output, specs[0].command or specs[0].name, request.run_id, request.overwrite, request.record()
     )
-    ctx = Context(request, settings, settings.plugins(), run, sweep, sweep.metrics, dataset)
-    ctx.state["given_pairs"] = given
+    ctx = Context(request, settings, settings.plugins(), run, sweep, sweep.metrics, dataset, given)
     try:
         _declare(run, specs)
         run.record(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ import pandas as pd
 from bench.datasets import Dataset
 from bench.executors import PluginLoadError
 from bench.metrics import Metric
-from bench.pipeline import Detection, Pipeline
+from bench.pipeline import Detection, Pipeline, StageStats
 from bench.registry import DetectorSpec, RecognizerSpec
 from bench.selection import FaceSelector
 from bench.weights import MissingWeights
@@ -216,6 +217,14 @@ class Sweep:
         for img, d, reason in zip(dataset.images, detections, reasons):
             if d.face is not None and reason:
                 self._failure(dataset, det, model.name, img.rel, d, "embed_failed", reason)
+
+    def stage_stats(self, stage: str, plugin: str) -> StageStats | None:
+        """The timings of ``stage`` ("detect", "embed") for one plugin, if it ran."""
+        return self.pipeline.stats.get(f"{stage}:{plugin}")
+
+    def timings(self) -> dict[str, dict[str, Any]]:
+        """Every stage's timings, for the manifest."""
+        return {k: v.as_dict() for k, v in self.pipeline.stats.items()}
 
     def dataset_record(self) -> list[dict[str, object]]:
         """What the manifest says of each dataset swept: root, sizes, content hash of the images used."""

@@ -125,6 +125,9 @@ def write(found: Findings, folder: Path, top: int = TOP) -> tuple[Path, Path]:
 class AuditEvaluation:
     """``bench audit``: every image of the dataset through one model (or each given), findings and a page each."""
 
+    def __init__(self) -> None:
+        self.pages: list[str] = []  # the HTML pages written so far
+
     def prepare(self, ctx: Context) -> None:
         """All the dataset's images (no pairs)."""
         if not ctx.inputs:
@@ -136,10 +139,9 @@ class AuditEvaluation:
         found = findings(combo, None if distance is None else float(distance))
         page = ctx.run.path / f"{slug('audit', combo.dataset.name, combo.model.name, combo.detector.name)}.html"
         page.write_text(found.page(int(ctx.request.option("top", TOP))))
-        pages = ctx.state.setdefault("audit_pages", [])
-        pages.append(page.name)
+        self.pages.append(page.name)
         ctx.run.record(
-            audit_pages=pages,
+            audit_pages=self.pages,
             duplicate_distance={f"{combo.model.name} x {combo.detector.name}": found.duplicate_distance},
         )
         return {"audit": found.table().to_dict("records")}

@@ -366,11 +366,14 @@ def choose_pairs(ctx: Context, attribute: str) -> Pairs:
         return sample_group_pairs(
             ctx.dataset, request.n, attribute, request.seed, request.option("impostors", "same-group")
         )
-    return pairs_for(ctx.settings, request, ctx.dataset, ctx.state.get("given_pairs"))
+    return pairs_for(ctx.settings, request, ctx.dataset, ctx.given_pairs)
 
 
 class Fairness:
     """Per-group error rates at one global threshold per combination, metric and FMR target."""
+
+    def __init__(self) -> None:
+        self.det: list[dict[str, Any]] = []  # DET curve points of every combination, written in finish
 
     def prepare(self, ctx: Context) -> None:
         """The attribute and (when fairness leads) the pairs; what the labels cover goes into the manifest."""
@@ -406,12 +409,12 @@ class Fairness:
         if ctx.input.pairs is None or attribute not in attributes_of(combo.dataset):
             return {}
         rows = combination_rows(combo, ctx.input.pairs, ctx.metrics, settings)
-        ctx.state.setdefault(DET_FILE, []).extend({**ctx.input.tags, **r} for r in rows.pop(DET_FILE))
+        self.det.extend({**ctx.input.tags, **r} for r in rows.pop(DET_FILE))
         return rows
 
     def finish(self, ctx: Context) -> None:
         """``det_by_group.csv`` (curve points: a data file, not a report table), rate bars and DET plots."""
-        table, det = ctx.run.table("fairness"), pd.DataFrame(ctx.state.get(DET_FILE, []))
+        table, det = ctx.run.table("fairness"), pd.DataFrame(self.det)
         if table.empty:
             return
         write_csv(ctx.run.path / f"{DET_FILE}.csv", det)

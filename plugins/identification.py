@@ -36,13 +36,13 @@ class Identification:
                 "gallery": [dataset.images[i].rel for i in split.gallery],
             }
         )
-        ctx.state["split"] = split
+        self.split = split
         if not ctx.inputs:
             ctx.inputs.append(Input(dataset))
 
     def combination(self, ctx: Context, combo: Combination) -> Rows:
         """Every metric's identification figures and CMC."""
-        rows, curves = identify.evaluate(combo, ctx.state["split"], ctx.metrics)
+        rows, curves = identify.evaluate(combo, self.split, ctx.metrics)
         return {"identify": rows, "cmc": curves.to_dict("records")}
 
     def finish(self, ctx: Context) -> None:

@@ -238,7 +238,7 @@ def comparison_us(metric: Metric, vectors: np.ndarray, n: int = 400, repeats: in
 
 
 def _stage_ms(ctx: Context, stage: str, plugin: str, detector: str) -> float | None:
-    stats = ctx.sweep.pipeline.stats.get(f"{stage}:{plugin}")
+    stats = ctx.sweep.stage_stats(stage, plugin)
     if stats is None:
         return None
     if detector in stats.cache_ms_per_item:
@@ -274,18 +274,18 @@ def efficiency_row(ctx: Context, combo: Combination, metric: Metric) -> dict[str
 class OperatingPoints:
     """FNMR@FMR with intervals per input; thresholds of calibration inputs (or a run) transferred to the rest."""
 
+    def __init__(self) -> None:
+        self.op_scores: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, bool]] = {}  # for the DET plots
+        self.thresholds: dict[tuple[str, str, str], dict[float, dict[str, Any]]] = {}  # model, detector, metric
+
     def prepare(self, ctx: Context) -> None:
         """The pairs; a calibration input first when ``--threshold-from`` names a set or ``--split-by-subject``."""
         if not ctx.inputs:
-            dataset, pairs = restrict(
-                ctx.dataset, pairs_for(ctx.settings, ctx.request, ctx.dataset, ctx.state.get("given_pairs"))
-            )
+            dataset, pairs = restrict(ctx.dataset, pairs_for(ctx.settings, ctx.request, ctx.dataset, ctx.given_pairs))
             ctx.run.record(pairs={"source": pairs.source, "n_pairs": len(pairs), "n_same": int(pairs.same.sum())})
             ctx.inputs.append(Input(dataset, pairs, {"subset": "all"}))
         self.fmrs = tuple(sorted({*operating.FMRS, *_fmrs(ctx.request.option("at_fmr", "1e-3"))}, reverse=True))
         self.at = _fmrs(ctx.request.option("at_fmr", "1e-3"))
-        ctx.state["op_scores"] = {}
-        ctx.state["thresholds"] = {}
         fraction = ctx.request.option("split_by_subject")
         if fraction:
             self._split(ctx, float(fraction))
@@ -323,7 +323,7 @@ class OperatingPoints:
         """A run folder gives thresholds directly; a pair file, dataset name or folder becomes a calibration input."""
         path = Path(source)
         if (path / "manifest.json").is_file():
-            ctx.state["thresholds"] = {
+            self.thresholds = {
                 key: {t: row for t, row in by_target.items() if any(np.isclose(t, self.at))}
                 for key, by_target in _run_thresholds(path).items()
             }
@@ -385,22 +385,20 @@ class OperatingPoints:
             points, summary = evaluate_scores(s, self.fmrs, n_boot, seed)
             rows["operating_points"] += [{**keyed, **p} for p in points]
             rows["operating_summary"].append({**keyed, "status": "ok", **summary})
-            ctx.state["op_scores"][(combo.dataset.name, subset, combo.model.name, combo.detector.name, metric.name)] = (
+            self.op_scores[(combo.dataset.name, subset, combo.model.name, combo.detector.name, metric.name)] = (
                 s.scores,
                 s.same,
                 metric.higher_is_more_similar,
             )
             key = (combo.model.name, combo.detector.name, metric.name)
             if subset in CALIBRATION:
-                ctx.state["thresholds"][key] = {
+                self.thresholds[key] = {
                     p["fmr_target"]: {"calibration": f"{combo.dataset.name} ({subset})", **p}
                     for p in points
                     if p["fmr_target"] in self.at
                 }
-            elif key in ctx.state["thresholds"]:
-                rows["transfer"] += [
-                    {**keyed, **r} for r in transfer_rows(s, ctx.state["thresholds"][key], n_boot, seed)
-                ]
+            elif key in self.thresholds:
+                rows["transfer"] += [{**keyed, **r} for r in transfer_rows(s, self.thresholds[key], n_boot, seed)]
         return rows
 
     def finish(self, ctx: Context) -> None:
@@ -432,7 +430,7 @@ class OperatingPoints:
     def _det_plots(self, ctx: Context, points: pd.DataFrame) -> list[Path]:
         written = []
         groups: dict[tuple[str, str, str], list[Curve]] = {}
-        for (dataset, subset, model, detector, metric), (scores, same, hims) in ctx.state["op_scores"].items():
+        for (dataset, subset, model, detector, metric), (scores, same, hims) in self.op_scores.items():
             mine = points[
                 (points.dataset == dataset)
                 & (points.subset == subset)

@@ -225,28 +225,31 @@ def _rule(ctx: Context) -> Rule:
 class QualityEvaluation:
     """``bench quality``: every registered (or chosen) measure's EDC and pAUC per model x detector x metric."""
 
+    def __init__(self) -> None:
+        self.measures: list[QualityMeasure] = []  # chosen in prepare
+        self.per_detector: dict[str, pd.DataFrame] = {}  # image measures, computed once per detector
+
     def prepare(self, ctx: Context) -> None:
         """The pairs, as ``bench accuracy`` chooses them; the measures and the threshold rule."""
-        ctx.state["quality_measures"] = ctx.plugins.quality.select(ctx.request.option("measures", "all"))
+        self.measures = ctx.plugins.quality.select(ctx.request.option("measures", "all"))
         ctx.run.record(
             edc={
                 "threshold": _rule(ctx).describe(),
                 "pauc_limit": edc.PAUC_LIMIT,
                 "max_discard": edc.MAX_DISCARD,
-                "measures": [m.name for m in ctx.state["quality_measures"]],
+                "measures": [m.name for m in self.measures],
             }
         )
         if ctx.inputs:
             return  # another evaluation chose the inputs
-        given = ctx.state.get("given_pairs")
-        dataset, pairs = restrict(ctx.dataset, pairs_for(ctx.settings, ctx.request, ctx.dataset, given))
+        dataset, pairs = restrict(ctx.dataset, pairs_for(ctx.settings, ctx.request, ctx.dataset, ctx.given_pairs))
         ctx.run.record(pairs=describe_pairs(pairs, len(dataset.images)))
         ctx.inputs.append(Input(dataset, pairs, {"subset": "all"}))
 
     def combination(self, ctx: Context, combo: Combination) -> Rows:
         """Quality per image, then per metric the curves, the pAUC rows and the plot."""
-        measures = ctx.state["quality_measures"]
-        frame = qualities(ctx.sweep.pipeline, combo, measures, ctx.state.setdefault("quality_per_detector", {}))
+        measures = self.measures
+        frame = qualities(ctx.sweep.pipeline, combo, measures, self.per_detector)
         pairs = ctx.input.pairs
         assert pairs is not None
         curve_rows, pauc_rows = [], []

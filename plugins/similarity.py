@@ -40,16 +40,20 @@ class Similarity:
     restrict it: the matrix is exact at any size); ``--pairs`` or a pair-list benchmark file restricts it to the
     images of those pairs."""
 
+    def __init__(self) -> None:
+        self.note = ""  # said under the summary
+        self.heatmap = similarity_report.HeatmapChoice()
+
     def prepare(self, ctx: Context) -> None:
         """The images: all of the folder, or those of the pairs given; which identities the heatmaps show."""
         dataset = ctx.dataset
         named_list = bool(ctx.request.dataset and dataset.pairs_file)  # e.g. --dataset lfw-devtest: its pairs' images
-        if ctx.request.pairs or ctx.state.get("given_pairs") or named_list:
-            pairs = pairs_for(ctx.settings, ctx.request, dataset, ctx.state.get("given_pairs"))
+        if ctx.request.pairs or ctx.given_pairs or named_list:
+            pairs = pairs_for(ctx.settings, ctx.request, dataset, ctx.given_pairs)
             dataset, _ = restrict(dataset, pairs)
             ctx.run.record(images={"source": f"the images of {pairs.source}", "n_images": len(dataset.images)})
         elif dataset.pairs_file is not None:
-            ctx.state["note"] = (
+            self.note = (
                 f"note: every image of {dataset.root} is used; its {dataset.pairs_file.name} is not "
                 "(pass --pairs to restrict the matrix to a pair list's images)"
             )
@@ -60,7 +64,7 @@ class Similarity:
             tuple(n.strip() for n in names.split(",") if n.strip()), ctx.request.option("top")
         )
         similarity_report.check_identities(choice, ctx.inputs[0].dataset.identities())  # before any work
-        ctx.state["heatmap"] = choice
+        self.heatmap = choice
 
     def combination(self, ctx: Context, combo: Combination) -> Rows:
         """Per metric: the matrix files and heatmap written now, the long rows and a summary row returned."""
@@ -73,7 +77,7 @@ class Similarity:
             title = f"{combo.model.name} / {combo.detector.name} on {combo.dataset.name}: mean {metric.name}"
             name = report.slug(*tag.values(), metric.name)
             for path in similarity_report.write(
-                totals, metric, ctx.run.path, name, title, ctx.state["heatmap"], ctx.settings.cache_dir
+                totals, metric, ctx.run.path, name, title, self.heatmap, ctx.settings.cache_dir
             ):
                 if path.suffix == ".png":
                     ctx.run.plot(path)
@@ -89,7 +93,7 @@ class Similarity:
     def summary(self, ctx: Context) -> str:
         """Same-identity vs cross-identity mean score per combination (over every pair), and where the rest is."""
         table = console_table(ctx.run.table("similarity_summary"), SUMMARY)
-        note = [ctx.state["note"]] if "note" in ctx.state else []
+        note = [self.note] if self.note else []
         return "\n".join(
             [
                 table,

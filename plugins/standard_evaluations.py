@@ -108,7 +108,7 @@ class IJBVerification:
     def prepare(self, ctx: Context) -> None:
         """Check the layout, record the template pairs."""
         _require(ctx, "template", "an IJB meta folder")
-        pairs = ctx.state["template_pairs"] = read_template_pairs(ctx.dataset.root)
+        pairs = self.template_pairs = read_template_pairs(ctx.dataset.root)
         ctx.run.record(
             template_pairs={
                 "n_pairs": len(pairs.same),
@@ -121,7 +121,7 @@ class IJBVerification:
     def combination(self, ctx: Context, combo: Combination) -> Rows:
         """TAR@FAR per metric."""
         weights = bool(ctx.request.option("faceness_weights"))
-        return {"ijb": ijb_rows(combo, ctx.state["template_pairs"], ctx.metrics, weights)}
+        return {"ijb": ijb_rows(combo, self.template_pairs, ctx.metrics, weights)}
 
     def finish(self, ctx: Context) -> None:
         """Nothing derived."""
@@ -168,9 +168,7 @@ class GroupVerification:
     def prepare(self, ctx: Context) -> None:
         """The pairs, restricted to the images they use."""
         _require(ctx, "group", "a dataset with a 'group' per image (RFW)")
-        dataset, pairs = restrict(
-            ctx.dataset, pairs_for(ctx.settings, ctx.request, ctx.dataset, ctx.state.get("given_pairs"))
-        )
+        dataset, pairs = restrict(ctx.dataset, pairs_for(ctx.settings, ctx.request, ctx.dataset, ctx.given_pairs))
         ctx.run.record(pairs={"source": pairs.source, "n_pairs": len(pairs), "n_same": int(pairs.same.sum())})
         ctx.inputs.append(Input(dataset, pairs))
 

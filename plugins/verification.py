@@ -56,13 +56,14 @@ def describe_pairs(pairs: Pairs, n_images: int) -> dict[str, Any]:
 class Verification:
     """Scores the pairs of every input; rows tagged ``subset`` (all, baseline, drop lowest P% quality)."""
 
+    def __init__(self) -> None:
+        self.quality: dict[str, pd.DataFrame] = {}  # detector -> per-image quality (--drop-lowest-quality)
+
     def prepare(self, ctx: Context) -> None:
         """The pairs (and a clean baseline dataset's, if the dataset names one)."""
         if ctx.inputs:
             return  # another evaluation chose the inputs
-        dataset, pairs = restrict(
-            ctx.dataset, pairs_for(ctx.settings, ctx.request, ctx.dataset, ctx.state.get("given_pairs"))
-        )
+        dataset, pairs = restrict(ctx.dataset, pairs_for(ctx.settings, ctx.request, ctx.dataset, ctx.given_pairs))
         ctx.run.record(pairs=describe_pairs(pairs, len(dataset.images)))
         for note in pairs.notes:
             sys.stderr.write(f"note: {note}\n")
@@ -79,7 +80,7 @@ class Verification:
         rows, scores = evaluate(combo, pairs, ctx.metrics)
         percent = ctx.request.option("drop_lowest_quality")
         if percent and ctx.input.tags.get("subset") == "all":
-            rows += _quality_filtered(ctx, combo, pairs, percent)
+            rows += _quality_filtered(ctx, combo, pairs, percent, self.quality)
         return {"accuracy": rows, "scores": scores.to_dict("records")}
 
     def finish(self, ctx: Context) -> None:
@@ -87,8 +88,8 @@ class Verification:
         table = _against_baseline(ctx.run.table("accuracy"))
         ctx.run.rows["accuracy"] = table.to_dict("records")
         ctx.run.write_table("accuracy", table)
-        if "quality" in ctx.state:
-            ctx.run.write_table("quality", pd.concat(ctx.state["quality"].values(), ignore_index=True))
+        if self.quality:
+            ctx.run.write_table("quality", pd.concat(self.quality.values(), ignore_index=True))
         scores = ctx.run.table("scores")
         report.accuracy_pivots(table, ctx.run.path)
         if scores.empty:
@@ -104,11 +105,13 @@ class Verification:
         return "\n".join([console_table(ctx.run.table("accuracy"), SUMMARY), NOTE])
 
 
-def _quality_filtered(ctx: Context, combo: Combination, pairs: Pairs, percent: float) -> list[dict[str, Any]]:
-    """Every metric again without the pairs of the ``percent``% lowest-quality images (quality is per detector)."""
+def _quality_filtered(
+    ctx: Context, combo: Combination, pairs: Pairs, percent: float, measured: dict[str, pd.DataFrame]
+) -> list[dict[str, Any]]:
+    """Every metric again without the pairs of the ``percent``% lowest-quality images (quality is per detector,
+    kept in ``measured`` across combinations)."""
     from bench import quality
 
-    measured = ctx.state.setdefault("quality", {})
     name = combo.detector.name
     if name not in measured:
         frame = quality.measure(combo.dataset, combo.detections)
