@@ -101,6 +101,16 @@ class BenchCLI(click.Group):
             return super().invoke(ctx)
         except BenchError as err:
             raise click.ClickException(str(err)) from err
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as err:
+            if os.environ.get("FACEBENCH_TRACEBACK"):
+                raise
+            first = str(err).splitlines()[0] if str(err).strip() else "(no message)"
+            raise click.ClickException(
+                f"unexpected {type(err).__name__}: {first} (set FACEBENCH_TRACEBACK=1 to see the traceback; "
+                "please report it)"
+            ) from err
 
     def _evaluations(self, ctx: click.Context) -> dict[str, EvaluationSpec]:
         from bench import plugins

@@ -20,9 +20,13 @@ def _settings(a: SavedRun, b: SavedRun) -> list[str]:
     req_a, req_b = a.manifest.get("request", {}), b.manifest.get("request", {})
     keys = sorted((set(req_a) | set(req_b)) - IGNORED_REQUEST)
     lines += [f"  {key}: {req_a.get(key)} -> {req_b.get(key)}" for key in keys if req_a.get(key) != req_b.get(key)]
-    hashes = [[d.get("content_sha256") for d in run.manifest.get("dataset", [])] for run in (a, b)]
-    if hashes[0] != hashes[1]:
-        lines.append("  dataset content differs (content_sha256)")
+    for key, what in (
+        ("dataset", "dataset content differs"),
+        ("sample", "the images used differ (--n, --seed, pairs)"),
+    ):
+        hashes = [[d.get("content_sha256") for d in run.manifest.get(key, [])] for run in (a, b)]
+        if hashes[0] != hashes[1]:
+            lines.append(f"  {what} (content_sha256)")
     return lines
 
 

@@ -40,6 +40,10 @@ class Unavailable(BenchError):
     """Named models or detectors cannot run here; the message lists every missing file and its fix."""
 
 
+class RunFailed(BenchError):
+    """An unexpected error stopped the run; its traceback is in the run folder's error.log."""
+
+
 class Mismatch(BenchError):
     """The dataset does not carry what a requested evaluation needs."""
 
@@ -151,37 +155,49 @@ def _declare(run: Run, specs: list[EvaluationSpec]) -> None:
     run.record(evaluations=[s.name for s in specs])
 
 
-def _sweep_inputs(ctx: Context, steps: list[Evaluation]) -> None:
+def _sweep_inputs(ctx: Context, steps: list[Evaluation]) -> int:
+    """Every available combination of every input through every step; how many combinations ran."""
     total = len(ctx.inputs) * len(ctx.sweep.detectors) * len(ctx.sweep.models)
     done = 0
     for item in ctx.inputs:
         ctx.current = item
         for combo in ctx.sweep.run(item.dataset):
             done += 1
+            what = f"{combo.model.name} x {combo.detector.name} on {item.dataset.name}"
             if not ctx.settings.quiet:
-                sys.stderr.write(
-                    f"combination {done} of {total}: {combo.model.name} x {combo.detector.name} "
-                    f"on {item.dataset.name}\n"
-                )
+                sys.stderr.write(f"combination {done} of {total}: {what}\n")
             for step in steps:
                 for table, rows in step.combination(ctx, combo).items():
                     ctx.run.append(table, [{**item.tags, **row} for row in rows])
+            ctx.run.progress(done, total, what)
     ctx.current = None
+    return done
+
+
+def _empty_tables(ctx: Context, specs: list[EvaluationSpec], ran: int) -> list[str]:
+    """Write each declared table that got no rows (header only) and say so in one sentence each."""
+    said = []
+    for table in (t for spec in specs for t in spec.tables if not ctx.run.rows.get(t.name)):
+        ctx.run.write_table(table.name, pd.DataFrame(columns=list(table.keys)))
+        said.append(f"{table.name}: no rows -- the evaluation ran on {ran} combination(s) and found nothing to report")
+    return said
 
 
 def _close(ctx: Context) -> None:
     ctx.run.write_table("failures", ctx.sweep.failures_frame())
     ctx.run.write_table("unavailable", ctx.sweep.unavailable_frame())
     ctx.run.record(
-        dataset=ctx.sweep.dataset_record(),
+        dataset=[ctx.sweep.dataset_record(ctx.dataset)],  # the whole dataset as found
+        sample=ctx.sweep.sample_record(),  # the images each swept input used
         detections=ctx.sweep.detection_counts,
         plugins=_plugin_records(ctx.sweep),
         timings=ctx.sweep.timings(),
     )
 
 
-def execute(request: SweepRequest, settings: Settings) -> Outcome:
-    """Run ``request`` end to end; the run folder says ``complete`` only if everything asked for ran."""
+def execute(request: SweepRequest, settings: Settings, record: dict[str, object] | None = None) -> Outcome:
+    """Run ``request`` end to end; the run folder says ``complete`` only if everything asked for ran. ``record``:
+    entries for the manifest from the caller (a suite's file and sha256)."""
     runtime.use_device(request.device)  # before the plugins register: the device is part of their settings
     specs = _evaluations(settings, request)
     sweep = _sweep(settings, request)
@@ -193,6 +209,7 @@ def execute(request: SweepRequest, settings: Settings) -> Outcome:
     ctx = Context(request, settings, settings.plugins(), run, sweep, sweep.metrics, dataset, given)
     try:
         _declare(run, specs)
+        run.record(**(record or {}))
         run.record(
             metrics=[m.name for m in sweep.metrics],
             face_selection=request.face,
@@ -204,23 +221,28 @@ def execute(request: SweepRequest, settings: Settings) -> Outcome:
         steps = [spec.factory() for spec in specs]
         for step in steps:
             step.prepare(ctx)
-        _sweep_inputs(ctx, steps)
+        ran = _sweep_inputs(ctx, steps)
         _close(ctx)
-        if not any(ctx.run.rows.get(t.name) for spec in specs for t in spec.tables):
+        if not ran:
             raise NothingRan(
                 f"nothing could run ({'; '.join(sweep.unavailable_lines())}); details in {run.path / 'unavailable.csv'}"
             )
+        empty = _empty_tables(ctx, specs, ran)
         for step in steps:
             step.finish(ctx)
-        summary = "\n".join([steps[0].summary(ctx), *_tail(ctx)])
-    except BaseException as err:
+        summary = "\n".join([steps[0].summary(ctx), *empty, *_tail(ctx)])
+    except (BenchError, KeyboardInterrupt) as err:
         run.fail(err)
         raise
+    except Exception as err:
+        log = run.fail(err)
+        first = str(err).splitlines()[0] if str(err).strip() else "(no message)"
+        raise RunFailed(f"{type(err).__name__}: {first} (status: failed; traceback in {log})") from err
     finally:
         getattr(sweep.pipeline.executor, "close", lambda: None)()  # stop the local executor's workers
     incomplete = bool(sweep.unavailable) and not request.allow_partial and not _asked_all(request)
     if incomplete:
-        run.record(status="incomplete", error="; ".join(sweep.unavailable_lines()))
+        run.close("incomplete", error="; ".join(sweep.unavailable_lines()))
         raise IncompleteSweep(
             f"{summary}\nsome combinations could not run (status: incomplete); "
             "pass --allow-partial to accept a partial sweep"
@@ -246,4 +268,6 @@ def _cell(value: object) -> str:
 def console_table(frame: pd.DataFrame, columns: list[str]) -> str:
     """A summary table: the columns that exist, 4 decimals, empty cells (not NaN/None) where there is no value."""
     shown = frame[[c for c in columns if c in frame.columns]]
+    if shown.empty:
+        return "(no rows)"
     return shown.map(_cell).to_string(index=False)

@@ -1,9 +1,11 @@
 """Run folders: the one place that knows a run folder's format.
 
 A :class:`Run` owns ``results/<run-id>/`` while it is written: the manifest (with a schema version), every table
-(rewritten after each unit of work, atomically), every plot, and the final status -- ``complete``, or ``failed``
-with the error. :class:`SavedRun` reads a folder back for ``bench report`` and ``bench compare``: which tables a
-run holds, what identifies their rows and which columns are its figures are all recorded in the manifest.
+(rewritten after each unit of work, atomically), every plot, and the final status -- ``complete``, ``incomplete``,
+or ``failed`` with the error (and its traceback in ``error.log``). The manifest is written twice: ``running`` at the
+start and its final state at the end; ``progress.json`` says how far a run got while it runs. :class:`SavedRun`
+reads a folder back for ``bench report`` and ``bench compare``: which tables a run holds, what identifies their
+rows and which columns are its figures are all recorded in the manifest.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -28,6 +31,8 @@ from bench.store import atomic_write
 
 SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
+PROGRESS = "progress.json"
+ERROR_LOG = "error.log"
 PACKAGES = (
     "numpy",
     "pandas",
@@ -43,7 +48,7 @@ PACKAGES = (
     "pluggy",
     "click",
 )
-OUTPUT_SUFFIXES = (".csv", ".png", ".html", ".md", ".json", ".npy", ".parquet")
+OUTPUT_SUFFIXES = (".csv", ".png", ".html", ".md", ".json", ".npy", ".parquet", ".log")
 """What a run writes; ``--overwrite`` clears these so no stale file of an earlier run survives."""
 
 
@@ -164,9 +169,21 @@ class Run:
         write_json(self.path / MANIFEST, self.manifest)
 
     def record(self, **entries: Any) -> None:
-        """Set manifest entries and save."""
+        """Set manifest entries (written when the run closes)."""
         self.manifest.update(entries)
-        self.save()
+
+    def progress(self, done: int, total: int, what: str) -> None:
+        """Say atomically in ``progress.json`` how far the run got (``what``: the unit just finished)."""
+        write_json(self.path / PROGRESS, {"done": done, "total": total, "last": what})
+
+    def write_file(self, name: str, data: bytes | str | pd.DataFrame) -> Path:
+        """Write a file of the run that is not a declared table (a data CSV, an HTML page) atomically."""
+        path = self.path / name
+        if isinstance(data, pd.DataFrame):
+            write_csv(path, data)
+        else:
+            atomic_write(path, data.encode() if isinstance(data, str) else data)
+        return path
 
     def declare(self, name: str, info: TableInfo) -> None:
         """Say in the manifest what table ``name`` holds (before or when it is first written)."""
@@ -198,14 +215,22 @@ class Run:
             self.manifest["plots"].append(path.name)
         return path
 
-    def finish(self, **entries: Any) -> None:
-        """Close the record: ``complete``, wall time, and any last entries."""
-        self.record(**entries, status="complete", wall_seconds=round(time.perf_counter() - self.started, 2))
+    def close(self, status: str, **entries: Any) -> None:
+        """Close the record: the final status, wall time and any last entries, written once."""
+        self.record(**entries, status=status, wall_seconds=round(time.perf_counter() - self.started, 2))
+        self.save()
+        (self.path / PROGRESS).unlink(missing_ok=True)
 
-    def fail(self, error: BaseException) -> None:
-        """Close the record as ``failed`` with the error (the run's tables so far stay)."""
+    def finish(self, **entries: Any) -> None:
+        """Close the record as ``complete``."""
+        self.close("complete", **entries)
+
+    def fail(self, error: BaseException) -> Path:
+        """Close the record as ``failed`` with the error's first line; its traceback goes to ``error.log``."""
         reason = f"{type(error).__name__}: {error}".splitlines()[0] if str(error) else type(error).__name__
-        self.record(status="failed", error=reason, wall_seconds=round(time.perf_counter() - self.started, 2))
+        log = self.write_file(ERROR_LOG, "".join(traceback.format_exception(error)))
+        self.close("failed", error=reason, error_log=log.name)
+        return log
 
 
 @dataclass

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -99,8 +98,7 @@ def run_suite(path: Path, settings: Settings, output: Path | None = None, overwr
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     outcomes = []
     for request in requests(path, output, overwrite):
-        outcome = execute(request, settings)
-        shutil.copyfile(path, outcome.run.path / "suite.yaml")
-        outcome.run.record(suite={"file": str(path), "sha256": digest})
+        outcome = execute(request, settings, {"suite": {"file": str(path), "sha256": digest}})
+        outcome.run.write_file("suite.yaml", path.read_bytes())
         outcomes.append(outcome)
     return outcomes

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.datasets import Dataset
+from bench.datasets import Carries, Dataset
 from bench.executors import PluginLoadError
 from bench.metrics import Metric
 from bench.pipeline import Detection, Pipeline, StageStats
@@ -226,19 +226,22 @@ class Sweep:
         """Every stage's timings, for the manifest."""
         return {k: v.as_dict() for k, v in self.pipeline.stats.items()}
 
-    def dataset_record(self) -> list[dict[str, object]]:
-        """What the manifest says of each dataset swept: root, sizes, content hash of the images used."""
-        return [
-            {
-                "name": d.name,
-                "root": str(d.root),
-                "pairs_file": str(d.pairs_file or ""),
-                "n_images": len(d.images),
-                "n_identities": len(d.identities()),
-                "content_sha256": d.content_hash(self.pipeline.hashes(d)),
-            }
-            for d in self.datasets
-        ]
+    def dataset_record(self, dataset: Dataset) -> dict[str, object]:
+        """What the manifest says of a dataset: root, what it carries, sizes, content hash of its images."""
+        return {
+            "name": dataset.name,
+            "root": str(dataset.root),
+            "pairs_file": str(dataset.pairs_file or ""),
+            "carries": sorted(c.value for c in dataset.carries),
+            "n_images": len(dataset.images),
+            "n_ignored": len(dataset.skipped),
+            "n_identities": len(dataset.identities()) if Carries.IDENTITIES in dataset.carries else None,
+            "content_sha256": dataset.content_hash(self.pipeline.hashes(dataset)),
+        }
+
+    def sample_record(self) -> list[dict[str, object]]:
+        """The same of each dataset as swept: the images the evaluations used (sampled, restricted to pairs)."""
+        return [self.dataset_record(d) for d in self.datasets]
 
     def failures_frame(self) -> pd.DataFrame:
         """Failures table (one row per image and stage that yielded no usable face)."""

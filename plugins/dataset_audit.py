@@ -137,8 +137,8 @@ class AuditEvaluation:
         """The findings; the HTML page beside the CSV (one per model x detector)."""
         distance = ctx.request.option("duplicate_distance")
         found = findings(combo, None if distance is None else float(distance))
-        page = ctx.run.path / f"{slug('audit', combo.dataset.name, combo.model.name, combo.detector.name)}.html"
-        page.write_text(found.page(int(ctx.request.option("top", TOP))))
+        name = f"{slug('audit', combo.dataset.name, combo.model.name, combo.detector.name)}.html"
+        page = ctx.run.write_file(name, found.page(int(ctx.request.option("top", TOP))))
         self.pages.append(page.name)
         ctx.run.record(
             audit_pages=self.pages,

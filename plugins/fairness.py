@@ -41,7 +41,6 @@ from bench.metrics import Metric
 from bench.operating import MIN_IMPOSTORS_PER_ERROR, det_curve, normal_deviate
 from bench.report import slug
 from bench.requests import SweepRequest
-from bench.runs import write_csv
 from bench.sources import pairs_for
 from bench.sweep import Combination
 
@@ -417,7 +416,7 @@ class Fairness:
         table, det = ctx.run.table("fairness"), pd.DataFrame(self.det)
         if table.empty:
             return
-        write_csv(ctx.run.path / f"{DET_FILE}.csv", det)
+        ctx.run.write_file(f"{DET_FILE}.csv", det)
         cache = ctx.settings.cache_dir
         for path in [*rate_plots(table, ctx.run.path, cache), *det_plots(det, table, ctx.run.path, cache)]:
             ctx.run.plot(path)

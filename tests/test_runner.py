@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import facebench
+from bench.runner import RunFailed
 from bench.runs import SCHEMA_VERSION
 from tests.conftest import FAKES, bench, bench_fakes
 from tests.fakes.fake_models import make_dataset
@@ -89,12 +90,14 @@ def test_a_run_that_dies_says_failed(data: Path, tmp_path: Path, monkeypatch: py
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(verification.report, "roc_plots", boom)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RunFailed, match="RuntimeError: disk on fire .status: failed; traceback in .*error.log"):
         facebench.accuracy(
             data, model="FakeNet", backend="fake-box", n=20, output=tmp_path, run_id="dead", plugins_dirs=[FAKES]
         )
     manifest = json.loads((tmp_path / "dead" / "manifest.json").read_text())
     assert manifest["status"] == "failed" and "disk on fire" in manifest["error"]
+    assert "in boom" in (tmp_path / "dead" / "error.log").read_text()  # the traceback, not on the terminal
+    assert not (tmp_path / "dead" / "progress.json").exists()
     assert (tmp_path / "dead" / "accuracy.csv").is_file()  # what finished is kept
 
 
