@@ -152,6 +152,8 @@ class AuditEvaluation:
     def summary(self, ctx: Context) -> str:
         """Findings per kind, and the top mislabel suspects."""
         table = ctx.run.table("audit")
+        if table.empty:
+            return "no findings: no mislabel suspect, no near-duplicate, no image without exactly one face"
         counts = table.groupby(["model", "detector", "kind"]).size().rename("n").reset_index()
         suspects = table[table.kind == "mislabel_suspect"].head(10)
         columns = ["image", "other_identity", "own_distance", "other_distance", "margin"]
