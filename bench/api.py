@@ -158,7 +158,7 @@ def write_variants(request: SweepRequest, settings: Settings) -> str:
 def write_report(runs: list[Path], output: Path | None, title: str, overwrite: bool) -> Path:
     """The HTML report of saved runs; an existing file is replaced only with ``overwrite``."""
     from bench.errors import BenchError
-    from bench.store import atomic_write
+    from bench.runs import write_file
     from bench.webpage import render
 
     saved = [read_run(Path(p)) for p in runs]
@@ -170,5 +170,5 @@ def write_report(runs: list[Path], output: Path | None, title: str, overwrite: b
         )
     if output.exists() and not overwrite:
         raise BenchError(f"{output} already exists; pass --overwrite or --o ANOTHER.html")
-    atomic_write(output, render(saved, title).encode())
+    write_file(output, render(saved, title))
     return output

@@ -17,8 +17,6 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from bench.store import atomic_write
-
 EXTRA_PREFIXES = (("fairness", "Demographics"), ("quality", "Quality"))
 MAX_EXTRA_ROWS = 30
 
@@ -398,12 +396,12 @@ def page(section: str, title: str = "facebench report card") -> str:
     )
 
 
-def write(path: Path, manifest: dict[str, Any], tables: dict[str, pd.DataFrame]) -> list[Path]:
-    """``card.html`` and ``card.md`` in the run folder ``path`` from its tables; the files written."""
+def files(path: Path, manifest: dict[str, Any], tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """``card.html`` and ``card.md`` of the run folder ``path`` from its tables, by file name (none: no card)."""
     section, markdown = render([_Run(path, manifest, tables)])
     if not section:
-        return []
-    html_path, md_path = path / "card.html", path / "card.md"
-    atomic_write(html_path, page(section, f"facebench report card: {path.name}").encode())
-    atomic_write(md_path, f"# facebench report card: {path.name}\n\n{markdown}".encode())
-    return [html_path, md_path]
+        return {}
+    return {
+        "card.html": page(section, f"facebench report card: {path.name}"),
+        "card.md": f"# facebench report card: {path.name}\n\n{markdown}",
+    }

@@ -1,4 +1,7 @@
-"""Figures saved as PNG, each drawn once per content: a copy kept in ``<cache>/figures`` under a hash of its inputs.
+"""Figures as PNG, each drawn once per content: a copy kept in ``<cache>/figures`` under a hash of its inputs.
+
+An evaluation describes a figure as a :class:`Plot` (its file name, draw function and data); the run
+(:meth:`bench.runs.Run.plot`) turns it into bytes with :func:`png` and writes it.
 
 A figure is ``draw(*data)``, a module-level function that takes everything the picture shows as arguments. Its
 cache key hashes the data, the dpi, the draw function's name, the code (every source file of ``bench`` and of the
@@ -14,7 +17,6 @@ import dataclasses
 import functools
 import hashlib
 import io
-import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -109,21 +111,30 @@ def render(draw: Callable[..., Any], data: tuple[Any, ...], dpi: int, tight: boo
     return buffer.getvalue()
 
 
-def save(
-    path: Path, draw: Callable[..., Any], *data: Any, cache: Path | None, dpi: int = 110, tight: bool = True
-) -> Path:
-    """Write ``draw(*data)`` to ``path`` as PNG, copied from ``cache/figures`` when the same figure was drawn before.
+@dataclasses.dataclass(frozen=True)
+class Plot:
+    """A figure to write: ``draw(*data)`` returns a matplotlib figure; ``tight`` crops to the drawn content."""
 
-    ``draw`` returns a matplotlib figure; ``tight``: crop to the drawn content. ``cache`` None: always draw."""
+    name: str  # the PNG's file name in the run folder
+    draw: Callable[..., Any]
+    data: tuple[Any, ...]
+    dpi: int = 110
+    tight: bool = True
+
+
+def plot(name: str, draw: Callable[..., Any], *data: Any, dpi: int = 110, tight: bool = True) -> Plot:
+    """``Plot(name, draw, data, dpi, tight)``, data given as arguments."""
+    return Plot(name, draw, data, dpi, tight)
+
+
+def png(figure: Plot, cache: Path | None) -> bytes:
+    """The PNG of ``figure``, from ``cache/figures`` when the same figure was drawn before (``cache`` None: draw)."""
     if cache is None:
-        path.write_bytes(render(draw, data, dpi, tight))
-        return path
-    kept = cache / "figures" / f"{_key(draw, data, dpi, tight)}.png"
+        return render(figure.draw, figure.data, figure.dpi, figure.tight)
+    kept = cache / "figures" / f"{_key(figure.draw, figure.data, figure.dpi, figure.tight)}.png"
     if kept.is_file():
-        shutil.copyfile(kept, path)
-        return path
-    png = render(draw, data, dpi, tight)
-    path.write_bytes(png)
+        return kept.read_bytes()
+    drawn = render(figure.draw, figure.data, figure.dpi, figure.tight)
     with contextlib.suppress(OSError):  # a read-only cache still gets the figure drawn, just not kept
-        atomic_write(kept, png)
-    return path
+        atomic_write(kept, drawn)
+    return drawn

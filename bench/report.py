@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from bench import figures
+from bench.figures import Plot
 from bench.metrics import Metric
-from bench.runs import write_csv
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -22,9 +21,10 @@ def slug(*parts: str) -> str:
     return "_".join(re.sub(r"[^A-Za-z0-9._-]+", "-", p) for p in parts)
 
 
-def accuracy_pivots(accuracy: pd.DataFrame, out: Path) -> list[Path]:
-    """model x detector tables of numbers (k-fold mean, k-fold std, AUC), one per dataset, metric and subset."""
-    written = []
+def accuracy_pivots(accuracy: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """model x detector tables of numbers (k-fold mean, k-fold std, AUC), one per dataset, metric and subset, by
+    file name."""
+    written = {}
     subsets = accuracy.subset if "subset" in accuracy else pd.Series("all", index=accuracy.index)
     scored = accuracy.assign(subset=subsets)
     scored = scored[scored.acc_kfold_mean.notna()] if "acc_kfold_mean" in scored else scored.iloc[:0]
@@ -32,9 +32,7 @@ def accuracy_pivots(accuracy: pd.DataFrame, out: Path) -> list[Path]:
         suffix = () if subset == "all" else (str(subset),)
         for value in ("acc_kfold_mean", "acc_kfold_std", "auc"):
             table = part.pivot_table(index="model", columns="detector", values=value, sort=False)
-            path = out / f"pivot_{slug(value, str(dataset), str(metric), *suffix)}.csv"
-            write_csv(path, table.reset_index())
-            written.append(path)
+            written[f"pivot_{slug(value, str(dataset), str(metric), *suffix)}.csv"] = table.reset_index()
     return written
 
 
@@ -57,8 +55,8 @@ def _metric(metrics: list[Metric], name: str) -> Metric:
     return next(m for m in metrics if m.name == name)
 
 
-def roc_plots(scores: pd.DataFrame, metrics: list[Metric], out: Path, cache: Path | None = None) -> list[Path]:
-    """One ROC figure per dataset and metric, a curve per model/detector (``cache``: see :func:`figures.save`)."""
+def roc_plots(scores: pd.DataFrame, metrics: list[Metric]) -> list[Plot]:
+    """One ROC figure per dataset and metric, a curve per model/detector."""
     from bench.protocol import roc, roc_auc
 
     written = []
@@ -71,8 +69,8 @@ def roc_plots(scores: pd.DataFrame, metrics: list[Metric], out: Path, cache: Pat
             fpr, tpr, _ = roc(values, same, higher)
             label = f"{model} / {detector} (AUC {roc_auc(values, same, higher):.4f})"
             curves.append((fpr, tpr, style[(model, detector)], label))
-        path = out / f"roc_{slug(str(dataset), str(name))}.png"
-        written.append(figures.save(path, _roc_figure, f"ROC — {dataset}, {name}", curves, cache=cache))
+        file = f"roc_{slug(str(dataset), str(name))}.png"
+        written.append(figures.plot(file, _roc_figure, f"ROC — {dataset}, {name}", curves))
     return written
 
 
@@ -86,13 +84,13 @@ def _roc_figure(title: str, curves: list[tuple[np.ndarray, np.ndarray, dict[str,
     return fig
 
 
-def cmc_plots(cmc: pd.DataFrame, out: Path, cache: Path | None = None) -> list[Path]:
+def cmc_plots(cmc: pd.DataFrame) -> list[Plot]:
     """One CMC figure per dataset and metric, a curve per model/detector."""
     written = []
     for (dataset, metric), part in cmc.groupby(["dataset", "metric"]):
         drawn = part[["model", "detector", "rank", "identification_rate"]].reset_index(drop=True)
-        path = out / f"cmc_{slug(str(dataset), str(metric))}.png"
-        written.append(figures.save(path, _cmc_figure, f"CMC — {dataset}, {metric}", drawn, cache=cache))
+        name = f"cmc_{slug(str(dataset), str(metric))}.png"
+        written.append(figures.plot(name, _cmc_figure, f"CMC — {dataset}, {metric}", drawn))
     return written
 
 
@@ -112,14 +110,14 @@ def _cmc_figure(title: str, part: pd.DataFrame) -> Figure:
     return fig
 
 
-def rotation_curves(robustness: pd.DataFrame, out: Path, cache: Path | None = None) -> list[Path]:
+def rotation_curves(robustness: pd.DataFrame) -> list[Plot]:
     """Accuracy against rotation angle (clean at 0), a line per model/detector, a figure per metric."""
     written = []
     rotated = robustness[robustness.family.isin(["rotate", "clean"])]
     for metric, part in rotated.groupby("metric"):
         drawn = part.sort_values("level")[["model", "detector", "level", "acc_kfold_mean"]].reset_index(drop=True)
-        path = out / f"rotation_{slug(str(metric))}.png"
-        written.append(figures.save(path, _rotation_figure, f"Rotation robustness — {metric}", drawn, cache=cache))
+        name = f"rotation_{slug(str(metric))}.png"
+        written.append(figures.plot(name, _rotation_figure, f"Rotation robustness — {metric}", drawn))
     return written
 
 
@@ -138,7 +136,7 @@ def _rotation_figure(title: str, part: pd.DataFrame) -> Figure:
     return fig
 
 
-def perturbation_bars(robustness: pd.DataFrame, out: Path, cache: Path | None = None) -> list[Path]:
+def perturbation_bars(robustness: pd.DataFrame) -> list[Plot]:
     """Accuracy drop from clean per perturbation (not rotation), a bar per model/detector, a figure per metric."""
     written = []
     other = robustness[~robustness.family.isin(["rotate", "clean"])]
@@ -146,9 +144,8 @@ def perturbation_bars(robustness: pd.DataFrame, out: Path, cache: Path | None = 
         table = part.pivot_table(
             index="variant", columns=["model", "detector"], values="acc_kfold_mean_drop", sort=False
         )
-        path = out / f"perturbations_{slug(str(metric))}.png"
         title = f"Perturbation robustness — {metric}"
-        written.append(figures.save(path, _perturbation_figure, title, table, cache=cache))
+        written.append(figures.plot(f"perturbations_{slug(str(metric))}.png", _perturbation_figure, title, table))
     return written
 
 
@@ -164,16 +161,14 @@ def _perturbation_figure(title: str, table: pd.DataFrame) -> Figure:
     return fig
 
 
-def distance_plots(scores: pd.DataFrame, metrics: list[Metric], out: Path, cache: Path | None = None) -> list[Path]:
+def distance_plots(scores: pd.DataFrame, metrics: list[Metric]) -> list[Plot]:
     """Same vs different score histograms, a panel per model/detector, a figure per dataset and metric."""
     written = []
     for (dataset, name), part in scores.groupby(["dataset", "metric"]):
         xlabel = _metric(metrics, str(name)).label
         drawn = part[["model", "detector", "score", "same"]].reset_index(drop=True)
-        path = out / f"distances_{slug(str(dataset), str(name))}.png"
-        written.append(
-            figures.save(path, _distance_figure, str(dataset), str(name), xlabel, drawn, cache=cache, dpi=100)
-        )
+        file = f"distances_{slug(str(dataset), str(name))}.png"
+        written.append(figures.plot(file, _distance_figure, str(dataset), str(name), xlabel, drawn, dpi=100))
     return written
 
 

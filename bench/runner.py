@@ -204,7 +204,12 @@ def execute(request: SweepRequest, settings: Settings, record: dict[str, object]
     dataset, given = open_source(settings, request)
     check_needs(dataset, specs, settings.plugins().evaluations)
     run = Run.create(
-        request.output, specs[0].command or specs[0].name, request.run_id, request.overwrite, request.record()
+        request.output,
+        specs[0].command or specs[0].name,
+        request.run_id,
+        request.overwrite,
+        request.record(),
+        settings.cache_dir,
     )
     ctx = Context(request, settings, settings.plugins(), run, sweep, sweep.metrics, dataset, given)
     try:

@@ -27,6 +27,7 @@ import pandas as pd
 
 import bench
 from bench.errors import BenchError
+from bench.figures import Plot, png
 from bench.store import atomic_write
 
 SCHEMA_VERSION = 2
@@ -100,6 +101,15 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
     atomic_write(path, frame.to_csv(index=False).encode())
 
 
+def write_file(path: Path, data: bytes | str | pd.DataFrame) -> Path:
+    """Atomic file: a frame as CSV, text as UTF-8, bytes as they are (e.g. a report beside a saved run)."""
+    if isinstance(data, pd.DataFrame):
+        write_csv(path, data)
+    else:
+        atomic_write(path, data.encode() if isinstance(data, str) else data)
+    return path
+
+
 def _folder(output: Path, command: str, run_id: str | None, overwrite: bool) -> Path:
     if run_id is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -128,6 +138,7 @@ class Run:
     manifest: dict[str, Any]
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
+    figure_cache: Path | None = None  # where drawn figures are kept (see bench.figures)
 
     @classmethod
     def create(
@@ -137,6 +148,7 @@ class Run:
         run_id: str | None = None,
         overwrite: bool = False,
         request: dict[str, Any] | None = None,
+        figure_cache: Path | None = None,
     ) -> Run:
         """A fresh run folder (an existing one only with ``overwrite``, cleared first) and a ``running`` manifest."""
         path = _folder(Path(output), command, run_id, overwrite)
@@ -155,7 +167,7 @@ class Run:
             "tables": {},
             "plots": [],
         }
-        run = cls(path, manifest)
+        run = cls(path, manifest, figure_cache=figure_cache)
         run.save()
         return run
 
@@ -178,12 +190,7 @@ class Run:
 
     def write_file(self, name: str, data: bytes | str | pd.DataFrame) -> Path:
         """Write a file of the run that is not a declared table (a data CSV, an HTML page) atomically."""
-        path = self.path / name
-        if isinstance(data, pd.DataFrame):
-            write_csv(path, data)
-        else:
-            atomic_write(path, data.encode() if isinstance(data, str) else data)
-        return path
+        return write_file(self.path / name, data)
 
     def declare(self, name: str, info: TableInfo) -> None:
         """Say in the manifest what table ``name`` holds (before or when it is first written)."""
@@ -209,11 +216,16 @@ class Run:
         """A table written in this run (empty if none)."""
         return pd.DataFrame(self.rows.get(name, []))
 
-    def plot(self, path: Path) -> Path:
-        """Record a plot file written into the folder."""
-        if path.name not in self.manifest["plots"]:
-            self.manifest["plots"].append(path.name)
+    def plot(self, figure: Plot) -> Path:
+        """Draw ``figure`` (or copy it from the figure cache) into the folder and list it in the manifest."""
+        path = self.write_file(figure.name, png(figure, self.figure_cache))
+        if figure.name not in self.manifest["plots"]:
+            self.manifest["plots"].append(figure.name)
         return path
+
+    def plots(self, figures: list[Plot]) -> list[Path]:
+        """:meth:`plot` each."""
+        return [self.plot(f) for f in figures]
 
     def close(self, status: str, **entries: Any) -> None:
         """Close the record: the final status, wall time and any last entries, written once."""

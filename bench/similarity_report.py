@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,11 +18,10 @@ import pandas as pd
 
 from bench import figures
 from bench.errors import BenchError
+from bench.figures import Plot
 from bench.metrics import Metric
 from bench.registry import unknown_message
-from bench.runs import write_csv
 from bench.similarity import IdentityTotals, cluster_order, long_rows, most_confused, per_identity
-from bench.store import atomic_write
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -97,45 +95,34 @@ def _from_confused(totals: IdentityTotals, metric: Metric, top: int) -> np.ndarr
     return np.array(list(seen), dtype=int)
 
 
-def write(
-    totals: IdentityTotals,
-    metric: Metric,
-    out: Path,
-    name: str,
-    title: str,
-    choice: HeatmapChoice,
-    cache: Path | None = None,
-) -> list[Path]:
-    """Every file for one combination and metric; returns their paths (``cache``: see :func:`figures.save`)."""
-    identities = per_identity(totals, metric)
-    written = [out / f"similarity_{name}_identities.csv", out / f"similarity_{name}_confused.csv"]
-    write_csv(written[0], identities)
-    write_csv(written[1], most_confused(totals, metric, CONFUSED_ROWS))
+def files(
+    totals: IdentityTotals, metric: Metric, name: str, title: str, choice: HeatmapChoice
+) -> tuple[dict[str, pd.DataFrame | bytes], Plot]:
+    """Every file for one combination and metric, by file name (tables, the matrix), and the heatmap."""
+    written: dict[str, pd.DataFrame | bytes] = {
+        f"similarity_{name}_identities.csv": per_identity(totals, metric),
+        f"similarity_{name}_confused.csv": most_confused(totals, metric, CONFUSED_ROWS),
+    }
     means = totals.means
     if len(means) <= SQUARE_CSV_LIMIT:
         square = pd.DataFrame(means, index=totals.identities, columns=totals.identities)
-        written.append(out / f"similarity_{name}.csv")
-        write_csv(written[-1], square.rename_axis("identity_a").reset_index())
+        written[f"similarity_{name}.csv"] = square.rename_axis("identity_a").reset_index()
     else:
         import io
 
         buffer = io.BytesIO()
         np.save(buffer, means.astype(np.float32), allow_pickle=False)
-        written.append(out / f"similarity_{name}.npy")
-        atomic_write(written[-1], buffer.getvalue())
+        written[f"similarity_{name}.npy"] = buffer.getvalue()
     picked, phrase = subset(totals, metric, choice)
-    written.append(heatmap(totals, metric, picked, f"{title}: {phrase}", out / f"similarity_{name}.png", cache))
-    return written
+    return written, heatmap(totals, metric, picked, f"{title}: {phrase}", f"similarity_{name}.png")
 
 
-def heatmap(
-    totals: IdentityTotals, metric: Metric, picked: np.ndarray, title: str, path: Path, cache: Path | None = None
-) -> Path:
+def heatmap(totals: IdentityTotals, metric: Metric, picked: np.ndarray, title: str, name: str) -> Plot:
     """The matrix of ``picked`` identities (rows and columns in that order), labelled with image counts."""
     values = totals.means[np.ix_(picked, picked)]
     labels = [f"{_short(totals.identities[i])} ({totals.n_images[i]})" for i in picked]
     higher, label = metric.higher_is_more_similar, f"mean {metric.label}"
-    return figures.save(path, _heatmap_figure, values, labels, higher, label, title, cache=cache, dpi=100)
+    return figures.plot(name, _heatmap_figure, values, labels, higher, label, title, dpi=100)
 
 
 def _heatmap_figure(values: np.ndarray, labels: list[str], higher: bool, label: str, title: str) -> Figure:

@@ -7,7 +7,6 @@ and ``audit.html`` (thumbnails, self-contained).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
@@ -16,7 +15,6 @@ from bench.context import Context, Input
 from bench.evaluations import EvaluationSpec, Option, Rows, Table
 from bench.report import slug
 from bench.runner import console_table
-from bench.runs import write_csv
 from bench.sweep import Combination
 
 TOP = 50
@@ -111,15 +109,6 @@ def findings(combo: Combination, duplicate_distance: float | None = None) -> Fin
         audit.face_counts([d.n_faces - d.n_rejected for d in combo.detections], [d.status for d in combo.detections]),
         duplicate_distance,
     )
-
-
-def write(found: Findings, folder: Path, top: int = TOP) -> tuple[Path, Path]:
-    """``audit.csv`` and ``audit.html`` in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    csv, page = folder / "audit.csv", folder / "audit.html"
-    write_csv(csv, found.table())
-    page.write_text(found.page(top))
-    return csv, page
 
 
 class AuditEvaluation:

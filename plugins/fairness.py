@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -36,6 +35,7 @@ from bench.context import Context, Input
 from bench.datasets import Dataset, Pairs, restrict
 from bench.errors import BenchError
 from bench.evaluations import EvaluationSpec, Option, Rows, Table
+from bench.figures import Plot
 from bench.hookspecs import hookimpl
 from bench.metrics import Metric
 from bench.operating import MIN_IMPOSTORS_PER_ERROR, det_curve, normal_deviate
@@ -198,13 +198,13 @@ def _combo_label(row: pd.Series) -> str:
     return f"{row.model}\n{row.detector}"
 
 
-def rate_plots(table: pd.DataFrame, out: Path, cache: Path | None = None) -> list[Path]:
+def rate_plots(table: pd.DataFrame) -> list[Plot]:
     """Per dataset, metric and FMR target: per-group FMR and FNMR bars with 95 % CIs, a bar group per combination."""
     written = []
     labelled = table[~table.group.isin([fairness.ALL, fairness.CROSS, UNLABELLED])]
     for (dataset, metric, target), part in labelled.groupby(["dataset", "metric", "fmr_target"]):
-        path = out / f"fairness_rates_{slug(str(dataset), str(metric), f'fmr{target:g}')}.png"
-        written.append(figures.save(path, _rate_figure, dataset, metric, target, part, cache=cache))
+        name = f"fairness_rates_{slug(str(dataset), str(metric), f'fmr{target:g}')}.png"
+        written.append(figures.plot(name, _rate_figure, dataset, metric, target, part))
     return written
 
 
@@ -267,13 +267,13 @@ def _rate_figure(dataset: str, metric: str, target: float, part: pd.DataFrame) -
     return fig
 
 
-def det_plots(det: pd.DataFrame, table: pd.DataFrame, out: Path, cache: Path | None = None) -> list[Path]:
+def det_plots(det: pd.DataFrame, table: pd.DataFrame) -> list[Plot]:
     """Per dataset and metric: per-group DET curves on one axis per combination, global operating points marked."""
     written = []
     for (dataset, metric), part in det.groupby(["dataset", "metric"]):
         points = table[(table.dataset == dataset) & (table.metric == metric)]
-        path = out / f"fairness_det_{slug(str(dataset), str(metric))}.png"
-        written.append(figures.save(path, _det_figure, dataset, metric, part, points, cache=cache))
+        name = f"fairness_det_{slug(str(dataset), str(metric))}.png"
+        written.append(figures.plot(name, _det_figure, dataset, metric, part, points))
     return written
 
 
@@ -338,13 +338,6 @@ def summary_text(table: pd.DataFrame, differentials: pd.DataFrame) -> str:
             f"FMR max/min {d.fmr_ratio:.2f}  FNMR max/min {d.fnmr_ratio:.2f}"
         )
     return "\n".join(lines)
-
-
-def write_plots(run_dir: Path) -> list[Path]:
-    """The plots, from the tables written in ``run_dir``."""
-    table = pd.read_csv(run_dir / "fairness.csv")
-    det = pd.read_csv(run_dir / f"{DET_FILE}.csv")
-    return rate_plots(table, run_dir) + det_plots(det, table, run_dir)
 
 
 def options_of(request: SweepRequest) -> FairnessOptions:
@@ -417,9 +410,7 @@ class Fairness:
         if table.empty:
             return
         ctx.run.write_file(f"{DET_FILE}.csv", det)
-        cache = ctx.settings.cache_dir
-        for path in [*rate_plots(table, ctx.run.path, cache), *det_plots(det, table, ctx.run.path, cache)]:
-            ctx.run.plot(path)
+        ctx.run.plots([*rate_plots(table), *det_plots(det, table)])
 
     def summary(self, ctx: Context) -> str:
         """Per combination: groups' FMR/FNMR/FTD with CIs and counts, GARBE and FDR."""

@@ -47,8 +47,7 @@ class Identification:
 
     def finish(self, ctx: Context) -> None:
         """CMC plots."""
-        for path in report.cmc_plots(ctx.run.table("cmc"), ctx.run.path, ctx.settings.cache_dir):
-            ctx.run.plot(path)
+        ctx.run.plots(report.cmc_plots(ctx.run.table("cmc")))
 
     def summary(self, ctx: Context) -> str:
         """The identification table."""

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from bench import figures, operating
+from bench.figures import Plot
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -33,10 +33,10 @@ class Curve:
     points: pd.DataFrame
 
 
-def det_plot(curves: Sequence[Curve], path: Path, title: str, cache: Path | None = None) -> Path:
+def det_plot(curves: Sequence[Curve], name: str, title: str) -> Plot:
     """FNMR against FMR on normal-deviate axes, a line per combination; operating points marked (hollow and grey
     where ``insufficient``: too few impostors for that FMR)."""
-    return figures.save(path, _det_figure, list(curves), title, cache=cache, tight=False)
+    return figures.plot(name, _det_figure, list(curves), title, tight=False)
 
 
 def _det_figure(curves: list[Curve], title: str) -> Figure:
@@ -78,12 +78,10 @@ def _det_figure(curves: list[Curve], title: str) -> Figure:
     return fig
 
 
-def pareto_plot(
-    rows: pd.DataFrame, path: Path, title: str, budget_ms: float | None = None, cache: Path | None = None
-) -> Path:
+def pareto_plot(rows: pd.DataFrame, name: str, title: str, budget_ms: float | None = None) -> Plot:
     """FNMR at one FMR (column ``fnmr``) against ms per face (``ms_per_face``), a point per ``label``; the
     non-dominated points joined, an optional latency-budget line, insufficient figures hollow."""
-    return figures.save(path, _pareto_figure, rows, title, budget_ms, cache=cache, tight=False)
+    return figures.plot(name, _pareto_figure, rows, title, budget_ms, tight=False)
 
 
 def _pareto_figure(rows: pd.DataFrame, title: str, budget_ms: float | None) -> Figure:

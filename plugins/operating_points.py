@@ -18,6 +18,7 @@ from bench.context import Context, Input
 from bench.datasets import Pairs, restrict
 from bench.errors import BenchError
 from bench.evaluations import EvaluationSpec, Option, Rows, Table
+from bench.figures import Plot
 from bench.hookspecs import hookimpl
 from bench.metrics import Metric
 from bench.report import slug
@@ -413,21 +414,14 @@ class OperatingPoints:
         if points.empty:
             return
         ctx.run.write_table("thresholds", threshold_table(points))
-        for path in self._det_plots(ctx, points):
-            ctx.run.plot(path)
+        ctx.run.plots(self._det_plots(points))
         budget = ctx.request.option("latency_budget_ms")
-        for path in pareto_plots(
-            points,
-            ctx.run.table("efficiency"),
-            self.at[0],
-            ctx.run.path,
-            None if budget is None else float(budget),
-            ctx.settings.cache_dir,
-        ):
-            ctx.run.plot(path)
-        ctx.run.record(card=[p.name for p in card.write(ctx.run.path, ctx.run.manifest, _tables(ctx))])
+        efficiency = ctx.run.table("efficiency")
+        ctx.run.plots(pareto_plots(points, efficiency, self.at[0], None if budget is None else float(budget)))
+        pages = card.files(ctx.run.path, ctx.run.manifest, _tables(ctx))
+        ctx.run.record(card=[ctx.run.write_file(name, text).name for name, text in pages.items()])
 
-    def _det_plots(self, ctx: Context, points: pd.DataFrame) -> list[Path]:
+    def _det_plots(self, points: pd.DataFrame) -> list[Plot]:
         written = []
         groups: dict[tuple[str, str, str], list[Curve]] = {}
         for (dataset, subset, model, detector, metric), (scores, same, hims) in self.op_scores.items():
@@ -442,10 +436,9 @@ class OperatingPoints:
                 Curve(f"{model} x {detector}", scores, same, hims, mine)
             )
         for (dataset, subset, metric), curves in groups.items():
-            path = ctx.run.path / f"det_{slug(dataset, subset, metric)}.png"
             n_imp = int((~curves[0].same).sum())
             title = f"DET, {dataset} ({subset}), {metric}: {n_imp} impostor pairs"
-            written.append(det_plot(curves, path, title, ctx.settings.cache_dir))
+            written.append(det_plot(curves, f"det_{slug(dataset, subset, metric)}.png", title))
         return written
 
     def summary(self, ctx: Context) -> str:
@@ -541,14 +534,7 @@ def threshold_table(points: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(frames)
 
 
-def pareto_plots(
-    points: pd.DataFrame,
-    efficiency: pd.DataFrame,
-    fmr: float,
-    out: Path,
-    budget: float | None,
-    cache: Path | None = None,
-) -> list[Path]:
+def pareto_plots(points: pd.DataFrame, efficiency: pd.DataFrame, fmr: float, budget: float | None) -> list[Plot]:
     """One Pareto plot per dataset x subset x metric: FNMR at ``fmr`` against ms per face."""
     if efficiency.empty or "ms_per_face" not in efficiency:
         return []
@@ -560,9 +546,9 @@ def pareto_plots(
         if part.ms_per_face.notna().sum() == 0:
             continue
         part = part.assign(label=part.model + " x " + part.detector)
-        path = out / f"pareto_{slug(str(dataset), str(subset), str(metric))}.png"
+        name = f"pareto_{slug(str(dataset), str(subset), str(metric))}.png"
         written.append(
-            pareto_plot(part, path, f"FNMR at FMR {fmr:.0e} vs speed, {dataset} ({subset}), {metric}", budget, cache)
+            pareto_plot(part, name, f"FNMR at FMR {fmr:.0e} vs speed, {dataset} ({subset}), {metric}", budget)
         )
     return written
 

@@ -9,7 +9,6 @@ the score ``--drop-lowest-quality`` uses (:func:`bench.quality.combined`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +18,7 @@ from bench import edc, figures, quality
 from bench.context import Context, Input
 from bench.datasets import Pairs, restrict
 from bench.evaluations import EvaluationSpec, Option, Rows, Table
+from bench.figures import Plot
 from bench.measures import QualityMeasure
 from bench.metrics import Metric
 from bench.pipeline import Pipeline
@@ -145,10 +145,9 @@ def curves(
     return rows, order, exact
 
 
-def plot(summary: list[dict[str, Any]], exact: dict[str, edc.Curve], path: Path, cache: Path | None = None) -> Path:
+def plot(summary: list[dict[str, Any]], exact: dict[str, edc.Curve], name: str) -> Plot:
     """The FNMR EDC of every measure (best pAUC first in the legend), the ideal curve and random discarding."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return figures.save(path, _edc_figure, summary, exact, cache=cache, tight=False)
+    return figures.plot(name, _edc_figure, summary, exact, tight=False)
 
 
 def _edc_figure(summary: list[dict[str, Any]], exact: dict[str, edc.Curve]) -> Figure:
@@ -259,7 +258,7 @@ class QualityEvaluation:
             pauc_rows += summary
             if summary:
                 name = slug("edc", combo.dataset.name, combo.model.name, combo.detector.name, metric.name)
-                ctx.run.plot(plot(summary, exact, ctx.run.path / f"{name}.png", ctx.settings.cache_dir))
+                ctx.run.plot(plot(summary, exact, f"{name}.png"))
         tags = {"dataset": combo.dataset.name, "model": combo.model.name, "detector": combo.detector.name}
         images = [{**tags, **row} for row in frame.to_dict("records")]
         return {"edc": curve_rows, "edc_pauc": pauc_rows, "image_quality": images}

@@ -59,12 +59,7 @@ class Robustness:
         """Each variant beside clean; the rotation curve and the perturbation bars."""
         table = variants.relative_to_clean(ctx.run.table("accuracy"))
         ctx.run.write_table("robustness", table)
-        cache = ctx.settings.cache_dir
-        for path in [
-            *report.rotation_curves(table, ctx.run.path, cache),
-            *report.perturbation_bars(table, ctx.run.path, cache),
-        ]:
-            ctx.run.plot(path)
+        ctx.run.plots([*report.rotation_curves(table), *report.perturbation_bars(table)])
 
     def summary(self, ctx: Context) -> str:
         """Accuracy per variant and its drop from clean."""

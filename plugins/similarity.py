@@ -76,11 +76,10 @@ class Similarity:
             seconds = time.perf_counter() - start
             title = f"{combo.model.name} / {combo.detector.name} on {combo.dataset.name}: mean {metric.name}"
             name = report.slug(*tag.values(), metric.name)
-            for path in similarity_report.write(
-                totals, metric, ctx.run.path, name, title, self.heatmap, ctx.settings.cache_dir
-            ):
-                if path.suffix == ".png":
-                    ctx.run.plot(path)
+            written, heatmap = similarity_report.files(totals, metric, name, title, self.heatmap)
+            for file, data in written.items():
+                ctx.run.write_file(file, data)
+            ctx.run.plot(heatmap)
             long = similarity_report.long_table(totals, metric)
             rows += long.assign(**tag, metric=metric.name).to_dict("records")
             figures = similarity.summary(totals)

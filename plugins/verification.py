@@ -91,14 +91,11 @@ class Verification:
         if self.quality:
             ctx.run.write_table("quality", pd.concat(self.quality.values(), ignore_index=True))
         scores = ctx.run.table("scores")
-        report.accuracy_pivots(table, ctx.run.path)
+        for name, pivot in report.accuracy_pivots(table).items():
+            ctx.run.write_file(name, pivot)
         if scores.empty:
             return
-        for path in [
-            *report.roc_plots(scores, ctx.metrics, ctx.run.path, ctx.settings.cache_dir),
-            *report.distance_plots(scores, ctx.metrics, ctx.run.path, ctx.settings.cache_dir),
-        ]:
-            ctx.run.plot(path)
+        ctx.run.plots([*report.roc_plots(scores, ctx.metrics), *report.distance_plots(scores, ctx.metrics)])
 
     def summary(self, ctx: Context) -> str:
         """The accuracy table and what its columns mean."""

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from bench import audit, plugins
@@ -81,8 +80,7 @@ def test_audit_finds_the_swap_and_the_duplicate_in_real_images(tmp_path: Path) -
     sweep = Sweep(pipeline, [registry.detectors.get("retinaface-mnet")], [registry.recognizers.get("FaceRes")])
     combo = next(iter(sweep.run(scan(root))))
     found = dataset_audit.findings(combo)
-    csv, page = dataset_audit.write(found, tmp_path / "out")
-    table = pd.read_csv(csv)
+    table = found.table()
     suspects = table[table.kind == "mislabel_suspect"]
     # the two swapped images and the copy (filed under a second name) lead, with both distances
     assert set(suspects.image[:3]) == {*swapped, copy}
@@ -90,5 +88,5 @@ def test_audit_finds_the_swap_and_the_duplicate_in_real_images(tmp_path: Path) -
     duplicates = table[table.kind == "near_duplicate"]
     assert copy in set(duplicates.image) | set(duplicates.other_image)
     assert len(duplicates) == 1
-    text = page.read_text()
+    text = found.page(dataset_audit.TOP)
     assert text.count("data:image/jpeg;base64,") >= 6 and "http" not in text

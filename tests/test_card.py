@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import card, operating
+from bench import card, figures, operating
 from facebench_plugins.operating_plots import Curve, det_plot
 from facebench_plugins.operating_points import Scored, evaluate_scores, threshold_table
 
@@ -25,7 +25,8 @@ def _tables(tmp_path: Path) -> dict[str, pd.DataFrame]:
     points, summary = evaluate_scores(s, operating.FMRS, 50, 0)
     keys = {"dataset": "lfw", "subset": "all", "model": MODEL, "detector": "det", "metric": "cosine"}
     points_frame = pd.DataFrame([{**keys, **p} for p in points])
-    det_plot([Curve("x", scores, same, True, points_frame)], tmp_path / "det_lfw_all_cosine.png", "DET")
+    plot = det_plot([Curve("x", scores, same, True, points_frame)], "det_lfw_all_cosine.png", "DET")
+    (tmp_path / plot.name).write_bytes(figures.png(plot, None))
     fairness = pd.DataFrame([{"model": MODEL, "detector": "det", "group": "female", "fnmr": 0.1}])
     fairness.to_csv(tmp_path / "fairness.csv", index=False)
     pd.DataFrame([{"model": MODEL, "detector": "det", "image": "a.jpg", "quality": 0.5}]).to_csv(
@@ -43,10 +44,9 @@ def _tables(tmp_path: Path) -> dict[str, pd.DataFrame]:
 
 def test_card_html_and_markdown(tmp_path: Path) -> None:
     tables = _tables(tmp_path)
-    written = card.write(tmp_path, {"facebench_version": "0.1", "git_commit": "abc"}, tables)
-    assert [p.name for p in written] == ["card.html", "card.md"]
-    page = (tmp_path / "card.html").read_text()
-    md = (tmp_path / "card.md").read_text()
+    written = card.files(tmp_path, {"facebench_version": "0.1", "git_commit": "abc"}, tables)
+    assert list(written) == ["card.html", "card.md"]
+    page, md = written["card.html"], written["card.md"]
     assert "Net&lt;b&gt; × det" in page and MODEL not in page
     assert "data:image/png;base64," in page  # self-contained
     points = tables["operating_points"]

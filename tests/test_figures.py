@@ -10,6 +10,7 @@ import pytest
 
 from bench import figures, report
 from bench.metrics import Metric
+from bench.runs import Run
 
 COSINE = Metric("cosine", lambda a, b: (a * b).sum(-1), lambda a, b: a @ b.T, higher_is_more_similar=True)
 
@@ -29,7 +30,9 @@ def _scores(nudge: float = 0.0) -> pd.DataFrame:
 
 def _plot(scores: pd.DataFrame, out: Path, cache: Path | None) -> list[bytes]:
     out.mkdir(exist_ok=True)
-    paths = report.roc_plots(scores, [COSINE], out, cache) + report.distance_plots(scores, [COSINE], out, cache)
+    run = Run.create(out, "test", "r", figure_cache=cache)
+    paths = run.plots(report.roc_plots(scores, [COSINE]) + report.distance_plots(scores, [COSINE]))
+    assert run.manifest["plots"] == [p.name for p in paths]
     return [p.read_bytes() for p in paths]
 
 
@@ -67,4 +70,4 @@ def test_changed_data_is_drawn_again(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_a_figure_is_drawn_by_a_module_level_function_only(tmp_path: Path) -> None:
     title = "hidden"  # what a closure would show without it being in the key
     with pytest.raises(TypeError, match="module-level function"):
-        figures.save(tmp_path / "x.png", lambda: title, cache=tmp_path)
+        figures.png(figures.plot("x.png", lambda: title), cache=tmp_path)

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from bench.identify import identity_distances, split
+from bench.runs import write_file
 from bench.similarity import identity_totals, most_confused, per_identity, spans, summary, vector_scorer
-from bench.similarity_report import HeatmapChoice, HeatmapSubsetError, subset, write
+from bench.similarity_report import HeatmapChoice, HeatmapSubsetError, files, subset
 from facebench_plugins.metrics import METRICS
 
 BY_NAME = {m.name: m for m in METRICS}
@@ -150,8 +151,11 @@ def test_large_matrix_is_written_as_npy_with_readable_tables(tmp_path: Path) -> 
     vectors, identity = _data(n=400, k=150)
     metric = BY_NAME["cosine"]
     totals = _totals(vectors, identity, "cosine")
-    files = {p.name for p in write(totals, metric, tmp_path, "x", "title", HeatmapChoice(top=10))}
-    assert files == {"similarity_x_identities.csv", "similarity_x_confused.csv", "similarity_x.npy", "similarity_x.png"}
+    written, heatmap = files(totals, metric, "x", "title", HeatmapChoice(top=10))
+    assert set(written) == {"similarity_x_identities.csv", "similarity_x_confused.csv", "similarity_x.npy"}
+    assert heatmap.name == "similarity_x.png"
+    for name, data in written.items():
+        write_file(tmp_path / name, data)
     matrix = np.load(tmp_path / "similarity_x.npy")
     np.testing.assert_allclose(matrix, totals.means, rtol=1e-6)
     identities = pd.read_csv(tmp_path / "similarity_x_identities.csv")
