@@ -90,7 +90,7 @@ def check_needs(dataset: Dataset, specs: list[EvaluationSpec], known: Iterable[E
             continue
         source = dataset.pairs_file.name if dataset.pairs_file is not None else dataset.name
         fits = sorted({s.command for s in known if s.command and not dataset.lacks(s.needs)}, key=_lead_first)
-        hint = NEED_FIXES.get(lacking[0]) or (
+        hint = (NEED_FIXES.get(lacking[0]) if len(lacking) == 1 else None) or (
             f"use {' or '.join(f'bench {c}' for c in fits[:3])}" if fits else "no evaluation here can use it"
         )
         raise Mismatch(

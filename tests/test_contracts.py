@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from bench.compare import compare
 from bench.datasets import Carries, scan
 from bench.runs import read_run
 from facebench_plugins.protocols_bin import read_bin, write_bin
-from tests.conftest import bench_fakes
+from tests.conftest import bench_fakes, needs_lfw
 from tests.fakes.fake_models import make_dataset
 
 
@@ -92,3 +93,30 @@ def test_the_manifest_is_written_at_the_start_and_the_end_only(
     assert code == 0, out
     assert writes.count("manifest.json") == 2 and "progress.json" in writes
     assert not (tmp_path / "m" / "progress.json").exists()
+
+
+@pytest.fixture(scope="module")
+def benchmark_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """An IJB meta folder and a TinyFace folder built from LFW images (A and B names)."""
+    from benchmarks.build_formats import build_ijb, build_tinyface
+    from facebench_plugins.given_detectors import template_face
+    from tests.conftest import LFW
+
+    data = scan(LFW)
+    keep = [img for img in data.images if img.identity.startswith(("A", "B"))]
+    lfw = dataclasses.replace(data, images=keep)
+    root = tmp_path_factory.mktemp("formats")
+    build_ijb(lfw, [template_face(250, 250) for _ in lfw.images], root / "IJB", identities=12)
+    build_tinyface(lfw, root / "tinyface", identities=15)
+    return {"ijb": root / "IJB", "tinyface": root / "tinyface"}
+
+
+@needs_lfw
+@pytest.mark.parametrize("command", ["accuracy", "operating", "quality", "audit", "identify", "fairness"])
+@pytest.mark.parametrize("kind", ["ijb", "tinyface"])
+def test_pair_and_identity_evaluations_refuse_ijb_and_tinyface_in_one_line(
+    command: str, kind: str, benchmark_folders: dict[str, Path], tmp_path: Path
+) -> None:
+    code, out = bench_fakes(command, benchmark_folders[kind], tmp_path)
+    assert code == 1 and out.count("\n") == 1 and "Traceback" not in out, out
+    assert f"bench {command}: " in out and f"use bench {kind}" in out
