@@ -48,7 +48,7 @@ def test_identity_evaluations_refuse_a_pair_only_file(command: str, pair_only: P
 
 
 def test_accuracy_runs_on_the_pair_only_file(pair_only: Path, tmp_path: Path) -> None:
-    code, out = bench_fakes("accuracy", pair_only, tmp_path, "--run-id", "bin")
+    code, out = bench_fakes("accuracy", pair_only, tmp_path, "--run-id", "bin", "--metric", "cosine")
     assert code == 0, out
     manifest = json.loads((tmp_path / "bin" / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["dataset"][0]["n_identities"] is None
@@ -72,7 +72,7 @@ def test_audit_of_a_clean_dataset_is_complete_with_an_empty_table(data: Path, tm
 
 def test_the_dataset_hash_covers_the_whole_dataset_whatever_n(data: Path, tmp_path: Path) -> None:
     for run, n in (("n20", "6"), ("n40", "40")):
-        code, out = bench_fakes("accuracy", data, tmp_path, "--n", n, "--run-id", run)
+        code, out = bench_fakes("accuracy", data, tmp_path, "--n", n, "--run-id", run, "--metric", "cosine")
         assert code == 0, out
     a, b = (json.loads((tmp_path / r / "manifest.json").read_text()) for r in ("n20", "n40"))
     assert a["dataset"] == b["dataset"] and a["dataset"][0]["n_images"] == len(scan(data).images)
@@ -89,7 +89,7 @@ def test_the_manifest_is_written_at_the_start_and_the_end_only(
     writes: list[str] = []
     real = runs.write_json
     monkeypatch.setattr(runs, "write_json", lambda path, value: (writes.append(Path(path).name), real(path, value)))
-    code, out = bench_fakes("accuracy", data, tmp_path, "--n", "20", "--run-id", "m")
+    code, out = bench_fakes("accuracy", data, tmp_path, "--n", "20", "--run-id", "m", "--metric", "cosine")
     assert code == 0, out
     assert writes.count("manifest.json") == 2 and "progress.json" in writes
     assert not (tmp_path / "m" / "progress.json").exists()
