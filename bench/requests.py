@@ -1,40 +1,101 @@
-"""Typed requests: what a user asked a sweep to do, built by the CLI from its options or by the Python API."""
+"""Validated requests: what a user asked a sweep to do, built by the CLI, the Python API or a suite file.
+
+A :class:`SweepRequest` checks every field when it is made (pydantic, strict): an unknown or misspelt field, a choice
+that is not one, or a value of the wrong type is a one-line :class:`RequestError` naming the field, the value and
+the closest valid choice. :func:`check` then checks, before any work, the names that live in the plugin registries
+and the options the evaluations declare.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, get_args, get_origin
+
+import click
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from bench.errors import BenchError
+from bench.registry import UnknownName, did_you_mean, with_detector_options
+
+if TYPE_CHECKING:
+    from bench.config import Settings
+    from bench.evaluations import EvaluationSpec
+    from bench.plugins import Plugins
 
 
-@dataclass(frozen=True)
-class SweepRequest:
+class RequestError(BenchError):
+    """A request field or evaluation option that is unknown, misspelt, not a valid choice or of the wrong type."""
+
+
+def _path(value: Any) -> Any:
+    """A str or Path as a Path; anything else is refused."""
+    if isinstance(value, str | Path):
+        return Path(value)
+    raise PydanticCustomError("path_type", "should be a path (str or Path)")
+
+
+def _names(value: Any) -> Any:
+    """A list of names as the comma list the registries select from (``["A", "B"]`` -> ``"A,B"``)."""
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return ",".join(value)
+    return value
+
+
+def _tuple(value: Any) -> Any:
+    """A list (as YAML and JSON give) as a tuple; a str is refused, not split into characters."""
+    if isinstance(value, str):
+        raise PydanticCustomError("tuple_type", "should be a list of names, not one string")
+    return tuple(value) if isinstance(value, list) else value
+
+
+PathArg = Annotated[Path, BeforeValidator(_path)]
+Names = Annotated[str, BeforeValidator(_names)]
+Strings = Annotated[tuple[str, ...], BeforeValidator(_tuple)]
+STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+T = TypeVar("T")
+
+
+class SweepRequest(BaseModel):
     """One evaluation (plus extras) over datasets x models x detectors x metrics."""
 
+    model_config = STRICT
+
     evaluation: str  # the registered evaluation that leads (e.g. "verification")
-    input_dir: Path | None = None  # a folder <identity>/<image>, or a benchmark file a protocol reads
+    input_dir: PathArg | None = None  # a folder <identity>/<image>, or a benchmark file a protocol reads
     dataset: str | None = None  # an entry of datasets.yaml
-    pairs: Path | None = None
+    pairs: PathArg | None = None
     protocol: str | None = None  # reader for --pairs / --i (default: sniffed)
-    models: str = "Dlib"
-    backends: str = "opencv"
-    metrics: str | None = None  # None: the evaluation's default
+    models: Names = "Dlib"
+    backends: Names = "opencv"
+    metrics: Names | None = None  # None: the evaluation's default
     flip: bool = False  # flip test-time augmentation for every model (RecognizerSpec.with_flip)
     face: str = "center"
-    detector_options: tuple[str, ...] = ()  # NAME.KEY=VALUE
-    n: int | None = None
+    detector_options: Strings = ()  # NAME.KEY=VALUE
+    n: int | None = Field(None, ge=1)
     seed: int = 0
-    on_no_face: str = "whole"
-    output: Path = Path("results")
+    on_no_face: Literal["whole", "skip", "error"] = "whole"  # embed the whole image, drop its pairs, or stop
+    output: PathArg = Path("results")
     run_id: str | None = None
     overwrite: bool = False
-    executor: str = "local"
+    executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
-    jobs: int | None = None  # local executor's worker processes (None: one per core; 1: in this process)
-    device: str = "cpu"  # "cpu" or "cuda"
+    jobs: int | None = Field(None, ge=1)  # local executor's worker processes (None: one per core; 1: in this process)
+    device: Literal["cpu", "cuda"] = "cpu"
     allow_partial: bool = False
-    extra_evaluations: tuple[str, ...] = ()
-    options: dict[str, Any] = field(default_factory=dict)  # options the evaluations declared
+    extra_evaluations: Strings = ()
+    options: dict[str, Any] = Field(default_factory=dict)  # options the evaluations declared
+
+    def __init__(self, **data: Any) -> None:
+        with refused(type(self)):
+            super().__init__(**data)
+
+    def with_(self, **changes: Any) -> SweepRequest:
+        """This request with some fields changed, validated again (``model_copy`` would not validate)."""
+        with refused(type(self)):
+            return self.model_validate({**self.model_dump(), **changes})
 
     def option(self, name: str, default: Any = None) -> Any:
         """An evaluation-declared option's value."""
@@ -43,4 +104,105 @@ class SweepRequest:
 
     def record(self) -> dict[str, Any]:
         """JSON-safe view for the manifest."""
-        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+        return {k: str(v) if isinstance(v, Path) else v for k, v in self.model_dump().items()}
+
+
+FIELDS = tuple(SweepRequest.model_fields)
+
+
+@contextmanager
+def refused(
+    model: type[BaseModel], where: str = "", shown: Mapping[str, str] | None = None, also: Iterable[str] = ()
+) -> Iterator[None]:
+    """Turn a pydantic ValidationError of ``model`` into a one-line :class:`RequestError` starting with ``where``;
+    ``shown`` maps a field to the name the user wrote for it, ``also`` are other names to suggest."""
+    try:
+        yield
+    except ValidationError as err:
+        errors = err.errors()
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise RequestError(where + explain(errors[0], model, shown or {}, also) + more) from None
+
+
+def explain(error: ErrorDetails, model: type[BaseModel], shown: Mapping[str, str], also: Iterable[str] = ()) -> str:
+    """One pydantic error as ``field=value: what is wrong``, with the closest valid field or choice."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    label = ".".join([shown.get(field, field), *map(str, error["loc"][1:])])
+    value = error["input"]
+    if error["type"] == "extra_forbidden":
+        return _unknown(label, model, also)
+    choices = _choices(model.model_fields[field].annotation) if field in model.model_fields else ()
+    if error["type"] == "literal_error":
+        return f"{label}={value!r}: not one of {', '.join(choices)}{did_you_mean(str(value), choices)}"
+    return f"{label}={value!r}: {error['msg'].replace('Input should', 'should')} (got {type(value).__name__})"
+
+
+def _unknown(name: str, model: type[BaseModel], also: Iterable[str]) -> str:
+    """An unknown field, with the closest three; an unknown option also lists every option (there are few)."""
+    valid = list(model.model_fields)
+    hint = did_you_mean(name, [*valid, *also], n=3)
+    if model is SweepRequest:
+        return f"unknown request field '{name}'{hint}"
+    return f"unknown option '{name}' for {model.__name__}{hint}; its options: {', '.join(valid) or 'none'}"
+
+
+def _choices(annotation: Any) -> tuple[str, ...]:
+    """The values of a ``Literal`` annotation (also inside ``X | None``)."""
+    if get_origin(annotation) is Literal:
+        return tuple(map(str, get_args(annotation)))
+    return next((c for c in map(_choices, get_args(annotation)) if c), ())
+
+
+def _annotation(kind: Any) -> Any:
+    """An :class:`~bench.evaluations.Option`'s type as a pydantic annotation (``None`` always allowed)."""
+    if isinstance(kind, click.Choice):
+        return Literal[tuple(kind.choices)] | None
+    return Any if isinstance(kind, click.ParamType) else kind | None
+
+
+def options_model(specs: Iterable[EvaluationSpec]) -> type[BaseModel]:
+    """A strict model of the options ``specs`` declare (the first declaration of a name wins)."""
+    declared: dict[str, Any] = {}
+    for spec in specs:
+        for option in spec.options:
+            declared.setdefault(option.name, (_annotation(option.type), option.default))
+    name = "+".join(dict.fromkeys(spec.name for spec in specs))
+    return create_model(name, __config__=ConfigDict(extra="forbid", strict=True), **declared)
+
+
+def _evaluations(request: SweepRequest, plugins: Plugins) -> list[EvaluationSpec]:
+    names = dict.fromkeys(n.lower() for n in (request.evaluation, *request.extra_evaluations))
+    return [plugins.evaluations.get(n) for n in names]
+
+
+def _named(field: str, lookup: Callable[[], T], where: str) -> T:
+    """``lookup()``; an unknown registry name becomes a :class:`RequestError` naming ``field``."""
+    try:
+        return lookup()
+    except UnknownName as err:
+        raise RequestError(f"{where}{field}: {err}") from None
+
+
+def _registered(request: SweepRequest, plugins: Plugins, where: str) -> list[EvaluationSpec]:
+    """The request's evaluations, having checked every name it gives against the registries."""
+    specs = _named("evaluation", lambda: _evaluations(request, plugins), where)
+    _named("models", lambda: plugins.recognizers.select(request.models), where)
+    detectors = _named("backends", lambda: plugins.detectors.select(request.backends), where)
+    _named("metrics", lambda: plugins.metrics.select(request.metrics or specs[0].default_metric), where)
+    _named("face", lambda: plugins.face_selectors.get(request.face), where)
+    with_detector_options(detectors, request.detector_options)
+    return specs
+
+
+def check(request: SweepRequest, settings: Settings, where: str = "", keywords: Iterable[str] = ()) -> SweepRequest:
+    """``request`` with its registry names checked and its options validated against what its evaluations
+    declare; errors start with ``where``, an unknown option's suggestions also draw on ``keywords``. Selects the
+    request's device first: the plugins' settings depend on it."""
+    from bench import runtime
+
+    runtime.use_device(request.device)
+    specs = _registered(request, settings.plugins(), where)
+    model = options_model(specs)
+    with refused(model, where, also=keywords):
+        options = model.model_validate(request.options).model_dump(exclude_unset=True)
+    return request.with_(evaluation=specs[0].name, options=options)
