@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from bench.config import Settings
-from bench.requests import FIELDS, SweepRequest, check, refused
+from bench.requests import FIELDS, SweepRequest, check
 from bench.runs import SavedRun, read_run
 
 SETTINGS_FIELDS = {"plugins_dirs", "weights_dir", "cache_dir", "datasets_file", "quiet"}
@@ -101,8 +101,8 @@ def evaluate(evaluation: str, data: str | Path | None = None, **kwargs: Any) -> 
     given = {"data": data, **kwargs} if data is not None else kwargs
     request_fields, settings_fields, options = _split(given)
     shown = {ALIASES[key]: key for key in given if key in ALIASES}
-    with refused(SweepRequest, shown=shown):
-        request = SweepRequest.model_validate({"evaluation": evaluation, "options": options, **request_fields})
+    fields = {"evaluation": evaluation, "options": options, **request_fields}
+    request = SweepRequest.model_validate(fields, context={"shown": shown})
     settings = make_settings(**settings_fields)
     request = check(request, settings, keywords=[*FIELDS, *ALIASES, *SETTINGS_FIELDS])
     outcome = execute(request, settings)

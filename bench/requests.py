@@ -8,17 +8,26 @@ and the options the evaluations declare.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, TypeVar, get_args, get_origin
 
 import click
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    model_validator,
+)
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from bench.errors import BenchError
-from bench.registry import UnknownName, did_you_mean, with_detector_options
+from bench.registry import BadDetectorOption, UnknownName, did_you_mean, with_detector_options
 
 if TYPE_CHECKING:
     from bench.config import Settings
@@ -54,14 +63,31 @@ def _tuple(value: Any) -> Any:
 PathArg = Annotated[Path, BeforeValidator(_path)]
 Names = Annotated[str, BeforeValidator(_names)]
 Strings = Annotated[tuple[str, ...], BeforeValidator(_tuple)]
-STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
 T = TypeVar("T")
 
 
-class SweepRequest(BaseModel):
-    """One evaluation (plus extras) over datasets x models x detectors x metrics."""
+class Validated(BaseModel):
+    """A strict model whose validation errors are one-line :class:`RequestError` s. A validation ``context`` may
+    give ``where`` (a prefix), ``shown`` (field -> the name the user wrote for it) and ``also`` (more names to
+    suggest for an unknown one)."""
 
-    model_config = STRICT
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_line(cls, data: Any, handler: ModelWrapValidatorHandler[Self], info: ValidationInfo) -> Self:
+        try:
+            return handler(data)
+        except ValidationError as err:
+            context = info.context or {}
+            errors = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")  # a typo explains a missing
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            problem = explain(errors[0], cls, context.get("shown", {}), context.get("also", ()))
+            raise RequestError(context.get("where", "") + problem + more) from None
+
+
+class SweepRequest(Validated):
+    """One evaluation (plus extras) over datasets x models x detectors x metrics."""
 
     evaluation: str  # the registered evaluation that leads (e.g. "verification")
     input_dir: PathArg | None = None  # a folder <identity>/<image>, or a benchmark file a protocol reads
@@ -88,14 +114,9 @@ class SweepRequest(BaseModel):
     extra_evaluations: Strings = ()
     options: dict[str, Any] = Field(default_factory=dict)  # options the evaluations declared
 
-    def __init__(self, **data: Any) -> None:
-        with refused(type(self)):
-            super().__init__(**data)
-
     def with_(self, **changes: Any) -> SweepRequest:
         """This request with some fields changed, validated again (``model_copy`` would not validate)."""
-        with refused(type(self)):
-            return self.model_validate({**self.model_dump(), **changes})
+        return self.model_validate({**self.model_dump(), **changes})
 
     def option(self, name: str, default: Any = None) -> Any:
         """An evaluation-declared option's value."""
@@ -110,40 +131,28 @@ class SweepRequest(BaseModel):
 FIELDS = tuple(SweepRequest.model_fields)
 
 
-@contextmanager
-def refused(
-    model: type[BaseModel], where: str = "", shown: Mapping[str, str] | None = None, also: Iterable[str] = ()
-) -> Iterator[None]:
-    """Turn a pydantic ValidationError of ``model`` into a one-line :class:`RequestError` starting with ``where``;
-    ``shown`` maps a field to the name the user wrote for it, ``also`` are other names to suggest."""
-    try:
-        yield
-    except ValidationError as err:
-        errors = err.errors()
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise RequestError(where + explain(errors[0], model, shown or {}, also) + more) from None
-
-
 def explain(error: ErrorDetails, model: type[BaseModel], shown: Mapping[str, str], also: Iterable[str] = ()) -> str:
     """One pydantic error as ``field=value: what is wrong``, with the closest valid field or choice."""
     field = str(error["loc"][0]) if error["loc"] else ""
-    label = ".".join([shown.get(field, field), *map(str, error["loc"][1:])])
+    label = shown.get(field, field) + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in error["loc"][1:])
     value = error["input"]
     if error["type"] == "extra_forbidden":
-        return _unknown(label, model, also)
+        return _unknown(field, label, model, also)
+    if error["type"] == "missing":
+        return f"{label} is required"
     choices = _choices(model.model_fields[field].annotation) if field in model.model_fields else ()
     if error["type"] == "literal_error":
         return f"{label}={value!r}: not one of {', '.join(choices)}{did_you_mean(str(value), choices)}"
     return f"{label}={value!r}: {error['msg'].replace('Input should', 'should')} (got {type(value).__name__})"
 
 
-def _unknown(name: str, model: type[BaseModel], also: Iterable[str]) -> str:
+def _unknown(field: str, label: str, model: type[BaseModel], also: Iterable[str]) -> str:
     """An unknown field, with the closest three; an unknown option also lists every option (there are few)."""
     valid = list(model.model_fields)
-    hint = did_you_mean(name, [*valid, *also], n=3)
+    hint = did_you_mean(field, [*valid, *also], n=3)
     if model is SweepRequest:
-        return f"unknown request field '{name}'{hint}"
-    return f"unknown option '{name}' for {model.__name__}{hint}; its options: {', '.join(valid) or 'none'}"
+        return f"unknown request field '{label}'{hint}"
+    return f"unknown option '{label}' for {model.__name__}{hint}; its options: {', '.join(valid) or 'none'}"
 
 
 def _choices(annotation: Any) -> tuple[str, ...]:
@@ -166,32 +175,28 @@ def options_model(specs: Iterable[EvaluationSpec]) -> type[BaseModel]:
     for spec in specs:
         for option in spec.options:
             declared.setdefault(option.name, (_annotation(option.type), option.default))
-    name = "+".join(dict.fromkeys(spec.name for spec in specs))
-    return create_model(name, __config__=ConfigDict(extra="forbid", strict=True), **declared)
-
-
-def _evaluations(request: SweepRequest, plugins: Plugins) -> list[EvaluationSpec]:
-    names = dict.fromkeys(n.lower() for n in (request.evaluation, *request.extra_evaluations))
-    return [plugins.evaluations.get(n) for n in names]
+    return create_model("+".join(spec.name for spec in specs), __base__=Validated, **declared)
 
 
 def _named(field: str, lookup: Callable[[], T], where: str) -> T:
-    """``lookup()``; an unknown registry name becomes a :class:`RequestError` naming ``field``."""
+    """``lookup()``; an unknown registry name or detector option becomes a :class:`RequestError` naming ``field``."""
     try:
         return lookup()
-    except UnknownName as err:
+    except (UnknownName, BadDetectorOption) as err:
         raise RequestError(f"{where}{field}: {err}") from None
 
 
 def _registered(request: SweepRequest, plugins: Plugins, where: str) -> list[EvaluationSpec]:
-    """The request's evaluations, having checked every name it gives against the registries."""
-    specs = _named("evaluation", lambda: _evaluations(request, plugins), where)
+    """The request's evaluations (the lead first, each once), having checked every name it gives against the
+    registries."""
+    lead = _named("evaluation", lambda: plugins.evaluations.get(request.evaluation), where)
+    extras = _named("extra_evaluations", lambda: [plugins.evaluations.get(n) for n in request.extra_evaluations], where)
     _named("models", lambda: plugins.recognizers.select(request.models), where)
     detectors = _named("backends", lambda: plugins.detectors.select(request.backends), where)
-    _named("metrics", lambda: plugins.metrics.select(request.metrics or specs[0].default_metric), where)
+    _named("metrics", lambda: plugins.metrics.select(request.metrics or lead.default_metric), where)
     _named("face", lambda: plugins.face_selectors.get(request.face), where)
-    with_detector_options(detectors, request.detector_options)
-    return specs
+    _named("detector_options", lambda: with_detector_options(detectors, request.detector_options), where)
+    return list({spec.name: spec for spec in (lead, *extras)}.values())
 
 
 def check(request: SweepRequest, settings: Settings, where: str = "", keywords: Iterable[str] = ()) -> SweepRequest:
@@ -203,6 +208,6 @@ def check(request: SweepRequest, settings: Settings, where: str = "", keywords: 
     runtime.use_device(request.device)
     specs = _registered(request, settings.plugins(), where)
     model = options_model(specs)
-    with refused(model, where, also=keywords):
-        options = model.model_validate(request.options).model_dump(exclude_unset=True)
+    context = {"where": where, "also": keywords}
+    options = model.model_validate(request.options, context=context).model_dump(exclude_unset=True)
     return request.with_(evaluation=specs[0].name, options=options)

@@ -27,8 +27,11 @@ import yaml
 
 from bench.config import Settings
 from bench.errors import BenchError
-from bench.requests import SweepRequest, check, refused
+from bench.requests import SweepRequest, check
 from bench.runner import Outcome, execute
+
+RENAMED = {"input": "input_dir"}
+"""A suite's own name for a request field."""
 
 
 class SuiteError(BenchError):
@@ -49,14 +52,17 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _fields(raw: dict[str, Any], path: Path, key: str) -> dict[str, Any]:
-    """The request fields of one section of the suite (``key`` is where it is), validated; relative paths are
+    """The request fields of one section of the suite (``key`` says where it is), validated; relative paths are
     resolved against the suite's folder."""
-    where = f"{path}: {key}." if key else f"{path}: "
+    at = f"{key}." if key else ""
     if "evaluation" in raw:
-        raise SuiteError(f"{where}evaluation: an evaluation is named only under 'evaluations:'")
-    given = {{"input": "input_dir"}.get(k, k): v for k, v in raw.items()}
-    with refused(SweepRequest, where, shown={"input_dir": "input"} if "input" in raw else {}):
-        section = SweepRequest.model_validate({**given, "evaluation": ""})
+        raise SuiteError(f"{path}: {at}evaluation: an evaluation is named only under 'evaluations:'")
+    given: dict[str, Any] = {}
+    shown: dict[str, str] = {}
+    for name, value in raw.items():
+        field = RENAMED.get(name, name)
+        given[field], shown[field] = value, f"{at}{name}"
+    section = SweepRequest.model_validate({**given, "evaluation": ""}, context={"where": f"{path}: ", "shown": shown})
     out = {k: getattr(section, k) for k in given}
     for field in ("input_dir", "pairs"):
         if out.get(field) is not None:
@@ -93,11 +99,9 @@ def requests(path: Path, output: Path | None = None, overwrite: bool = False) ->
             evaluation_name = entry.pop("evaluation", None)
             merged = {**common, **source, **_fields(entry, path, f"evaluations[{j}]")}
             run_id = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{evaluation_name}-{_label(source)}")
-            with refused(SweepRequest, f"{path}: evaluations[{j}]."):
-                request = SweepRequest.model_validate(
-                    {"output": root, "run_id": run_id, "overwrite": overwrite, **merged, "evaluation": evaluation_name}
-                )
-            out.append(request)
+            fields = {"output": root, "run_id": run_id, "overwrite": overwrite, **merged, "evaluation": evaluation_name}
+            context = {"where": f"{path}: ", "shown": {"evaluation": f"evaluations[{j}].evaluation"}}
+            out.append(SweepRequest.model_validate(fields, context=context))
     return out
 
 
