@@ -82,7 +82,7 @@ class Validated(BaseModel):
             context = info.context or {}
             errors = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")  # a typo explains a missing
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-            problem = explain(errors[0], cls, context.get("shown", {}), context.get("also", ()))
+            problem = _explain(errors[0], cls, context.get("shown", {}), context.get("also", ()))
             raise RequestError(context.get("where", "") + problem + more) from None
 
 
@@ -131,19 +131,25 @@ class SweepRequest(Validated):
 FIELDS = tuple(SweepRequest.model_fields)
 
 
-def explain(error: ErrorDetails, model: type[BaseModel], shown: Mapping[str, str], also: Iterable[str] = ()) -> str:
+def _explain(error: ErrorDetails, model: type[BaseModel], shown: Mapping[str, str], also: Iterable[str]) -> str:
     """One pydantic error as ``field=value: what is wrong``, with the closest valid field or choice."""
     field = str(error["loc"][0]) if error["loc"] else ""
     label = shown.get(field, field) + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in error["loc"][1:])
-    value = error["input"]
+    value, given = error["input"], _short(error["input"])
     if error["type"] == "extra_forbidden":
         return _unknown(field, label, model, also)
     if error["type"] == "missing":
         return f"{label} is required"
     choices = _choices(model.model_fields[field].annotation) if field in model.model_fields else ()
     if error["type"] == "literal_error":
-        return f"{label}={value!r}: not one of {', '.join(choices)}{did_you_mean(str(value), choices)}"
-    return f"{label}={value!r}: {error['msg'].replace('Input should', 'should')} (got {type(value).__name__})"
+        return f"{label}={given}: not one of {', '.join(choices)}{did_you_mean(str(value), choices)}"
+    return f"{label}={given}: {error['msg'].replace('Input should', 'should')} (got {type(value).__name__})"
+
+
+def _short(value: Any, width: int = 80) -> str:
+    """``repr(value)``, cut to ``width`` characters."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _unknown(field: str, label: str, model: type[BaseModel], also: Iterable[str]) -> str:
