@@ -205,7 +205,7 @@ def test_cli_refuses_a_wrong_option_type_of_the_evaluation(tmp_path: Path) -> No
 )
 def test_api_refuses_before_any_work(tmp_path: Path, given: dict[str, Any], expected: str) -> None:
     kwargs = {"data": tmp_path / "data", "model": "FakeNet", "backend": "fake-box", **given}
-    with pytest.raises(facebench.BenchError) as err:
+    with pytest.raises(facebench.RequestError) as err:
         facebench.accuracy(output=tmp_path / "out", plugins_dirs=[FAKES], **kwargs)
     assert expected in str(err.value)
     assert not (tmp_path / "out").exists()
