@@ -7,17 +7,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from bench.config import Settings
-from bench.requests import SweepRequest
+from bench.requests import FIELDS, SweepRequest, check
 from bench.runs import SavedRun, read_run
 
-REQUEST_FIELDS = {f.name for f in fields(SweepRequest)}
 SETTINGS_FIELDS = {"plugins_dirs", "weights_dir", "cache_dir", "datasets_file", "quiet"}
 ALIASES = {"model": "models", "backend": "backends", "detector": "backends", "metric": "metrics", "data": "input_dir"}
 
@@ -68,25 +67,21 @@ def _split(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict
     """Keyword arguments -> (request fields, settings fields, evaluation options)."""
     request, settings, options = {}, {}, {}
     for key, value in kwargs.items():
-        key = ALIASES.get(key, key)
-        if key in SETTINGS_FIELDS:
-            settings[key] = tuple(map(Path, value)) if key == "plugins_dirs" else value
-        elif key in REQUEST_FIELDS:
-            request[key] = value
+        field = ALIASES.get(key, key)
+        if field in SETTINGS_FIELDS:
+            settings[field] = value
+        elif field in FIELDS:
+            request[field] = value
         else:
             options[key] = value
-    for key in ("models", "backends", "metrics"):
-        if isinstance(request.get(key), (list, tuple)):
-            request[key] = ",".join(request[key])
-    for key in ("input_dir", "output", "pairs"):
-        if request.get(key) is not None:
-            request[key] = Path(request[key])
     return request, settings, options
 
 
 def make_settings(**given: Any) -> Settings:
     """Settings with defaults for what is not given (paths as str or Path)."""
-    settings = Settings(quiet=bool(given.pop("quiet", True)), plugins_dirs=tuple(given.pop("plugins_dirs", ())))
+    settings = Settings(
+        quiet=bool(given.pop("quiet", True)), plugins_dirs=tuple(map(Path, given.pop("plugins_dirs", ())))
+    )
     for key, value in given.items():
         if value is not None:
             setattr(settings, key, Path(value))
@@ -98,25 +93,18 @@ def evaluate(evaluation: str, data: str | Path | None = None, **kwargs: Any) -> 
 
     ``data`` is a folder ``<identity>/<image>`` or a benchmark file; or pass ``dataset="lfw"``. Other keywords are
     the CLI's options with underscores (``model``, ``backend``, ``metric``, ``n``, ``seed``, ``face``,
-    ``run_id``, ``overwrite``, ``weights_dir``, ``cache_dir``, ...) plus the evaluation's own options.
+    ``run_id``, ``overwrite``, ``weights_dir``, ``cache_dir``, ...) plus the evaluation's own options. A misspelt
+    keyword or a value of the wrong type is a :class:`~bench.requests.RequestError` before any work.
     """
-    from bench import runtime
     from bench.runner import execute
 
-    request_fields, settings_fields, options = _split({"data": data, **kwargs} if data is not None else kwargs)
-    runtime.use_device(request_fields.get("device", "cpu"))  # before the plugins register (their settings say it)
+    given = {"data": data, **kwargs} if data is not None else kwargs
+    request_fields, settings_fields, options = _split(given)
+    shown = {ALIASES[key]: key for key in given if key in ALIASES}
+    fields = {"evaluation": evaluation, "options": options, **request_fields}
+    request = SweepRequest.model_validate(fields, context={"shown": shown})
     settings = make_settings(**settings_fields)
-    spec = settings.plugins().evaluations.get(evaluation)
-    known = {o.name for o in spec.options}
-    unknown = set(options) - known
-    if unknown:
-        from bench.errors import BenchError
-
-        raise BenchError(
-            f"unknown option(s) {', '.join(sorted(unknown))} for {spec.name}; "
-            f"its own options: {', '.join(sorted(known)) or 'none'}"
-        )
-    request = SweepRequest(evaluation=spec.name, options=options, **request_fields)
+    request = check(request, settings, keywords=[*FIELDS, *ALIASES, *SETTINGS_FIELDS])
     outcome = execute(request, settings)
     return Result(read_run(outcome.run.path), outcome.summary)
 

@@ -21,6 +21,7 @@ from bench.errors import BenchError
 if TYPE_CHECKING:
     from bench.config import Settings
     from bench.evaluations import EvaluationSpec, Option
+    from bench.requests import SweepRequest
 
 WEIGHTS_HELP = (
     "Folder of model weight files, searched first; then $BENCH_WEIGHTS_DIR, DeepFace's "
@@ -289,13 +290,13 @@ def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Cal
     return options
 
 
-def request_of(spec: EvaluationSpec, options: dict[str, Any]) -> Any:
-    """The typed request for ``spec`` from a command's parsed options."""
-    from bench.requests import SweepRequest
+def request_of(spec: EvaluationSpec, options: dict[str, Any], settings: Settings) -> SweepRequest:
+    """The validated request for ``spec`` from a command's parsed options, its names and options checked."""
+    from bench.requests import SweepRequest, check
 
     own = {o.name: options.pop(o.name) for o in spec.options if o.name in options}
     extras = tuple(e.strip() for e in (options.pop("extra_evaluations") or "").split(",") if e.strip())
-    return SweepRequest(evaluation=spec.name, extra_evaluations=extras, options=own, **options)
+    return check(SweepRequest(evaluation=spec.name, extra_evaluations=extras, options=own, **options), settings)
 
 
 def evaluation_command(spec: EvaluationSpec) -> click.Command:
@@ -306,7 +307,7 @@ def evaluation_command(spec: EvaluationSpec) -> click.Command:
         from bench.runner import execute
 
         settings = settings_of(ctx, _pop_locations(options))
-        click.echo(execute(request_of(spec, options), settings).summary)
+        click.echo(execute(request_of(spec, options, settings), settings).summary)
 
     for option in reversed([*sweep_options(spec.default_metric, spec.options), location_options]):
         command = option(command)
@@ -504,7 +505,7 @@ def variants_cmd(
 
     settings = settings_of(ctx, _pop_locations(options))
     spec = settings.plugins().evaluations.get("robustness")
-    request = request_of(spec, {**options, "to": str(to), "only": only, "occlude_with": occlude_with})
+    request = request_of(spec, {**options, "to": str(to), "only": only, "occlude_with": occlude_with}, settings)
     click.echo(execute(request, settings).summary if evaluate else write_variants(request, settings))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib.util
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -244,9 +244,19 @@ class Registry(Generic[S]):
 
 def unknown_message(kind: str, name: str, valid: list[str]) -> str:
     """``unknown KIND 'NAME' (did you mean 'X'?); valid: ...`` -- case-insensitive and prefix-aware."""
+    return f"unknown {kind} '{name}'{did_you_mean(name, valid)}; valid: {', '.join(valid)}"
+
+
+def closest(name: str, valid: Iterable[str], n: int = 1) -> list[str]:
+    """Up to ``n`` of ``valid`` closest to ``name``: those it begins, then difflib's (case-insensitive)."""
     lowered = {v.lower(): v for v in valid}
     key = name.strip().lower()
-    close = [lowered[k] for k in lowered if k.startswith(key)] if key else []
-    close = close or [lowered[k] for k in difflib.get_close_matches(key, list(lowered), n=1, cutoff=0.6)]
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown {kind} '{name}'{hint}; valid: {', '.join(valid)}"
+    close = [k for k in lowered if k.startswith(key)] if key else []
+    close += [k for k in difflib.get_close_matches(key, list(lowered), n=n, cutoff=0.6) if k not in close]
+    return [lowered[k] for k in close[:n]]
+
+
+def did_you_mean(name: str, valid: Iterable[str], n: int = 1) -> str:
+    """`` (did you mean 'X' or 'Y'?)`` for the closest of ``valid``, or ``""``."""
+    close = closest(name, valid, n)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""

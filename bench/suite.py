@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +26,11 @@ import yaml
 
 from bench.config import Settings
 from bench.errors import BenchError
-from bench.requests import SweepRequest
+from bench.requests import SweepRequest, check
 from bench.runner import Outcome, execute
 
-FIELDS = {f.name for f in fields(SweepRequest)}
-LISTS = ("models", "backends", "metrics")
+RENAMED = {"input": "input_dir"}
+"""A suite's own name for a request field."""
 
 
 class SuiteError(BenchError):
@@ -44,52 +43,64 @@ def _load(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise SuiteError(f"{path}{f':{mark.line + 1}' if mark else ''}: invalid YAML") from err
-    if not isinstance(data, dict) or not data.get("evaluations") or not data.get("datasets"):
+    if not isinstance(data, dict) or not all(
+        isinstance(data.get(k), list) and data[k] for k in ("datasets", "evaluations")
+    ):
         raise SuiteError(f"{path}: a suite needs 'datasets:' and 'evaluations:' lists (see `bench run --help`)")
     return data
 
 
-def _fields(raw: dict[str, Any], path: Path, base: Path) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        key = {"input": "input_dir"}.get(key, key)
-        if key not in FIELDS:
-            raise SuiteError(f"{path}: unknown key '{key}'; known: {', '.join(sorted(FIELDS - {'evaluation'}))}")
-        if key in LISTS and isinstance(value, list):
-            value = ",".join(map(str, value))
-        if key in ("input_dir", "pairs") and value is not None:
-            value = (base / str(value)) if not Path(str(value)).is_absolute() else Path(str(value))
-        out[key] = value
+def _fields(raw: dict[str, Any], path: Path, key: str) -> dict[str, Any]:
+    """The request fields of one section of the suite (``key`` says where it is), validated; relative paths are
+    resolved against the suite's folder."""
+    at = f"{key}." if key else ""
+    if "evaluation" in raw:
+        raise SuiteError(f"{path}: {at}evaluation: an evaluation is named only under 'evaluations:'")
+    given: dict[str, Any] = {}
+    shown: dict[str, str] = {}
+    for name, value in raw.items():
+        field = RENAMED.get(name, name)
+        given[field], shown[field] = value, f"{at}{name}"
+    section = SweepRequest.model_validate({**given, "evaluation": ""}, context={"where": f"{path}: ", "shown": shown})
+    out = {k: getattr(section, k) for k in given}
+    for field in ("input_dir", "pairs"):
+        if out.get(field) is not None:
+            out[field] = path.parent / out[field]  # an absolute path stays as it is
     return out
 
 
-def _entry(raw: Any, name_key: str) -> dict[str, Any]:
-    return {name_key: raw} if isinstance(raw, str) else dict(raw)
+def _entry(raw: Any, name_key: str, path: Path, key: str) -> dict[str, Any]:
+    if isinstance(raw, str):
+        return {name_key: raw}
+    if not isinstance(raw, dict):
+        raise SuiteError(f"{path}: {key}: expected a name or a mapping, got {type(raw).__name__}")
+    return dict(raw)
+
+
+def _label(source: dict[str, Any]) -> str:
+    return str(source.get("dataset") or Path(str(source.get("input_dir", "data"))).name)
 
 
 def requests(path: Path, output: Path | None = None, overwrite: bool = False) -> list[SweepRequest]:
-    """Every run the suite declares, as typed requests (datasets x evaluations)."""
+    """Every run the suite declares, as validated requests (datasets x evaluations)."""
     data = _load(path)
-    base = path.parent
-    name = str(data.pop("name", path.stem))
-    root = Path(output or data.pop("output", "results")) / name
-    data.pop("output", None)
+    name = data.pop("name", path.stem)
+    if not isinstance(name, str):
+        raise SuiteError(f"{path}: name={name!r}: should be a string (got {type(name).__name__})")
     datasets, evaluations = data.pop("datasets"), data.pop("evaluations")
-    common = _fields(data, path, base)
+    common = _fields(data, path, "")
+    root = (output or common.pop("output", Path("results"))) / name
     out = []
-    for dataset in datasets:
-        source = _fields(_entry(dataset, "dataset"), path, base)
-        label = str(source.get("dataset") or Path(str(source.get("input_dir", "data"))).name)
-        for evaluation in evaluations:
-            entry = _entry(evaluation, "evaluation")
-            evaluation_name = str(entry.pop("evaluation"))
-            merged = {**common, **source, **_fields(entry, path, base)}
-            run_id = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{evaluation_name}-{label}")
-            out.append(
-                SweepRequest(
-                    evaluation=evaluation_name, **{"output": root, "run_id": run_id, "overwrite": overwrite, **merged}
-                )
-            )
+    for i, dataset in enumerate(datasets):
+        source = _fields(_entry(dataset, "dataset", path, f"datasets[{i}]"), path, f"datasets[{i}]")
+        for j, evaluation in enumerate(evaluations):
+            entry = _entry(evaluation, "evaluation", path, f"evaluations[{j}]")
+            evaluation_name = entry.pop("evaluation", None)
+            merged = {**common, **source, **_fields(entry, path, f"evaluations[{j}]")}
+            run_id = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{evaluation_name}-{_label(source)}")
+            fields = {"output": root, "run_id": run_id, "overwrite": overwrite, **merged, "evaluation": evaluation_name}
+            context = {"where": f"{path}: ", "shown": {"evaluation": f"evaluations[{j}].evaluation"}}
+            out.append(SweepRequest.model_validate(fields, context=context))
     return out
 
 
@@ -97,7 +108,8 @@ def run_suite(path: Path, settings: Settings, output: Path | None = None, overwr
     """Run every request of the suite; each run folder gets a copy of the suite and its sha256 in the manifest."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     outcomes = []
-    for request in requests(path, output, overwrite):
+    checked = [check(r, settings, f"{path}: run {r.run_id}: ") for r in requests(path, output, overwrite)]
+    for request in checked:  # every request is checked before the first runs
         outcome = execute(request, settings, {"suite": {"file": str(path), "sha256": digest}})
         outcome.run.write_file("suite.yaml", path.read_bytes())
         outcomes.append(outcome)

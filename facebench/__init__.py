@@ -12,8 +12,20 @@ from typing import Any
 from bench import __version__
 from bench.api import Result, accuracy, evaluate, identify, load, make_settings, similarity
 from bench.errors import BenchError
+from bench.requests import RequestError
 
-__all__ = ["BenchError", "Result", "__version__", "accuracy", "evaluate", "identify", "load", "run_suite", "similarity"]
+__all__ = [
+    "BenchError",
+    "RequestError",
+    "Result",
+    "__version__",
+    "accuracy",
+    "evaluate",
+    "identify",
+    "load",
+    "run_suite",
+    "similarity",
+]
 
 
 def run_suite(

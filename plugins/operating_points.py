@@ -334,9 +334,9 @@ class OperatingPoints:
             dataset, pairs = ctx.dataset, protocols.read_pairs(ctx.plugins.protocols, ctx.dataset, path)
         else:
             request = (
-                dataclasses.replace(ctx.request, pairs=None, n=None, dataset=None, input_dir=path)
+                ctx.request.with_(pairs=None, n=None, dataset=None, input_dir=path)
                 if path.is_dir()
-                else dataclasses.replace(ctx.request, pairs=None, n=None, dataset=source, input_dir=None)
+                else ctx.request.with_(pairs=None, n=None, dataset=source, input_dir=None)
             )
             dataset, given = (
                 open_source(ctx.settings, request) if path.is_dir() else (named(ctx.settings, source).open(), None)
