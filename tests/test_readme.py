@@ -42,7 +42,7 @@ def test_readme_is_short_and_links_every_docs_page() -> None:
 def test_the_moved_text_is_in_the_docs() -> None:
     """What the README used to hold in full now lives on its topic page."""
     docs = {page.stem: page.read_text() for page in (REPO / "docs").glob("*.md")}
-    assert "| `--on-no-face whole\\|skip\\|error` |" in docs["usage"]
+    assert "| `--on-no-face whole`, `skip`, `error` |" in docs["usage"]
     assert "## Suite files (`bench run`)" in docs["usage"]
     assert "## Weights: one search path" in docs["models"] and "## Which face is used: `--face`" in docs["models"]
     assert "## Standard benchmarks" in docs["datasets"] and "## What a dataset carries" in docs["datasets"]
