@@ -207,6 +207,7 @@ def execute(request: SweepRequest, settings: Settings) -> Outcome:
             step.prepare(ctx)
         _sweep_inputs(ctx, steps)
         _close(ctx)
+        sweep.check_scored(run.path / "failures.csv")
         if not any(ctx.run.rows.get(t.name) for spec in specs for t in spec.tables):
             raise NothingRan(
                 f"nothing could run ({'; '.join(sweep.unavailable_lines())}); details in {run.path / 'unavailable.csv'}"
