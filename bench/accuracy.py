@@ -39,8 +39,12 @@ def folds_of(pairs: Pairs) -> np.ndarray:
 def image_failures(combo: Combination, used: np.ndarray) -> Counter[str]:
     """Images of ``used`` without a usable face or an embedding, by cause (detection status, else embed_failed)."""
     embedded = combo.embedded()
-    causes = (combo.detections[i].status if combo.detections[i].status != "ok" else "embed_failed" for i in used)
-    return Counter(cause for i, cause in zip(used, causes) if cause != "embed_failed" or not embedded[i])
+    causes: Counter[str] = Counter()
+    for i in used:
+        status = combo.detections[i].status
+        if status != "ok" or not embedded[i]:
+            causes[status if status != "ok" else "embed_failed"] += 1
+    return causes
 
 
 def _listed(causes: Counter[str]) -> str:
