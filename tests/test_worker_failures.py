@@ -159,3 +159,19 @@ def test_a_script_without_a_main_guard_runs_with_two_jobs(data: Path, tmp_path: 
     for table in ("accuracy", "scores"):
         got, want = (pd.read_csv(tmp_path / "out" / run / f"{table}.csv") for run in ("script", "one"))
         pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_run_that_scored_no_pair_is_not_complete(tmp_path: Path) -> None:
+    """Other images have embeddings, but every listed pair has an unreadable image."""
+    data = make_dataset(tmp_path / "data", identities=2, per_identity=2)
+    (data / "person0" / "person0_0.png").write_bytes(b"not an image")
+    others = ["person0/person0_1.png", "person1/person1_0.png", "person1/person1_1.png"]
+    pairs = tmp_path / "pairs.csv"
+    frame = {"file_x": "person0/person0_0.png", "file_y": others, "same": [1, 0, 0]}
+    pd.DataFrame(frame).to_csv(pairs, index=False)
+    code, text = bench_fakes("accuracy", data, tmp_path, "--pairs", str(pairs), "--run-id", "r", "--metric", "cosine")
+    assert code == 1 and text.splitlines()[-1] == (
+        "Error: no combination scored a pair: no pair scored: 1 of 4 images have no embedding "
+        "(1 unreadable; reasons in failures.csv)"
+    )
+    assert json.loads((tmp_path / "r" / "manifest.json").read_text())["status"] == "failed"
