@@ -17,7 +17,7 @@ from bench.evaluations import EvaluationSpec, Option, Rows, Table
 from bench.hookspecs import hookimpl
 from bench.runner import console_table
 from bench.sources import named, pairs_for
-from bench.sweep import Combination
+from bench.sweep import Combination, NothingScored
 
 KEYS = ("dataset", "subset", "model", "detector", "metric")
 FIGURES = ("acc_kfold_mean", "acc_kfold_std", "acc_best_same_pairs", "auc", "eer", "n_pairs_scored")
@@ -33,7 +33,9 @@ SUMMARY = [
     "auc",
     "eer",
     "failure_to_detect_rate",
+    "failure_to_acquire_rate",
     "n_pairs_scored",
+    "status",
 ]
 NOTE = (
     "acc_kfold_mean ± acc_kfold_std: threshold chosen on k-1 folds, scored on the k-th (k = n_folds); "
@@ -94,12 +96,19 @@ class Verification:
         for name, pivot in report.accuracy_pivots(table).items():
             ctx.run.write_file(name, pivot)
         if scores.empty:
+            _check_scored(table)
             return
         ctx.run.plots([*report.roc_plots(scores, ctx.metrics), *report.distance_plots(scores, ctx.metrics)])
 
     def summary(self, ctx: Context) -> str:
         """The accuracy table and what its columns mean."""
         return "\n".join([console_table(ctx.run.table("accuracy"), SUMMARY), NOTE])
+
+
+def _check_scored(table: pd.DataFrame) -> None:
+    """A run in which no combination scored a pair is not complete."""
+    if not table.empty and not (table.n_pairs_scored > 0).any():
+        raise NothingScored(f"no combination scored a pair: {table.status.iloc[0]}")
 
 
 def _quality_filtered(
