@@ -25,10 +25,10 @@ BOOTSTRAP, SEED, LEVEL = 200, 0, 0.95
 """Paired bootstrap draws, their seed and the interval level of a ranking."""
 _TAIL = "equal rank or a shared group letter: not distinguishable; rows best first by rank, then estimate, then name"
 BOOTSTRAP_RULE = (
-    f"rank = 1 + number of items significantly better (95 % paired bootstrap of the difference, {BOOTSTRAP} "
-    f"draws, seed {SEED}, excludes 0); {_TAIL}"
+    f"rank = 1 + number of items significantly better than this one and all of equal estimate (95 % paired "
+    f"bootstrap of the difference, {BOOTSTRAP} draws, seed {SEED}, excludes 0); {_TAIL}"
 )
-OVERLAP_RULE = f"rank = 1 + number of items whose 95 % interval lies wholly better; {_TAIL}"
+OVERLAP_RULE = f"rank = 1 + number of items whose 95 % interval lies wholly better than all of equal estimate; {_TAIL}"
 LETTERS = string.ascii_lowercase + string.ascii_uppercase
 
 
@@ -96,13 +96,16 @@ class Ranking:
 
 
 def rank_items(names: Sequence[str], estimate: np.ndarray, apart: np.ndarray, lower_is_better: bool) -> Ranking:
-    """Rank = 1 + the number of items ``apart`` from this one with a better estimate (NaN: worst, and apart from
-    every number); rows by (rank, estimate, name); groups by :func:`letters`."""
+    """Rank = 1 + the number of items with a better estimate ``apart`` from this one and from every item of the
+    same estimate (equal estimates are never apart; NaN is worst and apart from every number); rows by (rank,
+    estimate, name); groups by :func:`letters`."""
     value = np.asarray(estimate, dtype=float)
     missing = np.isnan(value)
     key = np.where(missing, np.inf, value if lower_is_better else -value)
-    apart = np.asarray(apart, dtype=bool) | (missing[:, None] != missing[None, :])
-    rank = 1 + (apart & (key[:, None] < key[None, :])).sum(axis=0)
+    tie = key[:, None] == key[None, :]
+    apart = (np.asarray(apart, dtype=bool) | (missing[:, None] != missing[None, :])) & ~tie
+    near_a_tie = (~apart).astype(int) @ tie.astype(int) > 0  # [i, j]: i is not apart from some item tied with j
+    rank = 1 + ((key[:, None] < key[None, :]) & ~near_a_tie).sum(axis=0)
     order = np.lexsort((np.asarray(names, dtype=str), key, rank))
     return Ranking(order, rank, letters(order, apart))
 

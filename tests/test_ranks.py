@@ -80,3 +80,13 @@ def test_resamples_are_seeded_and_the_interval_is_percentiles() -> None:
     assert R.resamples(5, 3).shape == (3, 5) and R.resamples(5, 3).max() < 5
     lo, hi = R.interval(np.arange(101.0)[None, :])
     assert (lo[0], hi[0]) == pytest.approx((2.5, 97.5))
+
+
+def test_equal_estimates_share_a_rank_whatever_their_spread() -> None:
+    # b and c have the same estimate; a is clearly better than the narrow b but not than the wide c
+    rng = np.random.default_rng(2)
+    noise = rng.normal(0, 1, 300)
+    replicates = np.stack([noise * 0.01, 1 + noise * 0.01, 1 + rng.normal(0, 1, 300) * 3])
+    estimate = np.array([0.0, 1.0, 1.0])
+    ranking = R.rank_items(["a", "b", "c"], estimate, R.apart_by_replicates(replicates), lower_is_better=True)
+    assert ranking.rank.tolist() == [1, 1, 1] and ranking.group[1] == ranking.group[2]
