@@ -140,6 +140,7 @@ def evaluate_scores(s: Scored, fmrs: tuple[float, ...], n_boot: int, seed: int) 
         **_ci(None if ci is None else ci.auc, "auc"),
         "acc_kfold_mean": kfold.accuracy_mean,
         "acc_kfold_std": kfold.accuracy_std,
+        "folds_left_out": kfold.describe_left_out(),
         **_ci(None if ci is None else ci.accuracy, "acc_kfold"),
         "n_subjects": operating.subject_index(s.left_subject, s.right_subject)[2],
         "n_pairs_scored": len(s.same),
@@ -205,7 +206,7 @@ def failure_rows(ctx: Context, combo: Combination) -> list[dict[str, Any]]:
         {
             "cause": c,
             "n_images": counts.get(c, 0),
-            "rate": counts.get(c, 0) / n_images,
+            "rate": _share(counts.get(c, 0), n_images),
             "n_images_used": n_images,
             "policy": ctx.sweep.pipeline.policy,
         }
@@ -217,11 +218,16 @@ def failure_rows(ctx: Context, combo: Combination) -> list[dict[str, Any]]:
         {
             "cause": "total (failure to acquire)",
             "n_images": total,
-            "rate": total / n_images,
+            "rate": _share(total, n_images),
             "n_images_used": n_images,
             "policy": ctx.sweep.pipeline.policy,
         },
     ]
+
+
+def _share(count: int, total: int) -> float | None:
+    """``count / total``, None when there is nothing to count over."""
+    return count / total if total else None
 
 
 def comparison_us(metric: Metric, vectors: np.ndarray, n: int = 400, repeats: int = 3) -> float | None:

@@ -29,6 +29,7 @@ SUMMARY = [
     "acc_kfold_mean",
     "acc_kfold_std",
     "n_folds",
+    "folds_left_out",
     "acc_best_same_pairs",
     "auc",
     "eer",
@@ -36,8 +37,9 @@ SUMMARY = [
     "n_pairs_scored",
 ]
 NOTE = (
-    "acc_kfold_mean ± acc_kfold_std: threshold chosen on k-1 folds, scored on the k-th (k = n_folds); "
-    "acc_best_same_pairs: best threshold on the same pairs (optimistic)"
+    "acc_kfold_mean ± acc_kfold_std: threshold chosen on k-1 folds, scored on the k-th (k = n_folds, the pair "
+    "list's own folds where it gives them); folds_left_out: folds of one class (or whose other folds lack one), "
+    "reported but not averaged; acc_best_same_pairs: best threshold on the same pairs (optimistic)"
 )
 
 

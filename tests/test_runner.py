@@ -72,6 +72,38 @@ def test_one_class_pair_list_is_reported_not_a_crash(data: Path, tmp_path: Path)
     assert (table.status == "too few scored pairs of each class").all() and table.n_pairs_listed.eq(len(same)).all()
 
 
+@pytest.mark.parametrize("n_pairs", [0, 1])
+def test_an_empty_or_one_pair_list_gives_a_status_row_not_a_crash(data: Path, tmp_path: Path, n_pairs: int) -> None:
+    rows = [("person0/person0_0.png", "person0/person0_1.png", 1)][:n_pairs]
+    pairs = tmp_path / "few.csv"
+    pd.DataFrame(rows, columns=["file_x", "file_y", "same"]).to_csv(pairs, index=False)
+    for command in ("accuracy", "operating"):
+        code, text = bench_fakes(
+            command, data, tmp_path, "--pairs", str(pairs), "--run-id", command, "--metric", "cosine"
+        )
+        assert code == 0, text
+    table = pd.read_csv(tmp_path / "accuracy" / "accuracy.csv")
+    assert table.status.tolist() == ["too few scored pairs of each class"] and table.n_pairs_listed.tolist() == [
+        n_pairs
+    ]
+    assert "no operating points" in text
+
+
+def test_given_folds_are_used_and_a_one_class_fold_is_named(data: Path, tmp_path: Path) -> None:
+    images = sorted(p.relative_to(data).as_posix() for p in data.rglob("*.png"))
+    rows = [(a, b, int(a.split("/")[0] == b.split("/")[0])) for a in images for b in images if a < b]
+    frame = pd.DataFrame(rows, columns=["file_x", "file_y", "same"])
+    frame["fold"] = np.where(frame.same == 1, np.arange(len(frame)) % 3 + 5, np.arange(len(frame)) % 4 + 5)
+    frame.to_csv(tmp_path / "folds.csv", index=False)  # folds 5..7 mixed, fold 8 impostors only
+    code, text = bench_fakes(
+        "accuracy", data, tmp_path, "--pairs", str(tmp_path / "folds.csv"), "--run-id", "f", "--metric", "cosine"
+    )
+    assert code == 0, text
+    table = pd.read_csv(tmp_path / "f" / "accuracy.csv", keep_default_na=False)
+    assert (table.folds == "given by pair list").all() and (table.n_folds == 4).all()
+    assert (table.folds_left_out == "8 (one class)").all() and "folds_left_out" in text
+
+
 def test_overwrite_clears_stale_outputs(data: Path, tmp_path: Path) -> None:
     assert _accuracy(data, tmp_path, "--run-id", "o", "--metric", "all")[0] == 0
     assert (tmp_path / "o" / "roc_data_angular.png").is_file()
