@@ -114,7 +114,7 @@ def _quality_filtered(ctx: Context, combo: Combination, pairs: Pairs, percent: f
     name = combo.detector.name
     if name not in measured:
         frame = quality.measure(combo.dataset, combo.detections)
-        measured[name] = frame.assign(detector=name, dropped=quality.lowest(frame.quality, percent))
+        measured[name] = frame.assign(detector=name, dropped=quality.lowest(frame.quality, percent, frame.image))
     dropped = measured[name].dropped.to_numpy()
     rows, _ = evaluate(combo, quality.without(pairs, dropped), ctx.metrics)
     return [
