@@ -83,7 +83,12 @@ def apart_by_replicates(replicates: np.ndarray, level: float = LEVEL) -> np.ndar
 def apart_by_intervals(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Items x items: True where the two intervals do not overlap."""
     lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
-    return (lo[:, None] > hi[None, :]) | (hi[:, None] < lo[None, :])
+    return disjoint(lo[:, None], hi[:, None], lo[None, :], hi[None, :])
+
+
+def disjoint(lo_a: np.ndarray, hi_a: np.ndarray, lo_b: np.ndarray, hi_b: np.ndarray) -> np.ndarray:
+    """True where interval a and interval b do not overlap (False where either is NaN)."""
+    return (np.asarray(lo_a) > np.asarray(hi_b)) | (np.asarray(hi_a) < np.asarray(lo_b))
 
 
 @dataclass(frozen=True)
