@@ -62,6 +62,12 @@ def rank_rates(ranks: np.ndarray, ks: Sequence[int] = (1, 5, 20)) -> dict[str, f
     return {f"rank{k}": float(np.mean(ranks <= k)) for k in ks}
 
 
+def competition(values: np.ndarray) -> np.ndarray:
+    """Rank of each value, lowest first: 1 + the number of values strictly lower (equal values share it; NaN last)."""
+    values = np.asarray(values, dtype=float)
+    return 1 + np.searchsorted(np.sort(values), values, side="left")
+
+
 def resamples(n: int, n_boot: int = BOOTSTRAP, seed: int = SEED) -> np.ndarray:
     """``n_boot`` x ``n`` indices drawn with replacement; score every item on the same draws (a paired bootstrap)."""
     return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))

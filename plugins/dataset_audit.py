@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import audit, audit_page
+from bench import audit, audit_page, ranks
 from bench.context import Context, Input
 from bench.evaluations import EvaluationSpec, Option, Rows, Table
 from bench.report import slug
@@ -129,7 +129,8 @@ def by_name(frame: pd.DataFrame, rel: list[str], key: str, descending: bool = Fa
 def ranked(frame: pd.DataFrame, rel: list[str], key: str, descending: bool = False) -> pd.DataFrame:
     """:func:`by_name`, with ``rank``: 1 + the rows strictly ahead (equal keys share a rank)."""
     ordered = by_name(frame, rel, key, descending)
-    return ordered.assign(rank=ordered[key].rank(method="min", ascending=not descending).astype(int))
+    value = ordered[key].to_numpy(dtype=float)
+    return ordered.assign(rank=ranks.competition(-value if descending else value))
 
 
 def write(found: Findings, folder: Path, top: int = TOP) -> tuple[Path, Path]:

@@ -90,3 +90,7 @@ def test_equal_estimates_share_a_rank_whatever_their_spread() -> None:
     estimate = np.array([0.0, 1.0, 1.0])
     ranking = R.rank_items(["a", "b", "c"], estimate, R.apart_by_replicates(replicates), lower_is_better=True)
     assert ranking.rank.tolist() == [1, 1, 1] and ranking.group[1] == ranking.group[2]
+
+
+def test_competition_ranks_share_equal_values() -> None:
+    assert R.competition(np.array([0.3, 0.1, 0.3, np.nan, 0.2])).tolist() == [3, 1, 3, 5, 2]
