@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,16 @@ def test_an_empty_or_one_pair_list_gives_a_status_row_not_a_crash(data: Path, tm
         n_pairs
     ]
     assert "no operating points" in text
+
+
+def test_a_tinyface_folder_given_to_accuracy_or_operating_is_one_line_not_a_crash(data: Path, tmp_path: Path) -> None:
+    test = tmp_path / "tinyface" / "Testing_Set"
+    for folder, name in (("Probe", "1_1.png"), ("Gallery_Match", "1_0.png"), ("Gallery_Distractor", "d0.png")):
+        (test / folder).mkdir(parents=True)
+        shutil.copy(next(data.rglob("*.png")), test / folder / name)
+    for command in ("accuracy", "operating"):
+        code, text = bench_fakes(command, tmp_path / "tinyface", tmp_path / "out")
+        assert code == 1 and "no pair labels" in text and "Traceback" not in text, text
 
 
 def test_given_folds_are_used_and_a_one_class_fold_is_named(data: Path, tmp_path: Path) -> None:
@@ -176,8 +187,6 @@ def test_similarity_is_exact_over_every_pair(data: Path, tmp_path: Path) -> None
 
 def test_similarity_uses_every_image_of_a_folder_with_a_pair_list(data: Path, tmp_path: Path) -> None:
     """A folder's own pairs.txt/pairs.csv does not restrict the similarity matrix; --pairs does."""
-    import shutil
-
     folder = tmp_path / "data"
     shutil.copytree(data, folder)
     images = sorted(p.relative_to(folder).as_posix() for p in folder.glob("*/*") if p.is_file())
