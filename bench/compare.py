@@ -71,15 +71,14 @@ def table_deltas(
 
 def _distinguishable(merged: pd.DataFrame, figure: str) -> list[str]:
     """Per merged row: yes (A's and B's intervals of ``figure`` disjoint), no (overlapping), "" (no interval)."""
-    stem = figure.removesuffix("_mean")
-    ends = [f"{name}_{end}__{side}" for name in (figure, stem) for side in "ab" for end in ("lo", "hi")]
-    found = next((ends[k : k + 4] for k in (0, 4) if all(c in merged for c in ends[k : k + 4])), None)
-    if found is None:
-        return [""] * len(merged)
-    lo_a, hi_a, lo_b, hi_b = (merged[c].astype(float).to_numpy() for c in found)
-    known = ~np.isnan(lo_a + hi_a + lo_b + hi_b)
-    apart = disjoint(lo_a, hi_a, lo_b, hi_b)
-    return [("yes" if far else "no") if ok else "" for ok, far in zip(known, apart)]
+    for name in dict.fromkeys((figure, figure.removesuffix("_mean"))):
+        ends = [f"{name}_{end}__{side}" for side in "ab" for end in ("lo", "hi")]
+        if all(c in merged for c in ends):
+            lo_a, hi_a, lo_b, hi_b = (merged[c].astype(float).to_numpy() for c in ends)
+            known = ~np.isnan(lo_a + hi_a + lo_b + hi_b)
+            apart = disjoint(lo_a, hi_a, lo_b, hi_b)
+            return [("yes" if far else "no") if ok else "" for ok, far in zip(known, apart)]
+    return [""] * len(merged)
 
 
 def compared_tables(a: SavedRun, b: SavedRun) -> list[str]:

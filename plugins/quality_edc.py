@@ -39,8 +39,8 @@ COMBINED = "combined"
 COMBINED_FROM = {"confidence": "confidence", "sharpness": "sharpness", "face_px": "face_size"}
 """The combined score's inputs (:data:`bench.quality.COMBINED_OF`) -> the measures that give them."""
 RANKING_RULE = (
-    "rows by mean_rank, the mean over recognizers of each one's rank (equal: not distinguishable), then by mean "
-    f"pAUC, then by measure name; per recognizer: {ranks.BOOTSTRAP_RULE}"
+    "rows by mean_rank (the mean over recognizers of each one's rank), then by mean pAUC, then by measure name; "
+    f"per recognizer: {ranks.BOOTSTRAP_RULE}"
 )
 
 
@@ -233,7 +233,8 @@ def ranking(pauc: pd.DataFrame) -> pd.DataFrame:
     tables = []
     for (dataset, detector, metric), part in pauc.groupby(keys, sort=False):
         table = part.pivot_table(index="measure", columns="model", values="pauc_fnmr", sort=False)
-        table = table.join(part.pivot(index="measure", columns="model", values="group").add_suffix(" group"))
+        groups = part.pivot_table(index="measure", columns="model", values="group", aggfunc="first", sort=False)
+        table = table.join(groups.add_suffix(" group"))
         table["mean_rank"] = part.pivot_table(index="measure", columns="model", values="rank").mean(axis=1)
         by = part.groupby("measure").pauc_fnmr.mean().rename("mean_pauc")
         table = table.join(by).reset_index().sort_values(["mean_rank", "mean_pauc", "measure"], ignore_index=True)
