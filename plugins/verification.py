@@ -157,7 +157,8 @@ def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
                     float,
                     None,
                     "Also report every metric without the pairs of the lowest-quality P% of images (quality: "
-                    "detector confidence, sharpness and size of the face; quality.csv).",
+                    "detector confidence, sharpness and size of the face; quality.csv; equal qualities, e.g. images "
+                    "without a face, dropped in name order).",
                 ),
             ),
         )
