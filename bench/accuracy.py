@@ -1,10 +1,11 @@
 """Verification accuracy of one combination on a pair list: every metric from the cached vectors.
 
-Folds are those of the full pair list (the list's own, else 10 stratified with seed 0 drawn on every listed
-pair), so every detector is scored on the same folds whatever pairs it could not score. Two sets of figures:
-scored pairs only (``acc_kfold_mean``...), and every listed pair with an unscored one counted as a non-match
-(``..._fail_as_nonmatch``). Images the pairs use that have no face or no embedding are counted by cause; a
-combination that scored no pair says why in its ``status``.
+Folds are those of the full pair list (the list's own fold numbers as given, never recut; else 10 stratified with
+seed 0 drawn on every listed pair), so every detector is scored on the same folds whatever pairs it could not
+score. A fold of one class (or whose other folds lack one) is named in ``folds_left_out`` and left out of the
+mean. Two sets of figures: scored pairs only (``acc_kfold_mean``...), and every listed pair with an unscored one
+counted as a non-match (``..._fail_as_nonmatch``). Images the pairs use that have no face or no embedding
+are counted by cause; a combination that scored no pair says why in its ``status``.
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ def scored_pairs(combo: Combination, pairs: Pairs) -> np.ndarray:
 
 
 def folds_of(pairs: Pairs) -> np.ndarray:
-    """The pair list's folds, else 10 (fewer for a short list) stratified folds drawn on every listed pair."""
+    """The pair list's folds, else 10 (fewer for a short list, one for fewer than 2 pairs) stratified folds drawn
+    on every listed pair."""
     if pairs.folds is not None:
         return pairs.folds
+    if len(pairs) < 2:
+        return np.zeros(len(pairs), dtype=int)
     return protocol.make_folds(len(pairs), min(10, len(pairs)), FOLDS_SEED, pairs.same)
 
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -235,7 +236,7 @@ class Run:
             self.manifest["plots"].append(figure.name)
         return path
 
-    def plots(self, figures: list[Figure]) -> list[Path]:
+    def plots(self, figures: Sequence[Figure]) -> list[Path]:
         """:meth:`plot` each."""
         return [self.plot(f) for f in figures]
 

@@ -29,6 +29,7 @@ SUMMARY = [
     "acc_kfold_mean",
     "acc_kfold_std",
     "n_folds",
+    "folds_left_out",
     "acc_best_same_pairs",
     "auc",
     "eer",
@@ -38,8 +39,9 @@ SUMMARY = [
     "status",
 ]
 NOTE = (
-    "acc_kfold_mean ± acc_kfold_std: threshold chosen on k-1 folds, scored on the k-th (k = n_folds); "
-    "acc_best_same_pairs: best threshold on the same pairs (optimistic)"
+    "acc_kfold_mean ± acc_kfold_std: threshold chosen on k-1 folds, scored on the k-th (k = n_folds, the pair "
+    "list's own folds where it gives them); folds_left_out: folds of one class (or whose other folds lack one), "
+    "reported but not averaged; acc_best_same_pairs: best threshold on the same pairs (optimistic)"
 )
 
 
@@ -121,7 +123,7 @@ def _quality_filtered(
     name = combo.detector.name
     if name not in measured:
         frame = quality.measure(combo.dataset, combo.detections)
-        measured[name] = frame.assign(detector=name, dropped=quality.lowest(frame.quality, percent))
+        measured[name] = frame.assign(detector=name, dropped=quality.lowest(frame.quality, percent, frame.image))
     dropped = measured[name].dropped.to_numpy()
     rows, _ = evaluate(combo, quality.without(pairs, dropped), ctx.metrics)
     return [
@@ -164,7 +166,8 @@ def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
                     float,
                     None,
                     "Also report every metric without the pairs of the lowest-quality P% of images (quality: "
-                    "detector confidence, sharpness and size of the face; quality.csv).",
+                    "detector confidence, sharpness and size of the face; quality.csv; equal qualities, e.g. images "
+                    "without a face, dropped in name order).",
                 ),
             ),
         )
