@@ -1,10 +1,16 @@
-"""What changed between two saved runs: settings, and figure deltas per combination."""
+"""What changed between two saved runs: settings, and figure deltas per combination.
+
+A changed figure whose table gives it a 95 % interval (``<figure>_lo``/``_hi``, or ``<name>_lo``/``_hi`` for a
+``<name>_mean``) is marked ``distinguishable`` yes where A's and B's intervals are disjoint, no where they
+overlap (within noise), blank where there is no interval.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from bench.ranks import disjoint
 from bench.runs import SavedRun
 
 SETTINGS = ("git_commit", "facebench_version", "weights_dir", "face_selection")
@@ -35,6 +41,8 @@ def table_deltas(
 ) -> tuple[pd.DataFrame, list[str]]:
     """Long rows (keys..., figure, a, b, delta) where a shared numeric figure changed; and unmatched rows."""
     keys = [k for k in keys if k in a and k in b]
+    if not keys:  # an empty table on either side (no columns): nothing to match
+        return pd.DataFrame(), []
     numeric = [
         c
         for c in a.columns
@@ -53,10 +61,28 @@ def table_deltas(
         va, vb = both[f"{figure}__a"].astype(float), both[f"{figure}__b"].astype(float)
         changed = ~np.isclose(va, vb, rtol=0, atol=1e-12, equal_nan=True)
         rows.append(
-            both.loc[changed, keys].assign(figure=figure, a=va[changed], b=vb[changed], delta=(vb - va)[changed])
+            both.loc[changed, keys].assign(
+                figure=figure,
+                a=va[changed],
+                b=vb[changed],
+                delta=(vb - va)[changed],
+                distinguishable=_distinguishable(both[changed], figure),
+            )
         )
     deltas = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     return deltas, unmatched
+
+
+def _distinguishable(merged: pd.DataFrame, figure: str) -> list[str]:
+    """Per merged row: yes (A's and B's intervals of ``figure`` disjoint), no (overlapping), "" (no interval)."""
+    for name in dict.fromkeys((figure, figure.removesuffix("_mean"))):
+        ends = [f"{name}_{end}__{side}" for side in "ab" for end in ("lo", "hi")]
+        if all(c in merged for c in ends):
+            lo_a, hi_a, lo_b, hi_b = (merged[c].astype(float).to_numpy() for c in ends)
+            known = ~np.isnan(lo_a + hi_a + lo_b + hi_b)
+            apart = disjoint(lo_a, hi_a, lo_b, hi_b)
+            return [("yes" if far else "no") if ok else "" for ok, far in zip(known, apart)]
+    return [""] * len(merged)
 
 
 def compared_tables(a: SavedRun, b: SavedRun) -> list[str]:
@@ -85,5 +111,7 @@ def compare(a: SavedRun, b: SavedRun) -> str:
                 delta=deltas.delta.map("{:+.4f}".format),
             )
             lines.append(shown.to_string(index=False))
+            if deltas.distinguishable.ne("").any():
+                lines.append("  distinguishable: yes where A's and B's 95 % intervals are disjoint, no: within noise")
         lines += unmatched
     return "\n".join(lines)

@@ -90,6 +90,12 @@ def pauc(edc: Curve, limit: float = PAUC_LIMIT) -> float:
     return float(np.sum(edc.error * widths))
 
 
+def pauc_draws(errors: np.ndarray, quality: np.ndarray, draws: np.ndarray, limit: float = PAUC_LIMIT) -> np.ndarray:
+    """The pAUC of the EDC of each bootstrap draw (a row of indices into the comparisons)."""
+    errors, quality = np.asarray(errors, dtype=bool), np.asarray(quality, dtype=float)
+    return np.array([pauc(curve(errors[d], quality[d]), limit) for d in draws])
+
+
 def ideal_pauc(start_error: float, limit: float = PAUC_LIMIT) -> float:
     """pAUC of the theoretical best curve, which discards errors first: ``max(0, (E - x) / (1 - x))``.
 

@@ -3,13 +3,22 @@
 An executor gets one :class:`Work` (the misses of one stage for one plugin), computes them and writes the
 results into the shared :class:`~bench.store.Store`; it returns only counts and failure reasons. The pipeline
 then reads every result from the store, so the numbers do not depend on the executor.
+
+An image without a face, or one that cannot be decoded, is data (a failure reason). A worker that dies or a task
+that raises is not: its chunks are retried once (local: in a fresh pool), then the run stops with
+:class:`WorkerFailure`.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
+import sys
 import time
-from collections.abc import Callable, Iterator
+import types
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,7 +29,7 @@ from tqdm import tqdm
 from bench import runtime
 from bench.errors import BenchError
 from bench.faces import Face
-from bench.images import UnreadableImage, decode
+from bench.images import UNREADABLE_KEY, UnreadableImage, decode
 from bench.registry import DetectorSpec, RecognizerSpec, UnknownName
 from bench.store import Store
 from bench.weights import MissingWeights
@@ -33,6 +42,14 @@ EXTRAS = "embedding_extras"
 
 class PluginLoadError(BenchError):
     """A plugin whose weights are present could not be loaded (corrupt file, incompatible package...)."""
+
+
+class WorkerFailure(BenchError):
+    """A worker process died, or a task raised something that is not a per-image outcome, twice: the run stops."""
+
+
+class LostInput(BenchError):
+    """An image that was read when it was hashed cannot be read where it is computed (a path a worker lacks)."""
 
 
 def build(spec: Spec, weights_dir: Path) -> Any:
@@ -100,15 +117,6 @@ class Outcome:
         self.load_seconds += other.load_seconds
         self.failures.update(other.failures)
 
-    @classmethod
-    def crashed(cls, work: Work, err: BaseException) -> Outcome:
-        """Every item of ``work`` failed because the task running it raised ``err``."""
-        outcome = cls()
-        status = "detector_failed" if work.stage == "detect" else "embed_failed"
-        for item in work.items:
-            outcome.fail(item.sha, status, f"worker failed: {_one_line(err)}")
-        return outcome
-
 
 class Loader:
     """Built plugins of one process, keyed by stage and name; build time is reported once, by the first user."""
@@ -137,9 +145,22 @@ def compute(work: Work, plugin: Callable[[Outcome], Any]) -> Outcome:
     return outcome
 
 
+def _image(item: Item) -> np.ndarray:
+    """The decoded image; a file that was read when hashed but cannot be read here raises :class:`LostInput`."""
+    try:
+        return decode(item.path, item.data)
+    except UnreadableImage as err:
+        if isinstance(err.__cause__, OSError) and not item.sha.startswith(UNREADABLE_KEY):
+            raise LostInput(
+                f"{item.path}: {err} in process {os.getpid()}, though it was read when hashed; "
+                "with --executor ray the dataset must be at the same path on every node"
+            ) from err
+        raise
+
+
 def _detect(work: Work, item: Item, plugin: Callable[[Outcome], Any], outcome: Outcome) -> None:
     try:
-        image = decode(item.path, item.data)
+        image = _image(item)
     except UnreadableImage as err:
         outcome.fail(item.sha, "unreadable", str(err))
         return
@@ -170,8 +191,10 @@ def _embed_batch(work: Work, batch: tuple[Item, ...], recognizer: Any, outcome: 
     for item in batch:
         assert item.face is not None
         try:
-            crops.append(recognizer.crop(decode(item.path, item.data), item.face))
+            crops.append(recognizer.crop(_image(item), item.face))
             kept.append(item)
+        except LostInput:
+            raise
         except Exception as err:  # a face the model cannot take is data, not a crash
             outcome.fail(item.sha, "embed_failed", f"crop failed: {err}")
     try:
@@ -246,37 +269,47 @@ class LocalExecutor:
         return (found.plugin, found.settings, found.weights) == (spec.plugin, spec.settings, spec.weights)
 
     def _run_parallel(self, work: Work) -> Outcome:
-        from concurrent.futures import as_completed
-        from concurrent.futures.process import BrokenProcessPool
-
-        pool = self._workers()
         size = max(work.batch_size, -(-len(work.items) // (self.jobs * CHUNKS_PER_WORKER)))
-        futures = {pool.submit(_local_task, chunk, self.folders): chunk for chunk in work.chunks(size)}
         total = Outcome()
         with _bar(work, self.quiet) as bar:
-            for future in as_completed(futures):
-                chunk = futures[future]
-                try:
-                    total.add(future.result())
-                except (MissingWeights, PluginLoadError):
-                    for other in futures:
-                        other.cancel()
-                    raise  # the plugin cannot load anywhere: unavailable, as in-process
-                except BrokenProcessPool as err:  # a worker died (killed, out of memory): its chunks failed
-                    total.add(Outcome.crashed(chunk, err))
-                    self._pool = None
-                bar.update(len(chunk.items))
+            failed, _ = self._attempt(work.chunks(size), total, bar)
+            if failed:
+                self.close()  # the retry gets a fresh pool
+                failed, why = self._attempt(failed, total, bar)
+        if failed:
+            self.close()
+            raise WorkerFailure(
+                f"{work.stage} {work.spec_name}: {why}, and again when retried in a fresh pool; rerun with --jobs 1 "
+                "to compute in this process (the error shows there; fewer --jobs if memory is short)"
+            )
         return total
+
+    def _attempt(self, chunks: Iterable[Work], total: Outcome, bar: tqdm) -> tuple[list[Work], str]:  # type: ignore[type-arg]
+        """Compute ``chunks`` in the pool, adding what succeeds to ``total``; the chunks that failed, and why."""
+        from concurrent.futures import as_completed
+
+        pool = self._workers()
+        futures, failed = _submit(pool, chunks, self.folders)
+        why = ""
+        for future in as_completed(futures):
+            try:
+                total.add(future.result())
+                bar.update(len(futures[future].items))
+            except (MissingWeights, PluginLoadError):
+                for other in futures:
+                    other.cancel()
+                raise  # the plugin cannot load anywhere: unavailable, as in-process
+            except Exception as err:  # a worker died (BrokenProcessPool) or the task raised
+                failed.append(futures[future])
+                why = why or f"a worker task raised {_one_line(err)}"
+        return failed, _stop_broken(pool) if failed and getattr(pool, "_broken", False) else why
 
     def _workers(self) -> Any:
         if self._pool is None:
-            import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
             threads = max(1, runtime.cores() // self.jobs)
-            self._pool = ProcessPoolExecutor(
-                self.jobs, multiprocessing.get_context("spawn"), initializer=runtime.limit, initargs=(threads,)
-            )
+            self._pool = ProcessPoolExecutor(self.jobs, WorkerContext(), initializer=runtime.limit, initargs=(threads,))
         return self._pool
 
     def close(self) -> None:
@@ -284,6 +317,64 @@ class LocalExecutor:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+
+
+def _submit(pool: Any, chunks: Iterable[Work], folders: tuple[Path, ...]) -> tuple[dict[Any, Work], list[Work]]:
+    """Each chunk's future; the chunks a pool that broke while submitting did not take."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    futures, refused = {}, []
+    for chunk in chunks:
+        try:
+            futures[pool.submit(_local_task, chunk, folders)] = chunk
+        except BrokenProcessPool:
+            refused.append(chunk)
+    return futures, refused
+
+
+def _stop_broken(pool: Any) -> str:
+    """Shut a broken pool down, and say how its workers ended (the others get SIGTERM once one dies)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=True)
+    codes = sorted({p.exitcode for p in processes} - {None, 0, -signal.SIGTERM})
+    return "a worker process died" + (f" ({', '.join(map(_exit_text, codes))})" if codes else "")
+
+
+def _exit_text(code: int) -> str:
+    if code >= 0:
+        return f"exit code {code}"
+    name = signal.Signals(-code).name
+    return f"killed by {name}" + (", often out of memory" if name == "SIGKILL" else "")
+
+
+@contextmanager
+def _blank_main() -> Iterator[None]:
+    """A blank ``__main__`` while a worker starts, so that it does not re-run the caller's script."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+class WorkerProcess(multiprocessing.context.SpawnProcess):
+    """A spawned process that imports only what its task needs: never the parent's ``__main__``.
+
+    ``spawn`` normally re-imports the parent's main module in the child (so a script without an
+    ``if __name__ == "__main__":`` guard would run again in every worker); workers here find everything by name.
+    """
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        with _blank_main():
+            return multiprocessing.context.SpawnProcess._Popen(process_obj)
+
+
+class WorkerContext(multiprocessing.context.SpawnContext):
+    """The ``spawn`` start method with :class:`WorkerProcess`."""
+
+    Process = WorkerProcess
 
 
 CHUNKS_PER_WORKER = 16
@@ -339,21 +430,39 @@ class RayExecutor:
         return self._remote
 
     def run(self, work: Work, spec: Spec) -> Outcome:
-        """Compute ``work`` as Ray tasks; a failed task marks its chunk's items failed with the reason."""
+        """Compute ``work`` as Ray tasks; a failed task's chunk is retried once, then :class:`WorkerFailure`."""
         if not work.items:
             return Outcome()
-        task = self._task()
-        pending = {task.remote(chunk, self.folders): chunk for chunk in work.chunks(self.chunk_size)}
         total = Outcome()
         with _bar(work, self.quiet) as bar:
-            try:
-                for ref, chunk in self._completed(pending):
-                    total.add(self._result(ref, chunk))
-                    bar.update(len(chunk.items))
-            except (MissingWeights, PluginLoadError):
-                self._cancel(pending)
-                raise
+            failed, _ = self._attempt(work.chunks(self.chunk_size), total, bar)
+            if failed:
+                failed, why = self._attempt(failed, total, bar)
+        if failed:
+            raise WorkerFailure(
+                f"{work.stage} {work.spec_name}: a Ray task failed ({why}), and again when retried; every node "
+                "needs the dataset, cache, weights and plugin folders at the same paths"
+            )
         return total
+
+    def _attempt(self, chunks: list[Work], total: Outcome, bar: tqdm) -> tuple[list[Work], str]:  # type: ignore[type-arg]
+        """Compute ``chunks`` as tasks, adding what succeeds to ``total``; the chunks that failed, and why."""
+        task = self._task()
+        pending = {task.remote(chunk, self.folders): chunk for chunk in chunks}
+        failed, why = [], ""
+        try:
+            for ref, chunk in self._completed(pending):
+                result = self._result(ref)
+                if isinstance(result, str):
+                    failed.append(chunk)
+                    why = why or result
+                    continue
+                total.add(result)
+                bar.update(len(chunk.items))
+        except (MissingWeights, PluginLoadError):
+            self._cancel(pending)
+            raise
+        return failed, why
 
     @staticmethod
     def _completed(pending: dict[Any, Work]) -> Iterator[tuple[Any, Work]]:
@@ -371,17 +480,18 @@ class RayExecutor:
             ray.cancel(ref)
 
     @staticmethod
-    def _result(ref: Any, chunk: Work) -> Outcome:
+    def _result(ref: Any) -> Outcome | str:
+        """The task's outcome, or why it failed; a plugin that cannot load raises (unavailable, as with ``local``)."""
         import ray
 
         try:
             return ray.get(ref)  # type: ignore[no-any-return]
         except ray.exceptions.RayTaskError as err:
             if isinstance(err.cause, (MissingWeights, PluginLoadError)):
-                raise err.cause from None  # the plugin cannot load anywhere: unavailable, as with ``local``
-            return Outcome.crashed(chunk, err.cause or err)
+                raise err.cause from None
+            return _one_line(err.cause or err)
         except ray.exceptions.RayError as err:  # worker died, object lost...
-            return Outcome.crashed(chunk, err)
+            return _one_line(err)
 
 
 def make(

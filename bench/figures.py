@@ -121,6 +121,10 @@ class Plot:
     dpi: int = 110
     tight: bool = True
 
+    def png(self, cache: Path | None) -> bytes:
+        """The PNG bytes (:func:`png`)."""
+        return png(self, cache)
+
 
 def plot(name: str, draw: Callable[..., Any], *data: Any, dpi: int = 110, tight: bool = True) -> Plot:
     """``Plot(name, draw, data, dpi, tight)``, data given as arguments."""

@@ -18,12 +18,16 @@ class UnreadableImage(BenchError):
     """An image file that cannot be decoded; the message is the recorded reason."""
 
 
+UNREADABLE_KEY = "unreadable-"
+"""Prefix of the key :func:`file_sha256` gives a file it could not read."""
+
+
 def file_sha256(path: Path) -> str:
     """sha256 of the file's bytes; an unreadable file gets a key of its own path so it is never confused."""
     try:
         return bytes_sha256(path.read_bytes())
     except OSError:
-        return "unreadable-" + hashlib.sha256(str(path).encode()).hexdigest()
+        return UNREADABLE_KEY + hashlib.sha256(str(path).encode()).hexdigest()
 
 
 def bytes_sha256(data: bytes) -> str:

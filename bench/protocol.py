@@ -9,7 +9,7 @@ always reported back in the original score units.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,14 +19,27 @@ EXTREME_MARGIN = 1.0
 """How far below the lowest and above the highest score the extreme candidate thresholds lie."""
 
 
+ONE_CLASS = "one class"
+"""Why a fold is left out of the mean: its pairs are all same or all different."""
+UNTRAINED = "no threshold: the other folds lack a class"
+"""Why a fold is left out of the mean: no threshold can be chosen on the other folds."""
+
+
 @dataclass(frozen=True)
 class FoldResult:
-    """K-fold verification accuracy: per-fold thresholds (original units) and accuracies."""
+    """K-fold verification accuracy: per fold in fold-id order its threshold (original units) and accuracy (NaN
+    both where the other folds lack a class); mean and std over the folds not ``left_out`` (fold id -> why), NaN
+    when every fold is."""
 
     accuracy_mean: float
     accuracy_std: float
     thresholds: list[float]
     fold_accuracies: list[float]
+    left_out: dict[int, str]
+
+    def describe_left_out(self) -> str:
+        """e.g. ``3 (one class); 7 (one class)``, empty when every fold is averaged."""
+        return "; ".join(f"{k} ({why})" for k, why in self.left_out.items())
 
 
 def _similarities(scores: ArrayLike, higher_is_more_similar: bool) -> np.ndarray:
@@ -109,21 +122,54 @@ def best_threshold(scores: ArrayLike, same: ArrayLike, higher_is_more_similar: b
 
 
 def kfold_accuracy(scores: ArrayLike, same: ArrayLike, folds: ArrayLike, higher_is_more_similar: bool) -> FoldResult:
-    """Per fold: best threshold on the other folds, accuracy on this one; mean and std (ddof=0)."""
+    """Per given fold: best threshold on the other folds, accuracy on this one (see :func:`over_folds`)."""
     s, y = _prepare(scores, same, higher_is_more_similar)
     folds = np.asarray(folds)
     if folds.shape != s.shape:
         raise ValueError(f"folds must have shape {s.shape}, got {folds.shape}")
+    return over_folds(
+        folds,
+        y,
+        np.ones(len(y), bool),
+        lambda train: best_threshold(s[train], y[train], True)[0],
+        lambda test, threshold: accuracy_at(s[test], y[test], threshold, True),
+        higher_is_more_similar,
+    )
+
+
+def over_folds(
+    folds: np.ndarray,
+    y: np.ndarray,
+    usable: np.ndarray,
+    fit: Callable[[np.ndarray], float],
+    score: Callable[[np.ndarray, float], float],
+    higher_is_more_similar: bool,
+) -> FoldResult:
+    """Per given fold (in id order): ``fit`` a similarity threshold on the ``usable`` pairs of the other folds,
+    ``score`` this fold's pairs at it; mean and std (ddof=0) over the folds :func:`fold_problem` passes, the rest
+    reported in ``left_out``, not averaged."""
     fold_ids = np.unique(folds)
-    if len(fold_ids) < 2:
-        raise ValueError("k-fold accuracy needs at least 2 folds")
-    thresholds, accuracies = [], []
+    thresholds, accuracies, left_out = [], [], {}
     for k in fold_ids:
-        test = folds == k
-        threshold, _ = best_threshold(s[~test], y[~test], True)
+        test, train = folds == k, (folds != k) & usable
+        why = fold_problem(y[test], y[train])
+        threshold = np.nan if why == UNTRAINED else fit(train)
         thresholds.append(_original(threshold, higher_is_more_similar))
-        accuracies.append(accuracy_at(s[test], y[test], threshold, True))
-    return FoldResult(float(np.mean(accuracies)), float(np.std(accuracies)), thresholds, accuracies)
+        accuracies.append(np.nan if why == UNTRAINED else score(test, threshold))
+        if why:
+            left_out[k.item()] = why
+    kept = [a for k, a in zip(fold_ids, accuracies) if k.item() not in left_out]
+    mean, std = (float(np.mean(kept)), float(np.std(kept))) if kept else (np.nan, np.nan)
+    return FoldResult(mean, std, thresholds, accuracies, left_out)
+
+
+def fold_problem(test: np.ndarray, train: np.ndarray) -> str | None:
+    """Why a fold (its test labels and the other folds' training labels) is left out of the k-fold mean, or None."""
+    if train.all() or not train.any():
+        return UNTRAINED
+    if test.all() or not test.any():
+        return ONE_CLASS
+    return None
 
 
 def with_failures(
@@ -132,12 +178,12 @@ def with_failures(
     folds: ArrayLike,
     higher_is_more_similar: bool,
     default_threshold: float | None = None,
-) -> dict[str, float | None]:
+) -> dict[str, float | str | None]:
     """Accuracy figures over every listed pair, a pair without a score (NaN: an image had no embedding) counting
     as a non-match at every threshold (failure to enrol as rejection, ISO/IEC 19795-1): it is right when the
     pair is different and wrong when it is the same person. Thresholds are chosen on the scored pairs only (the
     unscored ones add the same count at every threshold), fold by fold on the given ``folds`` of the full list.
-    Keys end in ``_fail_as_nonmatch``.
+    Keys end in ``_fail_as_nonmatch``; ``folds_left_out_...`` names the folds left out of the mean.
     """
     raw = np.asarray(scores, dtype=float)
     y = _labels(same, len(raw))
@@ -145,23 +191,22 @@ def with_failures(
     scored = np.isfinite(raw)
     sim = np.where(scored, raw if higher_is_more_similar else -raw, -np.inf)  # unscored: never accepted
 
-    def accuracy(mask: np.ndarray, threshold: float) -> float:
-        return float(np.mean((sim[mask] >= _original(threshold, higher_is_more_similar)) == y[mask]))
+    def accuracy(mask: np.ndarray, threshold: float) -> float:  # threshold in similarity units
+        return float(np.mean((sim[mask] >= threshold) == y[mask]))
 
-    fold_accuracies = []
-    for k in np.unique(folds):
-        train = (folds != k) & scored
-        fold_accuracies.append(accuracy(folds == k, best_threshold(raw[train], y[train], higher_is_more_similar)[0]))
+    def fit(mask: np.ndarray) -> float:
+        return best_threshold(sim[mask], y[mask], True)[0]
+
+    kfold = over_folds(folds, y, scored, fit, accuracy, higher_is_more_similar)
     everything = np.ones(len(raw), dtype=bool)
     return {
-        "acc_kfold_mean_fail_as_nonmatch": float(np.mean(fold_accuracies)),
-        "acc_kfold_std_fail_as_nonmatch": float(np.std(fold_accuracies)),
-        "acc_best_same_pairs_fail_as_nonmatch": accuracy(
-            everything, best_threshold(raw[scored], y[scored], higher_is_more_similar)[0]
-        ),
+        "acc_kfold_mean_fail_as_nonmatch": kfold.accuracy_mean,
+        "acc_kfold_std_fail_as_nonmatch": kfold.accuracy_std,
+        "folds_left_out_fail_as_nonmatch": kfold.describe_left_out(),
+        "acc_best_same_pairs_fail_as_nonmatch": accuracy(everything, fit(scored)),
         "acc_at_default_fail_as_nonmatch": None
         if default_threshold is None
-        else accuracy(everything, default_threshold),
+        else accuracy(everything, _original(default_threshold, higher_is_more_similar)),
     }
 
 
@@ -238,18 +283,20 @@ def summarize(
     folds: ArrayLike | None = None,
     default_threshold: float | None = None,
     fars: Sequence[float] = (1e-1, 1e-2, 1e-3),
-) -> dict[str, float | None]:
-    """Every protocol figure in one flat dict; folds default to ``make_folds(n, min(10, n), 0, same)``."""
+) -> dict[str, float | str | None]:
+    """Every protocol figure in one flat dict; folds default to ``make_folds(n, min(10, n), 0, same)``;
+    ``folds_left_out`` names the folds the k-fold mean leaves out (:func:`fold_problem`)."""
     _, y = _prepare(scores, same, higher_is_more_similar)
     if folds is None:
         folds = make_folds(len(y), min(10, len(y)), 0, y)
     kfold = kfold_accuracy(scores, y, folds, higher_is_more_similar)
     threshold, best_accuracy = best_threshold(scores, y, higher_is_more_similar)
     error_rate, error_threshold = eer(scores, y, higher_is_more_similar)
-    summary: dict[str, float | None] = {
+    summary: dict[str, float | str | None] = {
         "acc_kfold_mean": kfold.accuracy_mean,
         "acc_kfold_std": kfold.accuracy_std,
         "n_folds": len(kfold.fold_accuracies),
+        "folds_left_out": kfold.describe_left_out(),
         "acc_best_same_pairs": best_accuracy,
         "best_threshold": threshold,
         "acc_at_default": None

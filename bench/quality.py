@@ -6,12 +6,12 @@ the face, and the measure's name and version. Images without a detected face get
 
 The combined ``quality`` of ``--drop-lowest-quality`` (higher is better) is 0.5 + half the mean of the percentile
 ranks of detector confidence, sharpness and face size among the images with a detected face, so in (0.5, 1]; an
-image without one (no face, whole-image fallback, unreadable) gets 0.
+image without one (no face, whole-image fallback, unreadable) gets 0. Equal qualities are dropped in name order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -168,11 +168,12 @@ def measure(dataset: Dataset, detections: list[Detection]) -> pd.DataFrame:
     return frame.assign(quality=combined(frame[frame.detected]).reindex(frame.index, fill_value=0.0))
 
 
-def lowest(quality: pd.Series, percent: float) -> np.ndarray:
-    """Mask of the ``percent``% lowest-quality images (rounded to whole images; ties broken by order)."""
+def lowest(quality: pd.Series, percent: float, names: Sequence[str]) -> np.ndarray:
+    """Mask of the ``percent``% lowest-quality images (rounded to whole images); of equal qualities (e.g. every
+    image without a face, all 0) the first by name is dropped first, whatever the order of the images."""
     n_drop = round(len(quality) * percent / 100)
     mask = np.zeros(len(quality), bool)
-    mask[np.argsort(quality.to_numpy(), kind="stable")[:n_drop]] = True
+    mask[np.lexsort((np.asarray(names, dtype=str), quality.to_numpy()))[:n_drop]] = True
     return mask
 
 

@@ -232,6 +232,7 @@ def execute(request: SweepRequest, settings: Settings, record: dict[str, object]
             raise NothingRan(
                 f"nothing could run ({'; '.join(sweep.unavailable_lines())}); details in {run.path / 'unavailable.csv'}"
             )
+        sweep.check_scored(run.path / "failures.csv")
         empty = _empty_tables(ctx, specs, ran)
         for step in steps:
             step.finish(ctx)

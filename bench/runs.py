@@ -18,16 +18,16 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
 import bench
 from bench.errors import BenchError
-from bench.figures import Plot, png
 from bench.store import atomic_write
 
 SCHEMA_VERSION = 2
@@ -51,6 +51,19 @@ PACKAGES = (
 )
 OUTPUT_SUFFIXES = (".csv", ".png", ".html", ".md", ".json", ".npy", ".parquet", ".log")
 """What a run writes; ``--overwrite`` clears these so no stale file of an earlier run survives."""
+
+
+class Figure(Protocol):
+    """What a run can draw: a file name and the PNG bytes (``bench.figures.Plot`` is one)."""
+
+    @property
+    def name(self) -> str:
+        """The PNG's file name in the run folder."""
+        ...
+
+    def png(self, cache: Path | None) -> bytes:
+        """The PNG, copied from ``cache`` when it was drawn before."""
+        ...
 
 
 class RunExists(BenchError):
@@ -216,14 +229,14 @@ class Run:
         """A table written in this run (empty if none)."""
         return pd.DataFrame(self.rows.get(name, []))
 
-    def plot(self, figure: Plot) -> Path:
+    def plot(self, figure: Figure) -> Path:
         """Draw ``figure`` (or copy it from the figure cache) into the folder and list it in the manifest."""
-        path = self.write_file(figure.name, png(figure, self.figure_cache))
+        path = self.write_file(figure.name, figure.png(self.figure_cache))
         if figure.name not in self.manifest["plots"]:
             self.manifest["plots"].append(figure.name)
         return path
 
-    def plots(self, figures: list[Plot]) -> list[Path]:
+    def plots(self, figures: Sequence[Figure]) -> list[Path]:
         """:meth:`plot` each."""
         return [self.plot(f) for f in figures]
 

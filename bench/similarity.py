@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bench.metrics import Metric
+from bench.ranks import competition
 
 BLOCK = 2048
 """Rows (and columns) of one block of the score matrix: 2048 x 2048 float64 is 32 MiB per temporary."""
@@ -100,21 +101,29 @@ def identity_totals(scorer: Scorer, identity: list[str], embedded: np.ndarray, b
     return IdentityTotals(names, n_images, sums, counts.astype(np.int64))
 
 
+def _first(values: np.ndarray, top: int) -> np.ndarray:
+    """Indices of the ``top`` lowest values (0 < top < len); of equal values at the cut, the first in index order."""
+    cut = np.partition(values, top - 1)[top - 1]
+    below = np.flatnonzero(values < cut)
+    return np.r_[below, np.flatnonzero(values == cut)[: top - len(below)]]
+
+
 def most_confused(totals: IdentityTotals, metric: Metric, top: int) -> pd.DataFrame:
-    """The ``top`` cross-identity cells whose mean score is the most similar, most similar first."""
+    """The ``top`` cross-identity cells whose mean score is the most similar, most similar first; equal scores
+    share a ``rank`` and go in identity name order (at the cut too)."""
     means = totals.means
     k = len(totals.identities)
-    a, b = np.triu_indices(k, 1)
+    a, b = np.triu_indices(k, 1)  # cells in name order (identities are sorted)
     dissimilar = -metric.similarity(means[a, b])
     dissimilar = np.where(np.isnan(dissimilar), np.inf, dissimilar)
     top = min(top, len(a))
-    picked = np.argpartition(dissimilar, top - 1)[:top] if 0 < top < len(a) else np.arange(top)
+    picked = _first(dissimilar, top) if 0 < top < len(a) else np.arange(top)
     picked = picked[np.lexsort((b[picked], a[picked], dissimilar[picked]))]
     a, b = a[picked], b[picked]
     names, same = np.asarray(totals.identities, dtype=object), np.diag(means)
     return pd.DataFrame(
         {
-            "rank": np.arange(1, len(a) + 1),
+            "rank": competition(dissimilar[picked]),
             "identity_a": names[a],
             "identity_b": names[b],
             "mean_score": means[a, b],

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bench.datasets import Carries, Dataset
+from bench.errors import BenchError
 from bench.executors import PluginLoadError
 from bench.metrics import Metric
 from bench.pipeline import Detection, Pipeline, StageStats
 from bench.registry import DetectorSpec, RecognizerSpec
 from bench.selection import FaceSelector
 from bench.weights import MissingWeights
+
+
+class NothingScored(BenchError):
+    """Combinations ran, but none could score anything: every image failed (no face, unreadable, failed)."""
 
 
 @dataclass
@@ -113,6 +120,7 @@ class Sweep:
     failures: list[dict[str, object]] = field(default_factory=list)
     metrics: list[Metric] = field(default_factory=list)
     detection_counts: list[dict[str, object]] = field(default_factory=list)  # per dataset and detector (manifest)
+    embedded_counts: list[int] = field(default_factory=list)  # images with an embedding, per combination run
 
     def _skip(self, dataset: Dataset, detector: str, model: str, reason: str) -> None:
         self.unavailable.append({"dataset": dataset.name, "detector": detector, "model": model, "reason": reason})
@@ -161,6 +169,7 @@ class Sweep:
                     self._skip(dataset, det.name, model.name, f"model unavailable: {err}")
                     continue
                 self._record_embed_failures(dataset, det, model, detections, embedded.reasons)
+                self.embedded_counts.append(sum(len(f) > 0 for f in embedded.faces))
                 yield Combination(
                     dataset,
                     det,
@@ -242,6 +251,18 @@ class Sweep:
     def sample_record(self) -> list[dict[str, object]]:
         """The same of each dataset as swept: the images the evaluations used (sampled, restricted to pairs)."""
         return [self.dataset_record(d) for d in self.datasets]
+
+    def check_scored(self, failures_file: Path) -> None:
+        """Raise :class:`NothingScored` when combinations ran but not one image of any has an embedding."""
+        if not self.embedded_counts or any(self.embedded_counts):
+            return
+        causes = Counter(str(f["status"]) for f in self.failures)
+        first = next((f for f in self.failures if f["detector"]), None)  # not an image the dataset skipped
+        example = f"; e.g. {first['image']}: {first['reason']}" if first else ""
+        listed = ", ".join(f"{n} {cause}" for cause, n in causes.most_common())
+        raise NothingScored(
+            f"nothing could be scored: no image has an embedding ({listed}{example}); every image in {failures_file}"
+        )
 
     def failures_frame(self) -> pd.DataFrame:
         """Failures table (one row per image and stage that yielded no usable face)."""

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from bench import audit, audit_page
+from bench import audit, audit_page, ranks
 from bench.context import Context, Input
 from bench.evaluations import EvaluationSpec, Option, Rows, Table
 from bench.report import slug
@@ -45,6 +46,7 @@ class Findings:
                 {
                     **base,
                     "kind": "mislabel_suspect",
+                    "rank": suspects["rank"],
                     "image": [rel[i] for i in suspects.image],
                     "identity": suspects.identity,
                     "other_identity": suspects.nearest_identity,
@@ -59,6 +61,7 @@ class Findings:
                 {
                     **base,
                     "kind": "near_duplicate",
+                    "rank": self.duplicates["rank"],
                     "image": [rel[i] for i in self.duplicates.image],
                     "identity": self.duplicates.identity,
                     "other_identity": self.duplicates.other_identity,
@@ -102,13 +105,30 @@ def findings(combo: Combination, duplicate_distance: float | None = None) -> Fin
     identities = [img.identity for img in combo.dataset.images]
     if duplicate_distance is None:
         duplicate_distance = audit.duplicate_threshold(combo.vectors, identities)
+    rel = [img.rel for img in combo.dataset.images]
+    detections = combo.detections
+    faces = audit.face_counts([d.n_faces - d.n_rejected for d in detections], [d.status for d in detections])
     return Findings(
         combo,
-        audit.mislabel_suspects(combo.vectors, identities),
-        audit.near_duplicates(combo.vectors, identities, duplicate_distance),
-        audit.face_counts([d.n_faces - d.n_rejected for d in combo.detections], [d.status for d in combo.detections]),
+        ranked(audit.mislabel_suspects(combo.vectors, identities), rel, "margin", descending=True),
+        ranked(audit.near_duplicates(combo.vectors, identities, duplicate_distance), rel, "distance"),
+        by_name(faces, rel, "n_faces"),
         duplicate_distance,
     )
+
+
+def by_name(frame: pd.DataFrame, rel: list[str], key: str, descending: bool = False) -> pd.DataFrame:
+    """Rows by ``key``, equal keys by image name (then the other image's), whatever the order of the dataset."""
+    value = frame[key].to_numpy(dtype=float)
+    names = [np.asarray([rel[i] for i in frame[c]], dtype=str) for c in ("other_image", "image") if c in frame]
+    return frame.iloc[np.lexsort((*names, -value if descending else value))].reset_index(drop=True)
+
+
+def ranked(frame: pd.DataFrame, rel: list[str], key: str, descending: bool = False) -> pd.DataFrame:
+    """:func:`by_name`, with ``rank``: 1 + the rows strictly ahead (equal keys share a rank)."""
+    ordered = by_name(frame, rel, key, descending)
+    value = ordered[key].to_numpy(dtype=float)
+    return ordered.assign(rank=ranks.competition(-value if descending else value))
 
 
 class AuditEvaluation:
@@ -145,11 +165,11 @@ class AuditEvaluation:
             return "no findings: no mislabel suspect, no near-duplicate, no image without exactly one face"
         counts = table.groupby(["model", "detector", "kind"]).size().rename("n").reset_index()
         suspects = table[table.kind == "mislabel_suspect"].head(10)
-        columns = ["image", "other_identity", "own_distance", "other_distance", "margin"]
+        columns = ["rank", "image", "other_identity", "own_distance", "other_distance", "margin"]
         return "\n".join(
             [
                 console_table(counts, ["model", "detector", "kind", "n"]),
-                "top mislabel suspects:",
+                "top mislabel suspects (equal margins share a rank, in image name order):",
                 console_table(suspects, columns),
             ]
         )
@@ -165,8 +185,9 @@ SPEC = EvaluationSpec(
     tables=(
         Table(
             "audit",
-            "one row per finding: kind mislabel_suspect (own/other distance, margin > 0), "
-            "near_duplicate (other_distance), no_face, several_faces",
+            "one row per finding: kind mislabel_suspect (own/other distance, margin > 0; largest margin first), "
+            "near_duplicate (other_distance; closest first), no_face, several_faces; rank within the kind (equal "
+            "values share it), equal values in image name order",
             ("dataset", "model", "detector", "kind", "image"),
         ),
     ),

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench import card, operating, protocol, protocols
+from bench import card, operating, protocol, protocols, ranks
 from bench.accuracy import scored_pairs
 from bench.context import Context, Input
 from bench.datasets import Pairs, restrict
@@ -141,6 +141,7 @@ def evaluate_scores(s: Scored, fmrs: tuple[float, ...], n_boot: int, seed: int) 
         **_ci(None if ci is None else ci.auc, "auc"),
         "acc_kfold_mean": kfold.accuracy_mean,
         "acc_kfold_std": kfold.accuracy_std,
+        "folds_left_out": kfold.describe_left_out(),
         **_ci(None if ci is None else ci.accuracy, "acc_kfold"),
         "n_subjects": operating.subject_index(s.left_subject, s.right_subject)[2],
         "n_pairs_scored": len(s.same),
@@ -206,7 +207,7 @@ def failure_rows(ctx: Context, combo: Combination) -> list[dict[str, Any]]:
         {
             "cause": c,
             "n_images": counts.get(c, 0),
-            "rate": counts.get(c, 0) / n_images,
+            "rate": _share(counts.get(c, 0), n_images),
             "n_images_used": n_images,
             "policy": ctx.sweep.pipeline.policy,
         }
@@ -218,11 +219,16 @@ def failure_rows(ctx: Context, combo: Combination) -> list[dict[str, Any]]:
         {
             "cause": "total (failure to acquire)",
             "n_images": total,
-            "rate": total / n_images,
+            "rate": _share(total, n_images),
             "n_images_used": n_images,
             "policy": ctx.sweep.pipeline.policy,
         },
     ]
+
+
+def _share(count: int, total: int) -> float | None:
+    """``count / total``, None when there is nothing to count over."""
+    return count / total if total else None
 
 
 def comparison_us(metric: Metric, vectors: np.ndarray, n: int = 400, repeats: int = 3) -> float | None:
@@ -413,6 +419,9 @@ class OperatingPoints:
         points = ctx.run.table("operating_points")
         if points.empty:
             return
+        points = ranked_points(points)
+        ctx.run.rows["operating_points"] = points.to_dict("records")
+        ctx.run.write_table("operating_points", points)
         ctx.run.write_table("thresholds", threshold_table(points))
         ctx.run.plots(self._det_plots(points))
         budget = ctx.request.option("latency_budget_ms")
@@ -454,9 +463,23 @@ class OperatingPoints:
         lines = [
             console_table(
                 shown,
-                ["subset", "model", "detector", "metric", "fmr_target", "fnmr", "ci", "fmr", "n_impostor", "flag"],
+                [
+                    "subset",
+                    "model",
+                    "detector",
+                    "metric",
+                    "fmr_target",
+                    "fnmr",
+                    "ci",
+                    "rank",
+                    "group",
+                    "fmr",
+                    "n_impostor",
+                    "flag",
+                ],
             ),
             NOTE,
+            f"rank, group: model x detector by FNMR at each target; {ranks.OVERLAP_RULE}",
         ]
         transfer = ctx.run.table("transfer")
         if not transfer.empty:
@@ -512,6 +535,18 @@ def _run_thresholds(path: Path) -> dict[tuple[str, str, str], dict[float, dict[s
         key = (row["model"], row["detector"], row["metric"])
         found.setdefault(key, {})[float(row["fmr_target"])] = {**row, "calibration": source}
     return found
+
+
+def ranked_points(points: pd.DataFrame) -> pd.DataFrame:
+    """``rank`` and ``group`` of each model x detector by FNMR among those of its dataset x subset x metric x FMR
+    target, from the bootstrap intervals (:data:`bench.ranks.OVERLAP_RULE`; none without them: all rank 1)."""
+    parts = []
+    for _, part in points.groupby(["dataset", "subset", "metric", "fmr_target"], sort=False):
+        names = (part.model.astype(str) + " x " + part.detector.astype(str)).tolist()
+        apart = ranks.apart_by_intervals(part.fnmr_lo.to_numpy(float), part.fnmr_hi.to_numpy(float))
+        ranking = ranks.rank_items(names, part.fnmr.to_numpy(float), apart, lower_is_better=True)
+        parts.append(part.assign(rank=ranking.rank, group=ranking.group))
+    return pd.concat(parts).sort_index().assign(rank_rule=ranks.OVERLAP_RULE)
 
 
 def threshold_table(points: pd.DataFrame) -> pd.DataFrame:
@@ -583,7 +618,8 @@ TABLES = (
         "operating_points",
         "per FMR target: FNMR at the most permissive threshold with FMR <= target, achieved "
         "FMR, threshold, 95 % subject-bootstrap intervals (_lo/_hi), counts, insufficient (< 10/FMR impostors), "
-        "generalised rates gfmr/gfnmr over all listed pairs",
+        "generalised rates gfmr/gfnmr over all listed pairs, rank and group of the model x detector by FNMR at "
+        "the target (rank_rule: equal rank or a shared letter where the intervals overlap)",
         (*KEYS, "fmr_target"),
         ("fnmr", "fmr", "threshold"),
     ),

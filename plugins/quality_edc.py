@@ -2,8 +2,10 @@
 
 Per model x detector x metric: the threshold is fixed once on all scored pairs (at a starting FNMR, or a target
 FMR); then for every quality measure, the FNMR (and FMR) as the comparisons of lowest pairwise quality are
-discarded (:mod:`bench.edc`), and the pAUC over 0 .. 20 % discarded, beside the theoretical best. ``combined`` is
-the score ``--drop-lowest-quality`` uses (:func:`bench.quality.combined`).
+discarded (:mod:`bench.edc`), and the pAUC over 0 .. 20 % discarded, beside the theoretical best, with a paired
+bootstrap interval over the genuine pairs (the same draws for every measure) by which the measures are ranked
+(:data:`bench.ranks.BOOTSTRAP_RULE`: measures within noise of each other share a rank and a group letter).
+``combined`` is the score ``--drop-lowest-quality`` uses (:func:`bench.quality.combined`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bench import edc, figures, quality
+from bench import edc, figures, quality, ranks
 from bench.context import Context, Input
 from bench.datasets import Pairs, restrict
 from bench.evaluations import EvaluationSpec, Option, Rows, Table
@@ -36,6 +38,10 @@ GRID = np.round(np.linspace(0, edc.MAX_DISCARD, 51), 4)
 COMBINED = "combined"
 COMBINED_FROM = {"confidence": "confidence", "sharpness": "sharpness", "face_px": "face_size"}
 """The combined score's inputs (:data:`bench.quality.COMBINED_OF`) -> the measures that give them."""
+RANKING_RULE = (
+    "rows by mean_rank (the mean over recognizers of each one's rank), then by mean pAUC, then by measure name; "
+    f"per recognizer: {ranks.BOOTSTRAP_RULE}"
+)
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,7 @@ def curves(
     rows: list[dict[str, Any]] = []
     summary: list[dict[str, Any]] = []
     exact: dict[str, edc.Curve] = {}
+    draws, replicates = ranks.resamples(int(same.sum())), []
     for name, higher in better.items():
         if name not in frame:
             continue
@@ -110,6 +117,7 @@ def curves(
         pair_q = edc.pair_quality(values if higher else -values, left, right)
         fnmr, fmr = edc.fnmr_curve(scores, same, pair_q, threshold), edc.fmr_curve(scores, same, pair_q, threshold)
         exact[name] = fnmr
+        replicates.append(edc.pauc_draws(scores[same] < threshold, pair_q[same], draws))
         rows += [
             {**base, "measure": name, "discard": x, "fnmr": a, "fmr": b}
             for x, a, b in zip(GRID, fnmr.at(GRID), fmr.at(GRID))
@@ -139,10 +147,26 @@ def curves(
                 "n_impostor": int((~same).sum()),
             }
         )
-    order = sorted(summary, key=lambda r: r["pauc_fnmr"])
-    for rank, row in enumerate(order, 1):
-        row["rank"] = rank
-    return rows, order, exact
+    return rows, ranked(summary, np.array(replicates)), exact
+
+
+def ranked(summary: list[dict[str, Any]], replicates: np.ndarray) -> list[dict[str, Any]]:
+    """The pAUC rows best first, each with its bootstrap interval, rank and group (from the paired draws)."""
+    if not summary:
+        return summary
+    lo, hi = ranks.interval(replicates)
+    estimate = np.array([row["pauc_fnmr"] for row in summary])
+    names = [row["measure"] for row in summary]
+    ranking = ranks.rank_items(names, estimate, ranks.apart_by_replicates(replicates), lower_is_better=True)
+    for k, row in enumerate(summary):
+        row.update(
+            pauc_fnmr_lo=float(lo[k]),
+            pauc_fnmr_hi=float(hi[k]),
+            rank=int(ranking.rank[k]),
+            group=ranking.group[k],
+            rank_rule=ranks.BOOTSTRAP_RULE,
+        )
+    return [summary[k] for k in ranking.order]
 
 
 def plot(summary: list[dict[str, Any]], exact: dict[str, edc.Curve], name: str) -> Plot:
@@ -166,7 +190,7 @@ def _edc_figure(summary: list[dict[str, Any]], exact: dict[str, edc.Curve]) -> F
             color=colours[k % 10],
             linestyle="-" if k < 10 else "--",
             linewidth=1.3,
-            label=f"{row['measure']} (pAUC {row['pauc_fnmr']:.4f})",
+            label=f"{row['measure']} (pAUC {row['pauc_fnmr']:.4f}, rank {row['rank']}, group {row['group']})",
         )
     grid = np.linspace(0, edc.MAX_DISCARD, 201)
     ax.plot(
@@ -196,19 +220,24 @@ def _edc_figure(summary: list[dict[str, Any]], exact: dict[str, edc.Curve]) -> F
         f"{first['n_genuine'] + first['n_impostor']} pairs (start FMR {first['start_fmr']:.4f})",
     )
     ax.title.set_fontsize(10)
-    ax.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(1.01, 0.5), title="lowest pAUC first", title_fontsize=8)
+    ax.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(1.01, 0.5), title="best rank first", title_fontsize=8)
     fig.tight_layout()
     return fig
 
 
 def ranking(pauc: pd.DataFrame) -> pd.DataFrame:
-    """Measures x recognizers: the pAUC (FNMR) of each, best first by mean rank (one detector, metric, dataset)."""
+    """Measures x recognizers: the pAUC (FNMR) and group of each, best first by mean rank (:data:`RANKING_RULE`;
+    one detector, metric, dataset)."""
     keys = ["dataset", "detector", "metric"]
     tables = []
     for (dataset, detector, metric), part in pauc.groupby(keys, sort=False):
         table = part.pivot_table(index="measure", columns="model", values="pauc_fnmr", sort=False)
+        groups = part.pivot_table(index="measure", columns="model", values="group", aggfunc="first", sort=False)
+        table = table.join(groups.add_suffix(" group"))
         table["mean_rank"] = part.pivot_table(index="measure", columns="model", values="rank").mean(axis=1)
-        table = table.sort_values("mean_rank").reset_index()
+        by = part.groupby("measure").pauc_fnmr.mean().rename("mean_pauc")
+        table = table.join(by).reset_index().sort_values(["mean_rank", "mean_pauc", "measure"], ignore_index=True)
+        table = table.drop(columns="mean_pauc").assign(rank_rule=RANKING_RULE)
         table.insert(0, "metric", metric)
         table.insert(0, "detector", detector)
         table.insert(0, "dataset", dataset)
@@ -274,13 +303,14 @@ class QualityEvaluation:
         pauc = ctx.run.table("edc_pauc")
         if pauc.empty:
             return "no combination had scored pairs of both classes: no EDC"
-        columns = ["detector", "metric", "measure", *sorted(pauc.model.unique()), "mean_rank"]
+        models = sorted(pauc.model.unique())
+        columns = ["detector", "metric", "measure", *models, *(f"{m} group" for m in models), "mean_rank"]
         note = (
             f"pAUC of FNMR over 0..{edc.PAUC_LIMIT:g} discarded (lower is better), threshold fixed at "
             f"{_rule(ctx).describe()} on all pairs; theoretical best per recognizer: "
             + ", ".join(f"{m} {v:.4f}" for m, v in pauc.groupby("model").pauc_fnmr_ideal.first().items())
         )
-        return "\n".join([console_table(ranking(pauc), columns), note])
+        return "\n".join([console_table(ranking(pauc), columns), note, RANKING_RULE])
 
 
 SPEC = EvaluationSpec(
@@ -293,13 +323,15 @@ SPEC = EvaluationSpec(
     tables=(
         Table(
             "edc_ranking",
-            "measures x recognizers: pAUC of FNMR over 0..0.2 discarded, best mean rank first",
+            "measures x recognizers: pAUC of FNMR over 0..0.2 discarded and group letter per recognizer, the "
+            "mean rank, best first (rank_rule)",
             ("dataset", "detector", "metric", "measure"),
         ),
         Table(
             "edc_pauc",
-            "pAUC of each measure's EDC over 0..0.2 discarded, the theoretical best and random, the "
-            "fixed threshold and its starting FNMR/FMR, rank (1 = lowest pAUC)",
+            "pAUC of each measure's EDC over 0..0.2 discarded (pauc_fnmr_lo/_hi: 95 % bootstrap over the genuine "
+            "pairs), the theoretical best and random, the fixed threshold and its starting FNMR/FMR, rank and "
+            "group (measures within noise share them; rank_rule)",
             ("dataset", "model", "detector", "metric", "measure"),
             ("pauc_fnmr", "pauc_fnmr_relative", "rank"),
         ),

@@ -17,7 +17,7 @@ from bench.evaluations import EvaluationSpec, Option, Rows, Table
 from bench.hookspecs import hookimpl
 from bench.runner import console_table
 from bench.sources import named, pairs_for
-from bench.sweep import Combination
+from bench.sweep import Combination, NothingScored
 
 KEYS = ("dataset", "subset", "model", "detector", "metric")
 FIGURES = ("acc_kfold_mean", "acc_kfold_std", "acc_best_same_pairs", "auc", "eer", "n_pairs_scored")
@@ -29,15 +29,19 @@ SUMMARY = [
     "acc_kfold_mean",
     "acc_kfold_std",
     "n_folds",
+    "folds_left_out",
     "acc_best_same_pairs",
     "auc",
     "eer",
     "failure_to_detect_rate",
+    "failure_to_acquire_rate",
     "n_pairs_scored",
+    "status",
 ]
 NOTE = (
-    "acc_kfold_mean ± acc_kfold_std: threshold chosen on k-1 folds, scored on the k-th (k = n_folds); "
-    "acc_best_same_pairs: best threshold on the same pairs (optimistic)"
+    "acc_kfold_mean ± acc_kfold_std: threshold chosen on k-1 folds, scored on the k-th (k = n_folds, the pair "
+    "list's own folds where it gives them); folds_left_out: folds of one class (or whose other folds lack one), "
+    "reported but not averaged; acc_best_same_pairs: best threshold on the same pairs (optimistic)"
 )
 
 
@@ -94,12 +98,19 @@ class Verification:
         for name, pivot in report.accuracy_pivots(table).items():
             ctx.run.write_file(name, pivot)
         if scores.empty:
+            _check_scored(table)
             return
         ctx.run.plots([*report.roc_plots(scores, ctx.metrics), *report.distance_plots(scores, ctx.metrics)])
 
     def summary(self, ctx: Context) -> str:
         """The accuracy table and what its columns mean."""
         return "\n".join([console_table(ctx.run.table("accuracy"), SUMMARY), NOTE])
+
+
+def _check_scored(table: pd.DataFrame) -> None:
+    """A run in which no combination scored a pair is not complete."""
+    if not table.empty and not (table.n_pairs_scored > 0).any():
+        raise NothingScored(f"no combination scored a pair: {table.status.iloc[0]}")
 
 
 def _quality_filtered(
@@ -112,7 +123,7 @@ def _quality_filtered(
     name = combo.detector.name
     if name not in measured:
         frame = quality.measure(combo.dataset, combo.detections)
-        measured[name] = frame.assign(detector=name, dropped=quality.lowest(frame.quality, percent))
+        measured[name] = frame.assign(detector=name, dropped=quality.lowest(frame.quality, percent, frame.image))
     dropped = measured[name].dropped.to_numpy()
     rows, _ = evaluate(combo, quality.without(pairs, dropped), ctx.metrics)
     return [
@@ -155,7 +166,8 @@ def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
                     float,
                     None,
                     "Also report every metric without the pairs of the lowest-quality P% of images (quality: "
-                    "detector confidence, sharpness and size of the face; quality.csv).",
+                    "detector confidence, sharpness and size of the face; quality.csv; equal qualities, e.g. images "
+                    "without a face, dropped in name order).",
                 ),
             ),
         )

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bench import audit, plugins
@@ -55,6 +56,16 @@ def test_near_duplicates_cross_identities_only() -> None:
 def test_face_counts() -> None:
     found = audit.face_counts([1, 0, 3, 1, 2], ["ok", "no_face", "ok", "ok", "ok"])
     assert list(found.image) == [1, 4, 2] and list(found.n_faces) == [0, 2, 3]
+
+
+def test_findings_in_any_dataset_order_tie_by_image_name() -> None:
+    rel = ["b/2.jpg", "a/1.jpg", "c/3.jpg", "a/0.jpg"]
+    faces = audit.face_counts([0, 0, 1, 0], ["no_face", "no_face", "ok", "no_face"])
+    assert [rel[i] for i in dataset_audit.by_name(faces, rel, "n_faces").image] == ["a/0.jpg", "a/1.jpg", "b/2.jpg"]
+    suspects = pd.DataFrame({"image": [0, 1, 2, 3], "margin": [0.1, 0.3, 0.1, 0.3]})
+    got = dataset_audit.ranked(suspects, rel, "margin", descending=True)
+    assert [rel[i] for i in got.image] == ["a/0.jpg", "a/1.jpg", "b/2.jpg", "c/3.jpg"]
+    assert got["rank"].tolist() == [1, 1, 3, 3]
 
 
 def _broken_sample(root: Path) -> tuple[Path, tuple[str, str], str]:

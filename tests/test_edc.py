@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import edc
+from bench import edc, ranks
+from facebench_plugins import quality_edc
 
 # 10 genuine comparisons; at threshold 0.5 the errors are pairs 0, 2 and 5 (FNMR 0.3)
 SCORES = np.array([0.2, 0.9, 0.4, 0.8, 0.7, 0.3, 0.95, 0.85, 0.6, 0.75])
@@ -71,3 +72,17 @@ def test_ideal_curve_is_reached_by_an_oracle_and_random_quality_stays_flat() -> 
     flat = edc.fnmr_curve(scores, np.ones(4000, bool), rng.random(4000), 0.5)
     assert edc.pauc(flat) == pytest.approx(start * edc.PAUC_LIMIT, rel=0.1)
     assert edc.ideal_pauc(0.05) == pytest.approx(0.05 + 0.95 * np.log(0.95))  # the ideal reaches 0 before 0.2
+
+
+def test_measures_within_noise_share_a_rank_and_an_informative_one_stands_apart() -> None:
+    rng = np.random.default_rng(0)
+    errors = rng.random(400) < 0.1
+    qualities = {f"noise{k}": rng.random(400) for k in range(6)}
+    qualities["oracle"] = np.where(errors, 0.0, 0.5) + rng.random(400)
+    draws = ranks.resamples(400, 100)
+    summary = [{"measure": name, "pauc_fnmr": edc.pauc(edc.curve(errors, q))} for name, q in qualities.items()]
+    rows = quality_edc.ranked(summary, np.array([edc.pauc_draws(errors, q, draws) for q in qualities.values()]))
+    assert rows[0]["measure"] == "oracle" and rows[0]["rank"] == 1 and rows[0]["group"] == "a"
+    assert {r["rank"] for r in rows[1:]} == {2} and len({r["group"] for r in rows[1:]}) == 1
+    assert all(r["pauc_fnmr_lo"] <= r["pauc_fnmr"] <= r["pauc_fnmr_hi"] for r in rows)
+    assert all(r["rank_rule"] == ranks.BOOTSTRAP_RULE for r in rows)

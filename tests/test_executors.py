@@ -1,5 +1,5 @@
-"""``--executor ray`` gives the same results and the same cache entries as ``local``; a failing task or plugin
-is recorded, never fatal to the driver. One local Ray instance (2 CPUs) for the module."""
+"""``--executor ray`` gives the same results and the same cache entries as ``local``; a plugin that fails to load
+is recorded as unavailable, a task that fails twice stops the run. One local Ray instance (2 CPUs) for the module."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from bench import plugins
 from bench.cli import main
-from bench.executors import Item, RayExecutor, Work
+from bench.executors import Item, RayExecutor, Work, WorkerFailure
 from bench.images import file_sha256
 from bench.store import Store
 from tests.conftest import SAMPLE, WEIGHTS, needs_weights
@@ -110,13 +110,21 @@ def test_plugin_from_a_folder_that_fails_to_load_is_unavailable(tmp_path: Path) 
     assert "broken failed to load: RuntimeError: no such device" in unavailable.reason[0]
 
 
-def test_a_failed_task_marks_its_chunk_failed(tmp_path: Path) -> None:
+def test_a_failed_task_is_retried_once_then_fails_loudly(tmp_path: Path) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("")  # the store cannot write under a file: every task raises
     paths = sorted(SAMPLE.glob("*/*.jpg"))[:3]
     items = tuple(Item(file_sha256(p), p) for p in paths)
     work = Work("detect", "skip", Store(blocked), WEIGHTS, "ns", items)
-    outcome = RayExecutor(chunk_size=2, quiet=True).run(work, plugins.load().detectors.get("skip"))
-    assert outcome.computed == 0 and outcome.failed == 3
-    assert {status for status, _ in outcome.failures.values()} == {"detector_failed"}
-    assert all(reason.startswith("worker failed: ") for _, reason in outcome.failures.values())
+    with pytest.raises(
+        WorkerFailure, match=r"detect skip: a Ray task failed \(NotADirectoryError: .*again when retried"
+    ):
+        RayExecutor(chunk_size=2, quiet=True).run(work, plugins.load().detectors.get("skip"))
+
+
+def test_a_worker_that_cannot_read_the_images_fails_loudly(tmp_path: Path) -> None:
+    """Images the driver read but a worker cannot (no shared dataset path) are no 'unreadable' data outcome."""
+    path = min(SAMPLE.glob("*/*.jpg"))
+    work = Work("detect", "skip", Store(tmp_path), WEIGHTS, "ns", (Item(file_sha256(path), tmp_path / "gone.jpg"),))
+    with pytest.raises(WorkerFailure, match="LostInput: .*gone.jpg: cannot read file.*same path on every node"):
+        RayExecutor(quiet=True).run(work, plugins.load().detectors.get("skip"))

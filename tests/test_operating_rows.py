@@ -6,6 +6,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bench import operating
@@ -16,6 +17,7 @@ from facebench_plugins.operating_points import (
     _fmrs,
     evaluate_scores,
     failure_rows,
+    ranked_points,
     transfer_rows,
 )
 
@@ -96,3 +98,16 @@ def test_threshold_at_fmr_matches_evaluate_scores() -> None:
     (p,), _ = evaluate_scores(s, (1e-2,), 0, 0)
     op = operating.threshold_at_fmr(s.scores, s.same, 1e-2, False)
     assert (p["threshold"], p["fmr"], p["fnmr"]) == (op.threshold, op.fmr, op.fnmr)
+
+
+def test_models_are_ranked_by_fnmr_per_target_and_overlapping_intervals_share_a_rank() -> None:
+    base = {"dataset": "d", "subset": "all", "metric": "cosine", "detector": "det"}
+    rows = [  # at 1e-3: A and B overlap, C is clearly worse; at 1e-2 all three overlap
+        {**base, "model": m, "fmr_target": t, "fnmr": f, "fnmr_lo": f - w, "fnmr_hi": f + w}
+        for t, w in ((1e-3, 0.02), (1e-2, 0.5))
+        for m, f in (("C", 0.5), ("B", 0.11), ("A", 0.1))
+    ]
+    got = ranked_points(pd.DataFrame(rows)).set_index(["fmr_target", "model"])
+    assert got.loc[1e-3, "rank"].to_dict() == {"C": 3, "B": 1, "A": 1}
+    assert got.loc[1e-3, "group"].to_dict() == {"C": "b", "B": "a", "A": "a"}
+    assert set(got.loc[1e-2, "rank"]) == {1} and got.rank_rule.nunique() == 1

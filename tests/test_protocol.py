@@ -257,3 +257,53 @@ def test_with_failures_counts_unscored_pairs_as_non_matches():
     assert out["acc_at_default_fail_as_nonmatch"] == pytest.approx(6 / 9)
     distances = P.with_failures(1 - scores, same, folds, False, default_threshold=0.25)
     assert distances == pytest.approx(out)
+
+
+@pytest.mark.parametrize("higher", [True, False])
+def test_a_one_class_fold_is_reported_and_left_out_of_the_mean(higher):
+    scores, same = make_pairs("random", higher, n=300, seed=4)
+    folds = np.arange(300) % 5
+    folds[same] = np.where(folds[same] == 3, 1, folds[same])  # fold 3: impostors only
+    result = P.kfold_accuracy(scores, same, folds, higher)
+    assert result.left_out == {3: P.ONE_CLASS} and result.describe_left_out() == "3 (one class)"
+    _, _, thresholds, accuracies = brute_kfold(scores, same, folds, higher)
+    kept = [a for k, a in enumerate(accuracies) if k != 3]
+    assert result.accuracy_mean == pytest.approx(statistics.fmean(kept))
+    assert result.accuracy_std == pytest.approx(statistics.pstdev(kept))
+    np.testing.assert_allclose(result.fold_accuracies, accuracies)  # fold 3 is still reported
+    np.testing.assert_allclose(result.thresholds, thresholds)
+    failures = P.with_failures(scores, same, folds, higher)
+    assert failures["acc_kfold_mean_fail_as_nonmatch"] == pytest.approx(result.accuracy_mean)
+    assert failures["folds_left_out_fail_as_nonmatch"] == "3 (one class)"
+
+
+def test_folds_blocked_by_class_are_all_left_out_not_raised():
+    same = np.array([True] * 4 + [False] * 4)
+    scores = np.linspace(1, 0, 8)
+    result = P.kfold_accuracy(scores, same, np.repeat([7, 2], 4), True)  # each fold holds one class
+    assert result.left_out == {2: P.UNTRAINED, 7: P.UNTRAINED} and np.isnan(result.accuracy_mean)
+    assert np.isnan(result.thresholds).all() and np.isnan(result.fold_accuracies).all()
+    single = P.kfold_accuracy(scores, same, np.zeros(8, int), True)
+    assert single.left_out == {0: P.UNTRAINED} and np.isnan(single.accuracy_mean)
+
+
+def test_pairs_in_any_order_with_their_folds_give_the_same_kfold(pairs):
+    scores, same, higher = pairs
+    folds = np.repeat([3, 0, 2, 1], [100, 50, 150, 100])
+    shuffle = np.random.default_rng(5).permutation(len(scores))
+    result = P.kfold_accuracy(scores, same, folds, higher)
+    again = P.kfold_accuracy(scores[shuffle], same[shuffle], folds[shuffle], higher)
+    assert again == result
+    assert P.summarize(scores, same, higher, folds) == P.summarize(
+        scores[shuffle], same[shuffle], higher, folds[shuffle]
+    )
+
+
+def test_kfold_against_sklearn_on_given_folds(pairs):
+    scores, same, higher = pairs
+    folds = np.arange(len(scores)) % 4
+    result = P.kfold_accuracy(scores, same, folds, higher)
+    for k, threshold in enumerate(result.thresholds):
+        test = folds == k
+        expected = accuracy_score(same[test], predict_same(scores[test], threshold, higher))
+        assert result.fold_accuracies[k] == pytest.approx(expected)

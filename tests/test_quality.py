@@ -38,13 +38,22 @@ def test_jpeg_variant_keeps_shape_and_loses_detail() -> None:
 
 def test_lowest_and_without() -> None:
     scores = pd.Series([0.9, 0.0, 0.7, 0.6, 0.8, 0.95, 0.55, 0.65, 0.75, 0.85])
-    mask = quality.lowest(scores, 20)
+    mask = quality.lowest(scores, 20, [f"img{k}" for k in range(10)])
     assert list(np.flatnonzero(mask)) == [1, 6]
     pairs = Pairs(
         np.array([0, 1, 2, 3]), np.array([6, 2, 3, 4]), np.array([True, False, True, False]), np.array([0, 1, 0, 1])
     )
     kept = quality.without(pairs, mask)
     assert list(kept.left) == [2, 3] and list(kept.folds) == [0, 1]
+
+
+def test_lowest_drops_equal_qualities_by_name_in_any_order() -> None:
+    names = np.array([f"id{k % 3}/img{k}.jpg" for k in range(12)])
+    scores = pd.Series(np.r_[np.zeros(7), np.linspace(0.6, 1, 5)])  # 7 images without a face tie at 0
+    for seed in range(5):
+        order = np.random.default_rng(seed).permutation(12)
+        mask = quality.lowest(scores.iloc[order].reset_index(drop=True), 25, names[order])
+        assert sorted(names[order][mask]) == ["id0/img0.jpg", "id0/img3.jpg", "id0/img6.jpg"]
 
 
 @needs_weights

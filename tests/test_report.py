@@ -6,9 +6,11 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from bench.compare import table_deltas
 from bench.webpage import speed
 from tests.conftest import SAMPLE, bench, needs_weights
 
@@ -70,3 +72,26 @@ def test_compare_prints_metric_deltas_and_changed_options(hostile_runs: Path) ->
     assert "settings: unchanged" in text and "accuracy.csv: 0 figure(s) changed" in text
     code, text = bench("compare", str(hostile_runs / "a"), str(hostile_runs))
     assert code == 1 and "is not a run folder" in text
+
+
+def test_compare_marks_a_change_within_the_tables_own_interval() -> None:
+    a = pd.DataFrame(
+        {
+            "model": ["m1", "m2", "m3"],
+            "fnmr": [0.10, 0.20, 0.30],
+            "fnmr_lo": [0.08, 0.18, np.nan],
+            "fnmr_hi": [0.12, 0.22, np.nan],
+            "acc_kfold_mean": [0.90, 0.80, 0.70],
+            "acc_kfold_lo": [0.88, 0.78, 0.68],
+            "acc_kfold_hi": [0.92, 0.82, 0.72],
+            "auc": [0.9, 0.9, 0.9],
+        }
+    )
+    b = a.assign(fnmr=[0.11, 0.30, 0.31], fnmr_lo=[0.09, 0.28, 0.29], fnmr_hi=[0.13, 0.32, 0.33], auc=0.95)
+    b = b.assign(acc_kfold_mean=[0.95, 0.80, 0.71], acc_kfold_lo=[0.94, 0.78, 0.70], acc_kfold_hi=[0.96, 0.82, 0.72])
+    deltas, _ = table_deltas(a, b, ["model"], ["fnmr", "acc_kfold_mean", "auc"])
+    got = {(r.model, r.figure): r.distinguishable for r in deltas.itertuples()}
+    assert got[("m1", "fnmr")] == "no" and got[("m2", "fnmr")] == "yes" and got[("m3", "fnmr")] == ""
+    assert got[("m1", "acc_kfold_mean")] == "yes" and got[("m3", "acc_kfold_mean")] == "no"
+    assert got[("m1", "auc")] == "" and ("m2", "acc_kfold_mean") not in got
+    assert table_deltas(pd.DataFrame(), pd.DataFrame(), ["model"])[0].empty  # an empty table (e.g. transfer.csv)

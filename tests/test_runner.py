@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,48 @@ def test_one_class_pair_list_is_reported_not_a_crash(data: Path, tmp_path: Path)
     assert code == 0, text
     table = pd.read_csv(tmp_path / "one" / "accuracy.csv")
     assert (table.status == "too few scored pairs of each class").all() and table.n_pairs_listed.eq(len(same)).all()
+
+
+@pytest.mark.parametrize("n_pairs", [0, 1])
+def test_an_empty_or_one_pair_list_gives_a_status_row_not_a_crash(data: Path, tmp_path: Path, n_pairs: int) -> None:
+    rows = [("person0/person0_0.png", "person0/person0_1.png", 1)][:n_pairs]
+    pairs = tmp_path / "few.csv"
+    pd.DataFrame(rows, columns=["file_x", "file_y", "same"]).to_csv(pairs, index=False)
+    for command in ("accuracy", "operating"):
+        code, text = bench_fakes(
+            command, data, tmp_path, "--pairs", str(pairs), "--run-id", command, "--metric", "cosine"
+        )
+        assert code == 0, text
+    table = pd.read_csv(tmp_path / "accuracy" / "accuracy.csv")
+    assert table.status.tolist() == ["too few scored pairs of each class"] and table.n_pairs_listed.tolist() == [
+        n_pairs
+    ]
+    assert "no operating points" in text
+
+
+def test_a_tinyface_folder_given_to_accuracy_or_operating_is_one_line_not_a_crash(data: Path, tmp_path: Path) -> None:
+    test = tmp_path / "tinyface" / "Testing_Set"
+    for folder, name in (("Probe", "1_1.png"), ("Gallery_Match", "1_0.png"), ("Gallery_Distractor", "d0.png")):
+        (test / folder).mkdir(parents=True)
+        shutil.copy(next(data.rglob("*.png")), test / folder / name)
+    for command in ("accuracy", "operating"):
+        code, text = bench_fakes(command, tmp_path / "tinyface", tmp_path / "out")
+        assert code == 1 and "no pair labels" in text and "Traceback" not in text, text
+
+
+def test_given_folds_are_used_and_a_one_class_fold_is_named(data: Path, tmp_path: Path) -> None:
+    images = sorted(p.relative_to(data).as_posix() for p in data.rglob("*.png"))
+    rows = [(a, b, int(a.split("/")[0] == b.split("/")[0])) for a in images for b in images if a < b]
+    frame = pd.DataFrame(rows, columns=["file_x", "file_y", "same"])
+    frame["fold"] = np.where(frame.same == 1, np.arange(len(frame)) % 3 + 5, np.arange(len(frame)) % 4 + 5)
+    frame.to_csv(tmp_path / "folds.csv", index=False)  # folds 5..7 mixed, fold 8 impostors only
+    code, text = bench_fakes(
+        "accuracy", data, tmp_path, "--pairs", str(tmp_path / "folds.csv"), "--run-id", "f", "--metric", "cosine"
+    )
+    assert code == 0, text
+    table = pd.read_csv(tmp_path / "f" / "accuracy.csv", keep_default_na=False)
+    assert (table.folds == "given by pair list").all() and (table.n_folds == 4).all()
+    assert (table.folds_left_out == "8 (one class)").all() and "folds_left_out" in text
 
 
 def test_overwrite_clears_stale_outputs(data: Path, tmp_path: Path) -> None:
@@ -147,8 +190,6 @@ def test_similarity_is_exact_over_every_pair(data: Path, tmp_path: Path) -> None
 
 def test_similarity_uses_every_image_of_a_folder_with_a_pair_list(data: Path, tmp_path: Path) -> None:
     """A folder's own pairs.txt/pairs.csv does not restrict the similarity matrix; --pairs does."""
-    import shutil
-
     folder = tmp_path / "data"
     shutil.copytree(data, folder)
     images = sorted(p.relative_to(folder).as_posix() for p in folder.glob("*/*") if p.is_file())

@@ -9,12 +9,14 @@ import pandas as pd
 import pytest
 
 from bench.identify import identity_distances, split
+from bench.metrics import Metric
 from bench.runs import write_file
 from bench.similarity import identity_totals, most_confused, per_identity, spans, summary, vector_scorer
 from bench.similarity_report import HeatmapChoice, HeatmapSubsetError, files, subset
 from facebench_plugins.metrics import METRICS
 
 BY_NAME = {m.name: m for m in METRICS}
+DOT = Metric("dot", lambda a, b: (a * b).sum(-1), lambda a, b: a @ b.T, higher_is_more_similar=True)
 
 
 def _data(n: int = 120, k: int = 15, dim: int = 8, seed: int = 0) -> tuple[np.ndarray, list[str]]:
@@ -120,12 +122,9 @@ def test_confused_pairs_summary_and_nearest() -> None:
 
 def test_similarity_metric_uses_most_similar_first() -> None:
     """A higher-is-more-similar metric: the most confused pair has the highest mean score."""
-    from bench.metrics import Metric
-
-    dot = Metric("dot", lambda a, b: (a * b).sum(-1), lambda a, b: a @ b.T, higher_is_more_similar=True)
     vectors = np.array([[1.0, 0], [1.0, 0.1], [0, 1.0], [0.1, 1.0], [5.0, 5.0]])
-    totals = identity_totals(vector_scorer(vectors, dot), ["a", "a", "b", "b", "c"], np.ones(5, bool))
-    top = most_confused(totals, dot, 3)
+    totals = identity_totals(vector_scorer(vectors, DOT), ["a", "a", "b", "b", "c"], np.ones(5, bool))
+    top = most_confused(totals, DOT, 3)
     assert top.mean_score.is_monotonic_decreasing
     assert {top.identity_a[0], top.identity_b[0]} == {"a", "c"}
 
@@ -177,3 +176,10 @@ def test_identification_blocks_equal_one_block(metric: str) -> None:
             whole[:, label][np.isfinite(whole[:, label])],
             np.broadcast_to(expected, len(whole))[np.isfinite(whole[:, label])],
         )
+
+
+def test_equal_confusions_share_a_rank_and_the_cut_goes_by_name() -> None:
+    vectors = np.array([[1.0, 0], [0, 1.0], [1.0, 0], [0, 1.0], [0.6, 0.8]])  # a, b, c, d, e
+    totals = identity_totals(vector_scorer(vectors, DOT), ["a", "b", "c", "d", "e"], np.ones(5, bool))
+    top = most_confused(totals, DOT, 3)  # a-c and b-d tie at 1; b-e and d-e tie at 0.8: b-e by name
+    assert list(zip(top.identity_a, top.identity_b, top["rank"])) == [("a", "c", 1), ("b", "d", 1), ("b", "e", 3)]

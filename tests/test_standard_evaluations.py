@@ -127,4 +127,4 @@ def test_accuracy_on_a_bin_and_the_wrong_command(tmp_path: Path) -> None:
         "--o",
         str(tmp_path / "runs"),
     )
-    assert code == 1 and "not an IJB meta folder" in out
+    assert code == 1 and "bench ijb: lfw.bin carries pair labels but no templates; use bench accuracy" in out

@@ -2,10 +2,14 @@
 
 FakeNet embeds a face as (mean B, mean G, mean R of its box, box centre x / image width): identities drawn in
 different colours are told apart perfectly, and which face of a two-face image was used shows in the vector.
+``fake-dies`` is ``fake-box`` that kills the worker process it runs in (see :data:`DIES`).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +29,30 @@ class CentreBox:
         if w >= 2 * h:
             return [Face(0, 0, w / 2 - 4, h - 4, 0.9), Face(w / 2, 0, w / 2, h, 0.8)]
         return [Face(w / 4, h / 4, w / 2, h / 2, 0.99, {"left_eye": (0.6 * w, h / 3), "right_eye": (0.4 * w, h / 3)})]
+
+
+DIES = "FAKE_DIES"
+"""``fake-dies`` kills (SIGKILL) the worker process it runs in, never the main one: ``always``, or, when this
+names a file, only while that file does not exist (it is created just before, so a retry succeeds)."""
+
+
+class DiesInWorkers(CentreBox):
+    """CentreBox that kills its worker process as :data:`DIES` says."""
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        if multiprocessing.parent_process() is not None and _should_die(os.environ.get(DIES, "")):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().detect(image)
+
+
+def _should_die(marker: str) -> bool:
+    if marker in ("", "always"):
+        return marker == "always"
+    try:
+        Path(marker).touch(exist_ok=False)
+    except FileExistsError:
+        return False
+    return True
 
 
 class FakeNet:
@@ -47,6 +75,7 @@ def register_detectors(register: Callable[[DetectorSpec], None]) -> None:
             name="fake-box", load=lambda files: CentreBox(), settings={"family": "fake"}, description="test detector"
         )
     )
+    register(DetectorSpec(name="fake-dies", load=lambda files: DiesInWorkers(), description="kills its worker"))
 
 
 @hookimpl
