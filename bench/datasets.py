@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,10 +67,10 @@ class Image:
     data: bytes | None = field(default=None, repr=False, compare=False)  # encoded bytes of a container member
     face: Face | None = field(default=None, compare=False)  # the face the dataset gives (box, 5 points), if any
 
-    def sha256(self) -> str:
-        """Content key: the encoded bytes' sha256, extended by the dataset-given face when there is one
-        (a detection result then depends on that annotation, not only on the pixels)."""
-        sha = file_sha256(self.path) if self.data is None else bytes_sha256(self.data)
+    def sha256(self, file_hash: Callable[[Path], str] = file_sha256) -> str:
+        """Content key: the encoded bytes' sha256 (of a file: by ``file_hash``), extended by the dataset-given face
+        when there is one (a detection result then depends on that annotation, not only on the pixels)."""
+        sha = file_hash(self.path) if self.data is None else bytes_sha256(self.data)
         if self.face is None:
             return sha
         return bytes_sha256(f"{sha}\0{json.dumps(self.face.to_json(), sort_keys=True)}".encode())

@@ -13,9 +13,10 @@ from bench.datasets import Dataset
 from bench.errors import BenchError
 from bench.executors import Executor, Item, LocalExecutor, Outcome, Work
 from bench.faces import Face, screen
+from bench.images import file_sha256
 from bench.registry import DetectorSpec, RecognizerSpec
 from bench.selection import FaceSelector
-from bench.store import Store, key_of
+from bench.store import FileHashes, Store, key_of
 from bench.weights import sha256
 
 
@@ -149,10 +150,14 @@ class Pipeline:
         return "-".join([self._key(spec), self._key(det_spec)])
 
     def hashes(self, dataset: Dataset) -> list[str]:
-        """Content key per image (:meth:`Image.sha256`), memoised for the process by container path and member."""
-        for img in dataset.images:
-            if (img.path, img.rel) not in self._hashes:
-                self._hashes[img.path, img.rel] = img.sha256()
+        """Content key per image (:meth:`Image.sha256`), memoised for the process by container path and member,
+        and a file's sha256 across runs while the file is unchanged (:class:`~bench.store.FileHashes`)."""
+        missing = [img for img in dataset.images if (img.path, img.rel) not in self._hashes]
+        if missing:
+            kept = FileHashes(self.store.root / "file_hashes.json")
+            for img in missing:
+                self._hashes[img.path, img.rel] = img.sha256(lambda path: kept.sha256(path, file_sha256))
+            kept.save()
         return [self._hashes[img.path, img.rel] for img in dataset.images]
 
     def _compute(

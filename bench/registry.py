@@ -248,10 +248,11 @@ def unknown_message(kind: str, name: str, valid: list[str]) -> str:
 
 
 def closest(name: str, valid: Iterable[str], n: int = 1) -> list[str]:
-    """Up to ``n`` of ``valid`` closest to ``name``: those it begins, then difflib's (case-insensitive)."""
+    """Up to ``n`` of ``valid`` closest to ``name``: those it begins, shortest first (a family's own name before its
+    variants: ``retinafac`` -> ``retinaface``, not ``retinaface-mnet``), then difflib's (case-insensitive)."""
     lowered = {v.lower(): v for v in valid}
     key = name.strip().lower()
-    close = [k for k in lowered if k.startswith(key)] if key else []
+    close = sorted((k for k in lowered if k.startswith(key)), key=len) if key else []
     close += [k for k in difflib.get_close_matches(key, list(lowered), n=n, cutoff=0.6) if k not in close]
     return [lowered[k] for k in close[:n]]
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bench.images import UNREADABLE_KEY
 
 CACHE_ENV = "BENCH_CACHE_DIR"
 _VECTOR_HEADER = re.compile(
@@ -45,6 +49,42 @@ def atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class FileHashes:
+    """sha256 of files across runs, kept in one JSON file keyed by path with the size, mtime and inode it had (as
+    git's index does): a file changed or replaced gets a new stamp, so it is hashed again."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.known: dict[str, list[Any]] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            self.known = {}
+        self.changed = False
+
+    def sha256(self, file: Path, compute: Callable[[Path], str]) -> str:
+        """``compute(file)``, or the hash kept for it while its stamp is unchanged (unstattable: always computed)."""
+        try:
+            st = os.stat(file)
+        except OSError:
+            return compute(file)
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+        kept = self.known.get(str(file))
+        if kept is not None and kept[:3] == stamp:
+            return str(kept[3])
+        sha = compute(file)
+        if not sha.startswith(UNREADABLE_KEY):  # a file that could not be read is tried again next time
+            self.known[str(file)] = [*stamp, sha]
+            self.changed = True
+        return sha
+
+    def save(self) -> None:
+        """Write the file if a hash was added (a read-only cache keeps working, unkept)."""
+        if self.changed:
+            with contextlib.suppress(OSError):
+                atomic_write(self.path, json.dumps(self.known).encode())
+            self.changed = False
 
 
 class Store:

@@ -246,3 +246,10 @@ def _suite_refused(tmp_path: Path, text: str, expected: str) -> None:
     code, output = bench("--plugins-dir", str(FAKES), "run", str(suite), "--o", str(tmp_path / "out"))
     assert code == 1 and expected in output and output.count("\n") == 1, output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_suggestion_prefers_the_family_name() -> None:
+    from bench.registry import closest
+
+    assert closest("retinafac", ["retinaface-mnet", "retinaface", "yunet"]) == ["retinaface"]
+    assert closest("retinaface-m", ["retinaface-mnet", "retinaface"]) == ["retinaface-mnet"]

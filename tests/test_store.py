@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.faces import Face
-from bench.store import Store, atomic_write, key_of
+from bench.images import UNREADABLE_KEY, file_sha256
+from bench.store import FileHashes, Store, atomic_write, key_of
 
 
 class Boom:
@@ -73,3 +74,23 @@ def test_face_json_round_trip() -> None:
 def test_results_are_readable_by_others(tmp_path: Path) -> None:
     atomic_write(tmp_path / "r.csv", b"a\n")
     assert (tmp_path / "r.csv").stat().st_mode & 0o044 == 0o044  # not mkstemp's 0600
+
+
+def test_file_hashes_are_kept_while_the_file_is_unchanged(tmp_path: Path) -> None:
+    image = tmp_path / "a.jpg"
+    image.write_bytes(b"one")
+    calls: list[Path] = []
+
+    def compute(path: Path) -> str:
+        calls.append(path)
+        return file_sha256(path)
+
+    kept = FileHashes(tmp_path / "hashes.json")
+    first = kept.sha256(image, compute)
+    kept.save()
+    again = FileHashes(tmp_path / "hashes.json")
+    assert again.sha256(image, compute) == first and len(calls) == 1  # a later run: not read again
+    image.write_bytes(b"two!")  # changed in place: new size and mtime
+    assert again.sha256(image, compute) == file_sha256(image) != first and len(calls) == 2
+    missing = tmp_path / "gone.jpg"
+    assert again.sha256(missing, compute).startswith(UNREADABLE_KEY) and str(missing) not in again.known
