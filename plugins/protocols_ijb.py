@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets import Carries, Dataset, DatasetError, Image, Pairs
+from bench.datasets import Carries, Dataset, DatasetError, Image
 from bench.faces import Face
 from facebench_plugins.alignment import TEMPLATE_ORDER
 from facebench_plugins.protocols_bin import pair_groups
@@ -71,7 +71,7 @@ def _given(row: list[str]) -> Face:
     return Face(0, 0, 0, 0, values[10], marks)  # no box: the given detector uses the whole crop
 
 
-def read_ijb(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, Pairs]:
+def read_ijb(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, None]:
     """The loose crops as images (attributes template, media, faceness; the given 5 points as their face);
     identity: the templates joined by same-subject pairs. No image pairs: the pairs are between templates
     (:func:`read_template_pairs`), scored by the ``ijb`` evaluation."""
@@ -96,7 +96,6 @@ def read_ijb(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, Pairs
         )
         for img, tid, mid in faces
     ]
-    empty = np.zeros(0, dtype=int)
     data = Dataset(
         name,
         path,
@@ -105,4 +104,4 @@ def read_ijb(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, Pairs
         f"{name.upper()} 1:1: {len(pairs.same)} template pairs",
         carries=frozenset({Carries.TEMPLATES, Carries.LANDMARKS}),
     )
-    return data, Pairs(empty, empty, np.zeros(0, bool), None, f"{name} template pairs: see the ijb evaluation")
+    return data, None
