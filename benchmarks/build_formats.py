@@ -15,6 +15,7 @@ Images other than the ``.bin``'s are symbolic links to the originals (same bytes
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -200,7 +201,7 @@ def build_ijb(
     from facebench_plugins.alignment import five_points
 
     usable = [i for i, face in enumerate(faces) if face is not None and five_points(face.landmarks) is not None]
-    kept = Dataset(dataset.name, dataset.root, [dataset.images[i] for i in usable])
+    kept = dataclasses.replace(dataset, images=[dataset.images[i] for i in usable])
     kept_faces = [faces[i] for i in usable]
     tid_mid, points, firsts, seconds = [], [], [], []
     template, media = 0, 0
