@@ -268,31 +268,36 @@ PairRow = tuple[str, str, bool]
 def pairs_from_rows(
     dataset: Dataset, rows: list[PairRow], folds: list[int] | None, path: Path, places: list[str] | None = None
 ) -> Pairs:
-    """Pairs resolved against ``dataset``'s images. An empty list, paths that leave the root or are missing, and a
-    pair listed twice with opposite labels are errors; ``places`` (``file:line`` per row) says where a row is."""
+    """Pairs resolved against ``dataset``'s images. An empty list, paths that leave the root or are missing, an image
+    paired with itself and a pair listed twice with opposite labels are errors; ``places`` (``file:line`` per row)
+    says where a row is."""
     if not rows:
         raise DatasetError(f"{path}: lists no pairs; a pair list needs at least one 'image image label' pair")
+    places = places or [f"{path}: pair {k}" for k in range(1, len(rows) + 1)]
     index = []
     skipped = dict(dataset.skipped)
-    for a, b, _ in rows:
+    for (a, b, _), where in zip(rows, places):
         for rel in (a, b):
             key = _safe_rel(dataset.root, rel, path)
             if key in skipped:
-                raise DatasetError(f"{path}: image {rel} cannot be used: {skipped[key]}")
+                raise DatasetError(f"{where}: image {rel} cannot be used: {skipped[key]}")
             if key not in dataset.index:
-                raise DatasetError(f"{path}: image {rel} is not in dataset {dataset.root}")
+                raise DatasetError(f"{where}: image {rel} is not in dataset {dataset.root}; fix the path or add it")
             index.append(dataset.index[key])
     ids = np.array(index, dtype=int).reshape(-1, 2)
     same = np.array([s for _, _, s in rows], dtype=bool)
-    _refuse_contradictions(ids, same, rows, places or [f"{path}: pair {k}" for k in range(1, len(rows) + 1)])
+    _refuse_bad_pairs(ids, same, rows, places)
     fold_arr = np.array(folds, dtype=int) if folds is not None else None
     return Pairs(ids[:, 0], ids[:, 1], same, fold_arr, str(path))
 
 
-def _refuse_contradictions(ids: np.ndarray, same: np.ndarray, rows: list[PairRow], places: list[str]) -> None:
-    """A pair of images (in either order) listed both as same and as different: an error naming both places."""
+def _refuse_bad_pairs(ids: np.ndarray, same: np.ndarray, rows: list[PairRow], places: list[str]) -> None:
+    """An image paired with itself, or a pair of images (in either order) listed both as same and as different:
+    an error naming the place (both places)."""
     first: dict[tuple[int, int], int] = {}
     for k, (a, b) in enumerate(ids.tolist()):
+        if a == b:
+            raise DatasetError(f"{places[k]}: pairs image {rows[k][0]} with itself; a pair needs two images")
         seen = first.setdefault((min(a, b), max(a, b)), k)
         if same[seen] != same[k]:
             word = {True: "same", False: "different"}

@@ -78,6 +78,8 @@ def lfw_row(parts: list[str], where: str) -> PairRow:
 
     if len(parts) == 3:
         return image(parts[0], parts[1]), image(parts[0], parts[2]), True
+    if parts[0] == parts[2]:
+        raise DatasetError(f"{where}: a different-pair line naming {parts[0]} twice; a same pair is 'name a b'")
     return image(parts[0], parts[1]), image(parts[2], parts[3]), False
 
 
