@@ -247,7 +247,7 @@ def scan(root: Path, name: str = "", pairs_file: Path | None = None, description
 def _no_images(root: Path, loose: int) -> str:
     if loose:
         return (
-            f"{root} holds {loose} images but no identity folders; put each identity's images in its own "
+            f"{root} holds {loose} images but none in identity folders; put each identity's images in its own "
             f"folder: {root}/<identity>/<image>.jpg"
         )
     return f"no images found in {root}; expected {root}/<identity>/<image>.jpg"

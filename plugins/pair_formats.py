@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,29 +158,28 @@ def _fold(value: str | None, where: str) -> int:
 
 def parse_csv(path: Path) -> PairList:
     """CSV with header ``file_x,file_y,same`` and an optional ``fold`` column, used as given."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
+    reader = csv.DictReader(io.StringIO(_text(path), newline=""))
+    try:
         fields = set(reader.fieldnames or ())
         if not {"file_x", "file_y", "same"} <= fields:
             raise DatasetError(f"{path}: CSV pairs need columns file_x,file_y,same; found {reader.fieldnames}")
         rows, places, folds = [], [], []
         for record in reader:
             where = f"{path}:{reader.line_num}"
-            if record["file_y"] is None or record["same"] is None:
+            if any(record[c] is None for c in ("file_x", "file_y", "same")):
                 raise DatasetError(f"{where}: expected file_x,file_y,same on every line; this one is cut short")
             rows.append((record["file_x"], record["file_y"], csv_label(record["same"], where)))
             places.append(where)
             if "fold" in fields:
                 folds.append(_fold(record["fold"], where))
+    except csv.Error as err:
+        raise DatasetError(f"{path}:{reader.line_num}: not readable as CSV ({err}); fix the line") from None
     return PairList(rows, places, folds if "fold" in fields else None)
 
 
 def read_csv(path: Path, dataset: Dataset | None) -> tuple[Dataset, Pairs]:
     """CSV with header ``file_x,file_y,same`` (optional ``fold`` column, used as given)."""
-    try:
-        listed = parse_csv(path)
-    except UnicodeDecodeError as err:
-        raise DatasetError(f"{path}: not a UTF-8 text pair list (byte {err.start})") from err
+    listed = parse_csv(path)
     data = with_pairs(_dataset(path, dataset), listed)
     return data, pairs_from_rows(data, listed.rows, listed.folds, path, listed.places)
 
