@@ -41,7 +41,7 @@ def _head(path: Path, size: int = 4096) -> str:
 
 def _text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a leading BOM (spreadsheet exports) is not a field
     except OSError as err:
         raise DatasetError(f"cannot read {path}: {err.strerror or err}") from err
     except UnicodeDecodeError as err:
