@@ -39,7 +39,8 @@ def _head(path: Path, size: int = 4096) -> str:
         return ""
 
 
-def _text(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """A pair file's text; unreadable or not UTF-8: a one-line error."""
     try:
         return path.read_text(encoding="utf-8-sig")  # a leading BOM (spreadsheet exports) is not a field
     except OSError as err:
@@ -88,7 +89,7 @@ def parse_lfw(path: Path) -> PairList:
     """An LFW-format file. A first line of one or two integers is the header (recognised by content): ``n`` is one
     block, ``folds n`` that many folds; each block is n same pairs then n different ones, and the file must agree.
     Without a header every line is a pair and the file gives no folds."""
-    numbered = [(k, ln.split()) for k, ln in enumerate(_text(path).splitlines(), start=1) if ln.strip()]
+    numbered = [(k, ln.split()) for k, ln in enumerate(read_text(path).splitlines(), start=1) if ln.strip()]
     header = numbered[0][1] if numbered and is_header(numbered[0][1]) else None
     body = numbered[1:] if header else numbered
     rows = [lfw_row(parts, f"{path}:{k}") for k, parts in body]
@@ -158,7 +159,7 @@ def _fold(value: str | None, where: str) -> int:
 
 def parse_csv(path: Path) -> PairList:
     """CSV with header ``file_x,file_y,same`` and an optional ``fold`` column, used as given."""
-    reader = csv.DictReader(io.StringIO(_text(path), newline=""))
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
     try:
         fields = set(reader.fieldnames or ())
         if not {"file_x", "file_y", "same"} <= fields:

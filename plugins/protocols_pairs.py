@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.datasets import Carries, Dataset, DatasetError, Image, PairRow, Pairs, pairs_from_rows
-from facebench_plugins.pair_formats import parse_lfw
+from facebench_plugins.pair_formats import parse_lfw, read_text
 from facebench_plugins.protocols_bin import consecutive_folds
 
 CFP_SPLITS = {"cfp-fp": ("FP", "Pair_list_P.txt"), "cfp-ff": ("FF", "Pair_list_F.txt")}
@@ -32,13 +32,8 @@ IMAGE_FOLDERS = ("aligned images", "aligned_images", "images")
 
 def _numbered(path: Path) -> list[tuple[int, list[str]]]:
     """The non-blank lines of ``path`` as (line number, fields), commas read as spaces."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise DatasetError(f"cannot read {path}: {err.strerror or err}") from err
-    except UnicodeDecodeError as err:
-        raise DatasetError(f"{path}: not a text pair list") from err
-    return [(k, line.replace(",", " ").split()) for k, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    lines = read_text(path).splitlines()
+    return [(k, line.replace(",", " ").split()) for k, line in enumerate(lines, start=1) if line.strip()]
 
 
 def _checked(images: list[Image], where: Path) -> list[Image]:
