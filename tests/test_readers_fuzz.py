@@ -122,7 +122,8 @@ def test_lfw_pairs_read_back(data: st.DataObject, who: dict[str, int], header: s
     lines, rows, folds = data.draw(lfw_list(who, header))
     with folder() as root:
         write_people(root, who)
-        (root / "pairs.txt").write_text("\n".join(lines) + "\n")
+        eol = data.draw(st.sampled_from(["\n", "\r\n"]))
+        (root / "pairs.txt").write_bytes((eol.join(lines) + eol).encode())
         dataset = scan(root)
         for declared in (None, "lfw-pairs"):  # sniffed, and declared: the header is recognised by content
             assert read_list(dataset, root / "pairs.txt", declared) == (rows, folds)
@@ -188,9 +189,9 @@ def spelled(data: st.DataObject, same: bool) -> str:
     return "".join(c.upper() if data.draw(st.booleans()) else c for c in word)
 
 
-def csv_text(records: list[dict[str, str]], columns: list[str]) -> str:
+def csv_text(records: list[dict[str, str]], columns: list[str], eol: str = "\n") -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, columns, lineterminator="\n")
+    writer = csv.DictWriter(out, columns, lineterminator=eol)
     writer.writeheader()
     writer.writerows(records)
     return out.getvalue()
@@ -215,11 +216,14 @@ def write_files(root: Path, files: dict[str, bytes]) -> None:
 @FAST
 @given(st.data(), csv_dataset())
 def test_csv_pairs_read_back(data: st.DataObject, made: tuple[dict[str, bytes], list[Row], list[int] | None]) -> None:
-    """Every documented spelling in any case, folds as given (any integers, any order), columns in any order."""
+    """Every documented spelling in any case, folds as given (any integers, any order), columns in any order, LF or
+    CRLF line ends."""
     files, rows, folds = made
     with folder() as root:
         write_files(root, files)
-        (root / "pairs.csv").write_text(csv_text(csv_records(data, rows, folds), csv_columns(data, folds)))
+        eol = data.draw(st.sampled_from(["\n", "\r\n"]))
+        text = csv_text(csv_records(data, rows, folds), csv_columns(data, folds), eol)
+        (root / "pairs.csv").write_bytes(text.encode())
         dataset = scan(root)
         assert {img.rel: img.identity for img in dataset.images} == {rel: rel.split("/")[0] for rel in files}
         assert read_list(dataset, root / "pairs.csv") == (rows, folds)
