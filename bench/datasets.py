@@ -196,15 +196,15 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _walk(folder: str, rel: str, seen: set[str]) -> Iterator[tuple[Path, str]]:
+def _walk(folder: str, rel: str, above: frozenset[str] = frozenset()) -> Iterator[tuple[Path, str]]:
     """Every file under ``folder`` at any depth as (path, rel), hidden ones left out, a folder's own files before
-    its sub-folders'; a folder reached again through a link is not walked twice."""
-    seen.add(os.path.realpath(folder))
+    its sub-folders'; a link back to a folder above (a loop) is not followed."""
+    above = above | {os.path.realpath(folder)}
     for entry in _entries(folder, dirs=False):
         yield Path(entry.path), f"{rel}/{entry.name}"
     for sub in _entries(folder, dirs=True):
-        if os.path.realpath(sub.path) not in seen:
-            yield from _walk(sub.path, f"{rel}/{sub.name}", seen)
+        if os.path.realpath(sub.path) not in above:
+            yield from _walk(sub.path, f"{rel}/{sub.name}", above)
 
 
 AT_ROOT = "at the dataset root, not in an identity folder"
@@ -221,9 +221,8 @@ def scan(root: Path, name: str = "", pairs_file: Path | None = None, description
     if not root.is_dir():
         raise DatasetError(f"dataset folder {root} does not exist; pass a folder of identity sub-folders")
     images, skipped = [], []
-    seen = {os.path.realpath(root)}
     for folder in _entries(str(root), dirs=True):
-        for path, rel in _walk(folder.path, folder.name, seen):
+        for path, rel in _walk(folder.path, folder.name, frozenset({os.path.realpath(root)})):
             why = not_an_image(path)
             if why is None:
                 images.append(Image(rel, folder.name, path))

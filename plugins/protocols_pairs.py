@@ -145,13 +145,13 @@ def _two_line_rows(pairs_file: Path, lines: list[tuple[int, list[str]]]) -> tupl
         )
     rows, starts = [], []
     for (k, a), (m, b) in zip(lines[::2], lines[1::2]):
-        same_a, same_b = _two_line_label(a, f"{pairs_file}:{k}"), _two_line_label(b, f"{pairs_file}:{m}")
-        if a[1] != b[1]:
+        same = _two_line_label(a, f"{pairs_file}:{k}")
+        if _two_line_label(b, f"{pairs_file}:{m}") != same or a[1] != b[1]:
             raise DatasetError(
                 f"{pairs_file}:{m}: label {b[1]} disagrees with label {a[1]} of line {k}, its pair's first line; "
                 "both lines of a pair carry the same label"
             )
-        rows.append((a[0], b[0], same_a and same_b))
+        rows.append((a[0], b[0], same))
         starts.append(f"{pairs_file}:{k}")
     return rows, starts
 

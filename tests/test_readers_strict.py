@@ -81,6 +81,14 @@ def test_a_pair_list_without_pairs_is_an_error_naming_it(tmp_path: Path) -> None
         read_pairs(scan(tmp_path), tmp_path / "pairs.csv")
 
 
+def test_scan_follows_session_folders_but_not_a_link_back_up(tmp_path: Path) -> None:
+    (tmp_path / "A" / "s").mkdir(parents=True)
+    (tmp_path / "A" / "s" / "1.jpg").write_bytes(JPEG)
+    (tmp_path / "A" / "s" / "up").symlink_to(tmp_path / "A")  # a loop
+    (tmp_path / "B").symlink_to(tmp_path / "A")  # another identity's folder, linked
+    assert [(img.rel, img.identity) for img in scan(tmp_path).images] == [("A/s/1.jpg", "A"), ("B/s/1.jpg", "B")]
+
+
 # ---- on the real LFW images (slow) ----------------------------------------------------------------------------
 
 
