@@ -61,7 +61,15 @@ def read_template_pairs(root: Path) -> TemplatePairs:
         table = pd.read_csv(path, sep=r"\s+", header=None, names=["t1", "t2", "label"], dtype=np.int64)
     except (ValueError, pd.errors.ParserError) as err:
         raise DatasetError(f"{path}: expected 'template1 template2 label' lines ({err})") from None
-    return TemplatePairs(table.t1.to_numpy(), table.t2.to_numpy(), table.label.to_numpy() == 1)
+    labels = table.label.to_numpy()
+    bad = np.flatnonzero((labels != 0) & (labels != 1))
+    if len(bad):
+        raise DatasetError(
+            f"{path}: template pair {bad[0] + 1} has label {labels[bad[0]]}; labels are 1 (same) or 0 (different)"
+        )
+    if not len(labels):
+        raise DatasetError(f"{path}: lists no template pairs")
+    return TemplatePairs(table.t1.to_numpy(), table.t2.to_numpy(), labels == 1)
 
 
 def _given(row: list[str]) -> Face:

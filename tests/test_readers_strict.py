@@ -71,6 +71,9 @@ def test_ijb_has_no_image_pairs_and_read_pairs_refuses_it(tmp_path: Path) -> Non
     assert pairs is None and dataset.carries == {Carries.TEMPLATES, Carries.LANDMARKS}
     with pytest.raises(DatasetError, match="read as ijb, which has no image pairs"):
         protocols.read_pairs(_registry(), dataset, tmp_path, "ijb")
+    (meta / "x_template_pair_label.txt").write_text("1 2 1\n1 2 -1\n")
+    with pytest.raises(DatasetError, match=r"x_template_pair_label\.txt: template pair 2 has label -1"):
+        protocols.open_benchmark(_registry(), tmp_path)
 
 
 def test_a_pair_list_without_pairs_is_an_error_naming_it(tmp_path: Path) -> None:
