@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,9 +34,13 @@ SamePair = tuple[str, int, int]
 DiffPair = tuple[str, int, str, int]
 
 
+SCRATCH = "/dev/shm" if Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK) else None
+"""Memory-backed temporary folders where there are (hundreds of tiny files per test)."""
+
+
 @contextmanager
 def folder() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=SCRATCH) as tmp:
         yield Path(tmp)
 
 
