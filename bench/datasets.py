@@ -104,6 +104,7 @@ class Dataset:
     protocol: str = ""  # the registered reader of its pairs file ("" = sniffed)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (rel, reason): files found but not used
     notes: tuple[str, ...] = ()  # what the reader found that the results depend on (probes without a gallery mate)
+    files_found: int = 0  # files the reader found (images + skipped) before any subset; 0: not counted
     carries: frozenset[Carries] = field(kw_only=True)  # what the reader found besides pixels: no default
     index: dict[str, int] = field(init=False)
 
@@ -125,8 +126,10 @@ class Dataset:
         return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
     def file_counts(self) -> dict[str, int]:
-        """Files the reader found, used as images, and ignored (each with its reason in ``skipped``)."""
-        return {"found": len(self.images) + len(self.skipped), "used": len(self.images), "ignored": len(self.skipped)}
+        """Files the reader found, used as images, and ignored (each with its reason in ``skipped``), as read
+        (a subset of the images, e.g. :func:`restrict`, does not change them)."""
+        found = self.files_found or len(self.images) + len(self.skipped)
+        return {"found": found, "used": found - len(self.skipped), "ignored": len(self.skipped)}
 
     def identities(self) -> list[str]:
         """Identity names, sorted."""
@@ -239,6 +242,7 @@ def scan(root: Path, name: str = "", pairs_file: Path | None = None, description
         pairs_file,
         description,
         skipped=skipped,
+        files_found=len(images) + len(skipped),
         carries=frozenset({Carries.IDENTITIES}),
     )
 

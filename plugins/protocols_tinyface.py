@@ -92,6 +92,7 @@ def read_tinyface(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, 
         "TinyFace 1:N: probe vs gallery match + distractors",
         skipped=skipped,
         notes=_notes(images),
+        files_found=len(images) + len(skipped),
         carries=frozenset({Carries.GALLERY}),
     )
     return data, None

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from bench import plugins, protocols
-from bench.datasets import AT_ROOT, Carries, Dataset, DatasetError, Pairs, scan
+from bench.datasets import AT_ROOT, Carries, Dataset, DatasetError, Pairs, restrict, scan
 from benchmarks.build_formats import build_calfw, build_tinyface
 from facebench_plugins.standard_evaluations import tinyface_rows
 from tests.conftest import LFW, needs_lfw, read_pairs
@@ -45,6 +45,7 @@ def test_tinyface_unmated_probes_are_noted_and_left_out_of_the_ranks(tmp_path: P
     dataset, pairs = protocols.open_benchmark(_registry(), tmp_path)
     assert pairs is None and dataset.carries == {Carries.GALLERY}
     assert dataset.skipped == [("Probe/bad.jpg", "not named <identity>_<n>.<ext>: its identity is unknown")]
+    assert dataset.file_counts() == {"found": 6, "used": 5, "ignored": 1}
     assert any("Gallery_Distractor/ holds no images" in n for n in dataset.notes)
     assert any("1 probes have no gallery-match image" in n and "Probe/3_1.jpg" in n for n in dataset.notes)
     roles = [img.attrs["role"] for img in dataset.images]
@@ -172,6 +173,8 @@ def test_headerless_lfw_file_keeps_its_first_pair(tmp_path: Path) -> None:
 def test_scan_of_sessions_root_images_and_a_flat_folder_on_lfw(tmp_path: Path) -> None:
     lfw = scan(LFW)
     assert lfw.skipped == [] and lfw.file_counts() == {"found": 13233, "used": 13233, "ignored": 0}
+    subset = restrict(lfw, read_pairs(lfw, LFW / "pairs.txt"))[0]
+    assert len(subset.images) < 13233 and subset.file_counts() == lfw.file_counts()  # as read, not as subset
     people = ["Colin_Powell", "George_W_Bush", "Tony_Blair"]
     for name in people:
         for k, src in enumerate(sorted((LFW / name).glob("*.jpg"))[:6]):
