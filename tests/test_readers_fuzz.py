@@ -355,40 +355,73 @@ def test_damaged_calfw_is_an_error(
             opened(pairs_file, "calfw-cplfw")
 
 
-@FAST
-@given(st.data(), st.dictionaries(NAME, st.tuples(st.integers(1, 3), st.integers(1, 3)), min_size=2, max_size=4))
-def test_cfp_folder_reads_back(data: st.DataObject, who: dict[str, tuple[int, int]]) -> None:
-    """CFP-FP: per fold folder same.txt / diff.txt of 1-based indices into the frontal and profile lists."""
+CfpSplit = tuple[dict[str, list[str]], list[list[tuple[int, int]]]]
+
+
+@st.composite
+def cfp_split(draw: st.DrawFn) -> CfpSplit:
+    """(pose -> image rels in list order, per fold the (frontal, profile) index pairs)."""
+    who = draw(st.dictionaries(NAME, st.tuples(st.integers(1, 3), st.integers(1, 3)), min_size=2, max_size=4))
     rels = {pose: [f"Data/Images/{n}/{pose}/{k:02d}.jpg" for n in who for k in range(1, who[n][i] + 1)]
             for i, pose in enumerate(("frontal", "profile"))}  # fmt: skip
     pool = [(i, j) for i in range(len(rels["frontal"])) for j in range(len(rels["profile"]))]
-    n_folds = data.draw(st.integers(1, 3))
-    chosen = [data.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=5)) for _ in range(n_folds)]
+    return rels, [draw(st.lists(st.sampled_from(pool), min_size=1, max_size=5)) for _ in range(draw(st.integers(1, 3)))]
+
+
+def cfp_same(rels: dict[str, list[str]], i: int, j: int) -> bool:
+    return rels["frontal"][i].split("/")[2] == rels["profile"][j].split("/")[2]
+
+
+def write_cfp(
+    root: Path, rels: dict[str, list[str]], chosen: list[list[tuple[int, int]]]
+) -> tuple[list[Row], list[int]]:
+    """The CFP-FP layout; the rows and folds it lists (per fold its same pairs, then its different ones)."""
+    for pose, name in (("frontal", "Pair_list_F.txt"), ("profile", "Pair_list_P.txt")):
+        for rel in rels[pose]:
+            put(root / rel)
+        put(root / "Protocol" / name, "".join(f"{k} ../{rel}\n" for k, rel in enumerate(rels[pose], 1)).encode())
+    rows, folds = [], []
+    for fold, fold_pairs in enumerate(chosen):
+        for same, name in ((True, "same.txt"), (False, "diff.txt")):
+            mine = [(i, j) for i, j in fold_pairs if cfp_same(rels, i, j) == same]
+            put(root / "Protocol" / "Split" / "FP" / f"{fold + 1:02d}" / name,
+                "".join(f"{i + 1},{j + 1}\n" for i, j in mine).encode())  # fmt: skip
+            rows += [(rels["frontal"][i], rels["profile"][j], same) for i, j in mine]
+            folds += [fold] * len(mine)
+    return rows, folds
+
+
+@FAST
+@given(cfp_split())
+def test_cfp_folder_reads_back(made: CfpSplit) -> None:
+    """CFP-FP: per fold folder same.txt / diff.txt of 1-based indices into the frontal and profile lists."""
     with folder() as root:
-        for pose, name in (("frontal", "Pair_list_F.txt"), ("profile", "Pair_list_P.txt")):
-            for rel in rels[pose]:
-                put(root / rel)
-            listed = [f"{k} ../{rel}" for k, rel in enumerate(rels[pose], start=1)]
-            put(root / "Protocol" / name, ("\n".join(listed) + "\n").encode())
-        rows, folds = [], []
-        for fold, fold_pairs in enumerate(chosen):
-            for same, name in ((True, "same.txt"), (False, "diff.txt")):
-                mine = [
-                    (i, j)
-                    for i, j in fold_pairs
-                    if (rels["frontal"][i].split("/")[2] == rels["profile"][j].split("/")[2]) == same
-                ]
-                text = "".join(f"{i + 1},{j + 1}\n" for i, j in mine)
-                put(root / "Protocol" / "Split" / "FP" / f"{fold + 1:02d}" / name, text.encode())
-                rows += [(rels["frontal"][i], rels["profile"][j], same) for i, j in mine]
-                folds += [fold] * len(mine)
-        if not rows:
-            with pytest.raises(DatasetError, match="lists no pairs"):
-                opened(root, "cfp-fp")
-            return
+        rows, folds = write_cfp(root, *made)
         dataset, pairs = opened(root, "cfp-fp")
         assert read_back(dataset, pairs) == (rows, folds)
         assert all(img.identity == img.rel.split("/")[2] for img in dataset.images)
+
+
+@FAST
+@given(cfp_split(), st.sampled_from(["disagree", "index past the list", "not an index", "missing image"]), st.data())
+def test_damaged_cfp_is_an_error(made: CfpSplit, damage: str, data: st.DataObject) -> None:
+    rels, chosen = made
+    with folder() as root:
+        rows, _ = write_cfp(root, rels, chosen)
+        fold = root / "Protocol" / "Split" / "FP" / "01"
+        i, j = chosen[0][0]
+        line = {
+            "disagree": (("diff.txt" if cfp_same(rels, i, j) else "same.txt"), f"{i + 1},{j + 1}\n"),
+            "index past the list": ("same.txt", f"{len(rels['frontal']) + 1},1\n"),
+            "not an index": ("diff.txt", "x,1\n"),
+        }.get(damage)
+        if line is None:
+            (root / data.draw(st.sampled_from(rows))[1]).unlink()
+        else:
+            with (fold / line[0]).open("a") as handle:
+                handle.write(line[1])
+        with pytest.raises(DatasetError, match="Protocol"):
+            opened(root, "cfp-fp")
 
 
 @FAST
@@ -414,6 +447,22 @@ def test_rfw_reads_back(data: st.DataObject, groups: list[str]) -> None:
         assert all(img.identity == "/".join(img.rel.split("/")[:2]) for img in dataset.images)
         assert all(img.attrs["group"] == img.rel.split("/")[0] for img in dataset.images)
         assert (Carries.FOLDS in dataset.carries) == all(h == "view2" for h in headers)
+
+
+@FAST
+@given(st.data(), people(), st.sampled_from([*LFW_DAMAGE, "missing image"]))
+def test_damaged_rfw_is_an_error(data: st.DataObject, who: dict[str, int], damage: str) -> None:
+    lines, rows, _ = data.draw(lfw_list(who, "view2"))
+    with folder() as root:
+        write_people(root / "test" / "data" / "Asian", who)
+        if damage == "missing image":
+            (root / "test" / "data" / "Asian" / data.draw(st.sampled_from(rows))[0]).unlink()
+            text = "\n".join(lines) + "\n"
+        else:
+            text = LFW_DAMAGE[damage](lines, data.draw(st.floats(0, 0.999)))
+        put(root / "test" / "txts" / "Asian" / "Asian_pairs.txt", text.encode())
+        with pytest.raises(DatasetError, match=r"Asian_pairs\.txt|missing"):
+            opened(root, "rfw")
 
 
 @FAST
