@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,6 +103,8 @@ class Dataset:
     baseline: str = ""  # name of the clean dataset its results are reported against
     protocol: str = ""  # the registered reader of its pairs file ("" = sniffed)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (rel, reason): files found but not used
+    notes: tuple[str, ...] = ()  # what the reader found that the results depend on (probes without a gallery mate)
+    files_found: int = 0  # files the reader found (images + skipped) before any subset; 0: not counted
     carries: frozenset[Carries] = field(kw_only=True)  # what the reader found besides pixels: no default
     index: dict[str, int] = field(init=False)
 
@@ -122,6 +124,12 @@ class Dataset:
         if not names:
             return "nothing but images"
         return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+    def file_counts(self) -> dict[str, int]:
+        """Files the reader found, used as images, and ignored (each with its reason in ``skipped``), as read
+        (a subset of the images, e.g. :func:`restrict`, does not change them)."""
+        found = self.files_found or len(self.images) + len(self.skipped)
+        return {"found": found, "used": found - len(self.skipped), "ignored": len(self.skipped)}
 
     def identities(self) -> list[str]:
         """Identity names, sorted."""
@@ -167,7 +175,7 @@ def sniff_image(path: Path) -> bool:
     return head.startswith(IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
 
 
-def _classify(path: Path) -> str | None:
+def not_an_image(path: Path) -> str | None:
     """None for a file to use as an image, else why it is not one (hidden files and folders are not listed)."""
     if path.suffix.lower() in IMAGE_SUFFIXES or not path.exists():  # broken links stay: decoding records why
         return None
@@ -191,25 +199,42 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
+def _walk(folder: str, rel: str, above: frozenset[str] = frozenset()) -> Iterator[tuple[Path, str]]:
+    """Every file under ``folder`` at any depth as (path, rel), hidden ones left out, a folder's own files before
+    its sub-folders'; a link back to a folder above (a loop) is not followed."""
+    above = above | {os.path.realpath(folder)}
+    for entry in _entries(folder, dirs=False):
+        yield Path(entry.path), f"{rel}/{entry.name}"
+    for sub in _entries(folder, dirs=True):
+        if os.path.realpath(sub.path) not in above:
+            yield from _walk(sub.path, f"{rel}/{sub.name}", above)
+
+
+AT_ROOT = "at the dataset root, not in an identity folder"
+
+
 def scan(root: Path, name: str = "", pairs_file: Path | None = None, description: str = "") -> Dataset:
-    """Read an identity-per-folder tree: ``root/<identity>/<image>``.
+    """Read an identity-per-folder tree: ``root/<identity>/<image>``, images at any depth below the identity folder
+    (``<identity>/<session>/<image>``: the identity is the top folder, ``rel`` the whole relative path).
 
     Files are used by content, not by name: one with an unknown or no suffix is used when its first bytes are an
-    image format's, and otherwise listed in ``Dataset.skipped`` with the reason (failures.csv reports it).
+    image format's, and otherwise listed in ``Dataset.skipped`` with the reason (failures.csv reports it), as are
+    images lying at the root itself. The root's other files (pair lists, notes) are the dataset's, not images.
     """
     if not root.is_dir():
         raise DatasetError(f"dataset folder {root} does not exist; pass a folder of identity sub-folders")
     images, skipped = [], []
     for folder in _entries(str(root), dirs=True):
-        for entry in _entries(folder.path, dirs=False):
-            path, rel = Path(entry.path), f"{folder.name}/{entry.name}"
-            why = _classify(path)
+        for path, rel in _walk(folder.path, folder.name, frozenset({os.path.realpath(root)})):
+            why = not_an_image(path)
             if why is None:
                 images.append(Image(rel, folder.name, path))
             else:
                 skipped.append((rel, why))
+    loose = [entry.name for entry in _entries(str(root), dirs=False) if not_an_image(Path(entry.path)) is None]
     if not images:
-        raise DatasetError(f"no images found in {root}; expected {root}/<identity>/<image>.jpg")
+        raise DatasetError(_no_images(root, len(loose)))
+    skipped += [(rel, AT_ROOT) for rel in loose]
     return Dataset(
         name or root.name,
         root,
@@ -217,8 +242,18 @@ def scan(root: Path, name: str = "", pairs_file: Path | None = None, description
         pairs_file,
         description,
         skipped=skipped,
+        files_found=len(images) + len(skipped),
         carries=frozenset({Carries.IDENTITIES}),
     )
+
+
+def _no_images(root: Path, loose: int) -> str:
+    if loose:
+        return (
+            f"{root} holds {loose} images but none in identity folders; put each identity's images in its own "
+            f"folder: {root}/<identity>/<image>.jpg"
+        )
+    return f"no images found in {root}; expected {root}/<identity>/<image>.jpg"
 
 
 def _safe_rel(root: Path, rel: str, pairs_path: Path) -> str:
@@ -233,22 +268,46 @@ PairRow = tuple[str, str, bool]
 """(image a, image b, same identity), paths relative to the dataset root."""
 
 
-def pairs_from_rows(dataset: Dataset, rows: list[PairRow], folds: list[int] | None, path: Path) -> Pairs:
-    """Pairs resolved against ``dataset``'s images; paths that leave the root or are missing are errors."""
+def pairs_from_rows(
+    dataset: Dataset, rows: list[PairRow], folds: list[int] | None, path: Path, places: list[str] | None = None
+) -> Pairs:
+    """Pairs resolved against ``dataset``'s images. An empty list, paths that leave the root or are missing, an image
+    paired with itself and a pair listed twice with opposite labels are errors; ``places`` (``file:line`` per row)
+    says where a row is."""
+    if not rows:
+        raise DatasetError(f"{path}: lists no pairs; a pair list needs at least one 'image image label' pair")
+    places = places or [f"{path}: pair {k}" for k in range(1, len(rows) + 1)]
     index = []
     skipped = dict(dataset.skipped)
-    for a, b, _ in rows:
+    for (a, b, _), where in zip(rows, places):
         for rel in (a, b):
             key = _safe_rel(dataset.root, rel, path)
             if key in skipped:
-                raise DatasetError(f"{path}: image {rel} cannot be used: {skipped[key]}")
+                raise DatasetError(f"{where}: image {rel} cannot be used: {skipped[key]}")
             if key not in dataset.index:
-                raise DatasetError(f"{path}: image {rel} is not in dataset {dataset.root}")
+                raise DatasetError(f"{where}: image {rel} is not in dataset {dataset.root}; fix the path or add it")
             index.append(dataset.index[key])
     ids = np.array(index, dtype=int).reshape(-1, 2)
     same = np.array([s for _, _, s in rows], dtype=bool)
+    _refuse_bad_pairs(ids, same, rows, places)
     fold_arr = np.array(folds, dtype=int) if folds is not None else None
     return Pairs(ids[:, 0], ids[:, 1], same, fold_arr, str(path))
+
+
+def _refuse_bad_pairs(ids: np.ndarray, same: np.ndarray, rows: list[PairRow], places: list[str]) -> None:
+    """An image paired with itself, or a pair of images (in either order) listed both as same and as different:
+    an error naming the place (both places)."""
+    first: dict[tuple[int, int], int] = {}
+    for k, (a, b) in enumerate(ids.tolist()):
+        if a == b:
+            raise DatasetError(f"{places[k]}: pairs image {rows[k][0]} with itself; a pair needs two images")
+        seen = first.setdefault((min(a, b), max(a, b)), k)
+        if same[seen] != same[k]:
+            word = {True: "same", False: "different"}
+            raise DatasetError(
+                f"{places[k]}: pair {rows[k][0]} {rows[k][1]} is labelled {word[bool(same[k])]} here but "
+                f"{word[bool(same[seen])]} at {places[seen]}; correct the wrong one"
+            )
 
 
 def _as_pairs(same: list[tuple[int, int]], diff: list[tuple[int, int]], source: str, notes: list[str]) -> Pairs:

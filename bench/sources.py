@@ -31,7 +31,8 @@ def named(settings: Settings, name: str) -> DatasetEntry:
 
 
 def open_source(settings: Settings, request: SweepRequest) -> tuple[Dataset, Pairs | None]:
-    """The dataset named by ``--dataset`` or found at ``--i``; a benchmark file brings its own pairs."""
+    """The dataset named by ``--dataset`` or found at ``--i``; a benchmark file brings its own pairs (never an empty
+    list: None where the benchmark has no image pairs, as IJB and TinyFace)."""
     if request.dataset and request.input_dir:
         raise DatasetError("give either --i DIR or --dataset NAME, not both")
     registry = settings.plugins().protocols

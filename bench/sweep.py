@@ -243,7 +243,8 @@ class Sweep:
             "pairs_file": str(dataset.pairs_file or ""),
             "carries": sorted(c.value for c in dataset.carries),
             "n_images": len(dataset.images),
-            "n_ignored": len(dataset.skipped),
+            "files": dataset.file_counts(),  # found / used / ignored (reasons in failures.csv)
+            "notes": list(dataset.notes),
             "n_identities": len(dataset.identities()) if Carries.IDENTITIES in dataset.carries else None,
             "content_sha256": dataset.content_hash(self.pipeline.hashes(dataset)),
         }

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets import Carries, Dataset, Image, Pairs
-from bench.safe_pickle import load_verification_bin
+from bench.datasets import Carries, Dataset, DatasetError, Image, Pairs
+from bench.errors import BenchError
+from bench.safe_pickle import UnsafePickle, load_verification_bin
 
 N_FOLDS = 10
 
@@ -55,7 +56,12 @@ def sniff_bin(path: Path) -> bool:
 def read_bin(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, Pairs]:
     """The ``.bin`` as a Dataset of in-memory images (``<stem>/<index>``, identity: the group linked by
     same pairs) and its pairs in 10 consecutive folds. ``dataset`` is not needed (the images are inside)."""
-    blobs, issame = load_verification_bin(path)
+    try:
+        blobs, issame = load_verification_bin(path)
+    except UnsafePickle:
+        raise
+    except BenchError as err:
+        raise DatasetError(str(err)) from None
     n_pairs = len(issame)
     left, right = np.arange(0, 2 * n_pairs, 2), np.arange(1, 2 * n_pairs, 2)
     images = [Image(f"{path.stem}/{i:05d}", "", path, data=blob) for i, blob in enumerate(blobs)]

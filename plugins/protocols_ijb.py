@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets import Carries, Dataset, DatasetError, Image, Pairs
+from bench.datasets import Carries, Dataset, DatasetError, Image
 from bench.faces import Face
 from facebench_plugins.alignment import TEMPLATE_ORDER
 from facebench_plugins.protocols_bin import pair_groups
@@ -61,7 +61,15 @@ def read_template_pairs(root: Path) -> TemplatePairs:
         table = pd.read_csv(path, sep=r"\s+", header=None, names=["t1", "t2", "label"], dtype=np.int64)
     except (ValueError, pd.errors.ParserError) as err:
         raise DatasetError(f"{path}: expected 'template1 template2 label' lines ({err})") from None
-    return TemplatePairs(table.t1.to_numpy(), table.t2.to_numpy(), table.label.to_numpy() == 1)
+    labels = table.label.to_numpy()
+    bad = np.flatnonzero((labels != 0) & (labels != 1))
+    if len(bad):
+        raise DatasetError(
+            f"{path}: template pair {bad[0] + 1} has label {labels[bad[0]]}; labels are 1 (same) or 0 (different)"
+        )
+    if not len(labels):
+        raise DatasetError(f"{path}: lists no template pairs")
+    return TemplatePairs(table.t1.to_numpy(), table.t2.to_numpy(), labels == 1)
 
 
 def _given(row: list[str]) -> Face:
@@ -71,7 +79,7 @@ def _given(row: list[str]) -> Face:
     return Face(0, 0, 0, 0, values[10], marks)  # no box: the given detector uses the whole crop
 
 
-def read_ijb(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, Pairs]:
+def read_ijb(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, None]:
     """The loose crops as images (attributes template, media, faceness; the given 5 points as their face);
     identity: the templates joined by same-subject pairs. No image pairs: the pairs are between templates
     (:func:`read_template_pairs`), scored by the ``ijb`` evaluation."""
@@ -96,7 +104,6 @@ def read_ijb(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, Pairs
         )
         for img, tid, mid in faces
     ]
-    empty = np.zeros(0, dtype=int)
     data = Dataset(
         name,
         path,
@@ -105,4 +112,4 @@ def read_ijb(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, Pairs
         f"{name.upper()} 1:1: {len(pairs.same)} template pairs",
         carries=frozenset({Carries.TEMPLATES, Carries.LANDMARKS}),
     )
-    return data, Pairs(empty, empty, np.zeros(0, bool), None, f"{name} template pairs: see the ijb evaluation")
+    return data, None

@@ -5,10 +5,12 @@ Each reader takes the benchmark's own folder as distributed and returns its imag
 - CFP: ``Protocol/Pair_list_F.txt`` / ``Pair_list_P.txt`` (``index path``, paths relative to ``Protocol/``) and
   ``Protocol/Split/FP|FF/01..10/same.txt, diff.txt`` (``i,j``: 1-based indices into the frontal list, and into
   the profile list (FP) or the frontal list again (FF)); the folder number ``01..10`` is the fold.
-- CALFW / CPLFW: ``pairs_*.txt``, two lines a pair (``Name_0001.jpg label``; label 0: different identities),
-  6,000 pairs in 10 folds of consecutive pairs; images flat in ``aligned images/`` (or ``images/``).
-- RFW: ``test/txts/<Group>/<Group>_pairs.txt`` in LFW's line format (``name a b`` / ``name1 a name2 b``, no
-  header), images ``test/data/<Group>/<name>/<name>_<a:04d>.jpg``; each group's pairs in 10 consecutive folds.
+- CALFW / CPLFW: ``pairs_*.txt``, two lines a pair (``Name_0001.jpg label``; label 0: different identities, a
+  positive integer: same; both lines of a pair must agree), 6,000 pairs in 10 folds of consecutive pairs; images
+  flat in ``aligned images/`` (or ``images/``).
+- RFW: ``test/txts/<Group>/<Group>_pairs.txt`` in LFW's line format (``name a b`` / ``name1 a name2 b``, read by
+  :func:`~facebench_plugins.pair_formats.parse_lfw`), images ``test/data/<Group>/<name>/<name>_<a:04d>.jpg``;
+  a group file's ``folds n`` header gives its folds, else its pairs fall in 10 consecutive folds.
   Every image carries its group as the attribute ``group`` (the fairness evaluation's input).
 """
 
@@ -20,20 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets import Carries, Dataset, DatasetError, Image, Pairs, pairs_from_rows
+from bench.datasets import Carries, Dataset, DatasetError, Image, PairRow, Pairs, pairs_from_rows
+from facebench_plugins.pair_formats import parse_lfw, read_text
 from facebench_plugins.protocols_bin import consecutive_folds
 
 CFP_SPLITS = {"cfp-fp": ("FP", "Pair_list_P.txt"), "cfp-ff": ("FF", "Pair_list_F.txt")}
 IMAGE_FOLDERS = ("aligned images", "aligned_images", "images")
 
 
-def _lines(path: Path) -> list[list[str]]:
-    try:
-        return [line.replace(",", " ").split() for line in path.read_text().splitlines() if line.strip()]
-    except OSError as err:
-        raise DatasetError(f"cannot read {path}: {err.strerror or err}") from err
-    except UnicodeDecodeError as err:
-        raise DatasetError(f"{path}: not a text pair list") from err
+def _numbered(path: Path) -> list[tuple[int, list[str]]]:
+    """The non-blank lines of ``path`` as (line number, fields), commas read as spaces."""
+    lines = read_text(path).splitlines()
+    return [(k, line.replace(",", " ").split()) for k, line in enumerate(lines, start=1) if line.strip()]
 
 
 def _checked(images: list[Image], where: Path) -> list[Image]:
@@ -57,7 +57,7 @@ def sniff_cfp(path: Path) -> bool:
 def _cfp_list(protocol: Path, name: str, root: Path) -> dict[int, str]:
     """1-based index -> image path relative to the CFP root."""
     listed = {}
-    for lineno, parts in enumerate(_lines(protocol / name), start=1):
+    for lineno, parts in _numbered(protocol / name):
         if len(parts) != 2 or not parts[0].isdigit():
             raise DatasetError(f"{protocol / name}:{lineno}: expected 'index path'")
         rel = os.path.normpath(
@@ -87,13 +87,13 @@ def read_cfp(path: Path, split: str) -> tuple[Dataset, Pairs]:
         f"CFP {folder}: frontal-{'profile' if folder == 'FP' else 'frontal'}",
         carries=frozenset({Carries.IDENTITIES, Carries.PAIR_LABELS, Carries.FOLDS}),
     )
-    rows, folds = [], []
+    rows, folds, places = [], [], []
     fold_dirs = sorted(d for d in (protocol / "Split" / folder).iterdir() if d.is_dir())
     if not fold_dirs:
         raise DatasetError(f"{protocol / 'Split' / folder}: no fold folders 01..10")
     for fold, fold_dir in enumerate(fold_dirs):
         for name, same in (("same.txt", True), ("diff.txt", False)):
-            for lineno, parts in enumerate(_lines(fold_dir / name), start=1):
+            for lineno, parts in _numbered(fold_dir / name):
                 try:
                     rows.append((frontal[int(parts[0])], other[int(parts[1])], same))
                 except (KeyError, ValueError, IndexError):
@@ -101,7 +101,8 @@ def read_cfp(path: Path, split: str) -> tuple[Dataset, Pairs]:
                         f"{fold_dir / name}:{lineno}: expected 'i,j' indices into the pair lists"
                     ) from None
                 folds.append(fold)
-    return dataset, pairs_from_rows(dataset, rows, folds, protocol / "Split" / folder)
+                places.append(f"{fold_dir / name}:{lineno}")
+    return dataset, pairs_from_rows(dataset, rows, folds, protocol / "Split" / folder, places)
 
 
 def _two_line_file(path: Path) -> Path | None:
@@ -128,16 +129,44 @@ def _identity(file_name: str) -> str:
     return re.sub(r"_\d+$", "", Path(file_name).stem)
 
 
+def _two_line_label(parts: list[str], where: str) -> bool:
+    """A CALFW / CPLFW line's label: 0 different, a positive integer same; anything else is an error."""
+    if len(parts) != 2 or not parts[1].isdigit():
+        raise DatasetError(f"{where}: expected 'image-file label' with label 0 (different) or 1 (same), got {parts}")
+    return parts[1].lstrip("0") != ""
+
+
+def _two_line_rows(pairs_file: Path, lines: list[tuple[int, list[str]]]) -> tuple[list[PairRow], list[str]]:
+    """Rows (and the first line of each) of the two-line format; both lines of a pair must give the same label."""
+    if len(lines) % 2:
+        raise DatasetError(
+            f"{pairs_file}:{lines[-1][0]}: {len(lines)} 'image label' lines, an odd number (two a pair); "
+            "the file is cut short or has a stray line"
+        )
+    rows, starts = [], []
+    for (k, a), (m, b) in zip(lines[::2], lines[1::2]):
+        same = _two_line_label(a, f"{pairs_file}:{k}")
+        if _two_line_label(b, f"{pairs_file}:{m}") != same or a[1] != b[1]:
+            raise DatasetError(
+                f"{pairs_file}:{m}: label {b[1]} disagrees with label {a[1]} of line {k}, its pair's first line; "
+                "both lines of a pair carry the same label"
+            )
+        rows.append((a[0], b[0], same))
+        starts.append(f"{pairs_file}:{k}")
+    return rows, starts
+
+
 def read_calfw(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, Pairs]:
     """CALFW / CPLFW's two-line pair file at ``path`` (or in the folder ``path``)."""
     pairs_file = _two_line_file(path)
     if pairs_file is None:
         raise DatasetError(f"{path}: no pairs_*.txt (CALFW / CPLFW pair list)")
-    lines = _lines(pairs_file)
-    if len(lines) % 2 or any(len(parts) != 2 for parts in lines):
-        raise DatasetError(f"{pairs_file}: expected an even number of 'image label' lines (two a pair)")
+    lines = _numbered(pairs_file)
+    if not lines:
+        raise DatasetError(f"{pairs_file}: lists no pairs; expected two 'image label' lines a pair")
+    rows, starts = _two_line_rows(pairs_file, lines)
     folder = next((pairs_file.parent / f for f in IMAGE_FOLDERS if (pairs_file.parent / f).is_dir()), pairs_file.parent)
-    names = sorted({parts[0] for parts in lines})
+    names = sorted({rel for a, b, _ in rows for rel in (a, b)})
     images = _checked([Image(name, _identity(name), folder / name) for name in names], pairs_file)
     data = Dataset(
         pairs_file.stem.removeprefix("pairs_").lower(),
@@ -147,8 +176,7 @@ def read_calfw(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, Pai
         "CALFW/CPLFW pairs",
         carries=frozenset({Carries.IDENTITIES, Carries.PAIR_LABELS}),
     )
-    rows = [(a[0], b[0], a[1] != "0") for a, b in zip(lines[::2], lines[1::2])]
-    return data, pairs_from_rows(data, rows, consecutive_folds(len(rows)).tolist(), pairs_file)
+    return data, pairs_from_rows(data, rows, consecutive_folds(len(rows)).tolist(), pairs_file, starts)
 
 
 def _rfw_test(path: Path) -> Path:
@@ -161,32 +189,29 @@ def sniff_rfw(path: Path) -> bool:
     return (test / "data").is_dir() and any((test / "txts").glob("*/*_pairs.txt"))
 
 
-def _lfw_line(parts: list[str], where: str) -> tuple[str, str, bool]:
-    def image(name: str, number: str) -> str:
-        return f"{name}/{name}_{int(number):04d}.jpg"
-
-    if len(parts) == 3:
-        return image(parts[0], parts[1]), image(parts[0], parts[2]), True
-    if len(parts) == 4:
-        return image(parts[0], parts[1]), image(parts[2], parts[3]), False
-    raise DatasetError(f"{where}: expected 'name a b' or 'name1 a name2 b'")
-
-
 def read_rfw(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, Pairs]:
-    """All RFW groups' pairs; images keyed ``<Group>/<name>/<file>``, attribute ``group``."""
+    """All RFW groups' pairs; images keyed ``<Group>/<name>/<file>``, attribute ``group``. A group file's
+    ``folds n`` header gives its folds; without one its pairs fall in 10 consecutive folds."""
     test = _rfw_test(path)
     files = sorted((test / "txts").glob("*/*_pairs.txt"))
     if not files:
         raise DatasetError(f"{test}: no txts/<Group>/<Group>_pairs.txt (RFW layout)")
-    rows, folds, used = [], [], {}
+    rows: list[PairRow] = []
+    folds: list[int] = []
+    places: list[str] = []
+    used: dict[str, str] = {}
+    given = True
     for pairs_file in files:
         group = pairs_file.parent.name
-        lines = [parts for parts in _lines(pairs_file) if len(parts) != 2]  # some copies start with a 'folds n' header
-        for lineno, parts in enumerate(lines, start=1):
-            a, b, same = _lfw_line(parts, f"{pairs_file}:{lineno}")
+        listed = parse_lfw(pairs_file)
+        if not listed.rows:
+            raise DatasetError(f"{pairs_file}: lists no pairs; an RFW group file needs 'name a b' lines")
+        for a, b, same in listed.rows:
             rows.append((f"{group}/{a}", f"{group}/{b}", same))
             used.update({f"{group}/{a}": group, f"{group}/{b}": group})
-        folds += consecutive_folds(len(lines)).tolist()
+        places += listed.places
+        given &= listed.folds is not None
+        folds += listed.folds if listed.folds is not None else consecutive_folds(len(listed.rows)).tolist()
     data_root = test / "data"
     images = _checked(
         [
@@ -201,9 +226,11 @@ def read_rfw(path: Path, dataset: Dataset | None = None) -> tuple[Dataset, Pairs
         images,
         test / "txts",
         f"RFW: {len(files)} groups",
-        carries=frozenset({Carries.IDENTITIES, Carries.PAIR_LABELS, Carries.ATTRIBUTES}),
+        carries=frozenset(
+            {Carries.IDENTITIES, Carries.PAIR_LABELS, Carries.ATTRIBUTES} | ({Carries.FOLDS} if given else set())
+        ),
     )
-    return data, pairs_from_rows(data, rows, folds, test / "txts")
+    return data, pairs_from_rows(data, rows, folds, test / "txts", places)
 
 
 def pair_groups_of(dataset: Dataset, pairs: Pairs, attribute: str = "group") -> np.ndarray:

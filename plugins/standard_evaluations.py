@@ -19,6 +19,7 @@ from bench.sweep import Combination
 from bench.templates import FARS, pool, verify
 from facebench_plugins.protocols_ijb import TemplatePairs, read_template_pairs
 from facebench_plugins.protocols_pairs import pair_groups_of
+from facebench_plugins.protocols_tinyface import unmated_probes
 
 Row = dict[str, Any]
 
@@ -48,10 +49,13 @@ def ijb_rows(
 
 
 def tinyface_rows(combo: Combination, metrics: list[Metric]) -> list[Row]:
-    """Rank-1/5/20 of the probes against gallery match + distractors (image level)."""
+    """Rank-1/5/20 of the mated probes against gallery match + distractors (image level); probes whose identity
+    has no gallery-match image are counted apart (``n_probes_no_gallery``), never as misses."""
     roles = np.array([img.attrs["role"] for img in combo.dataset.images])
     ids = np.array([img.identity for img in combo.dataset.images])
-    probe, gallery = roles == "probe", roles != "probe"
+    gallery = roles != "probe"
+    probe = (roles == "probe") & np.isin(ids, ids[roles == "gallery"])
+    unembedded = np.isnan(combo.vectors).any(axis=1)
     rows = []
     for metric in metrics:
         ranks = probe_ranks(combo.vectors[probe], ids[probe], combo.vectors[gallery], ids[gallery], metric)
@@ -60,6 +64,8 @@ def tinyface_rows(combo: Combination, metrics: list[Metric]) -> list[Row]:
                 **_base(combo, metric),
                 **rank_rates(ranks, (1, 5, 20)),
                 "n_probes": int(probe.sum()),
+                "n_probes_no_gallery": int(((roles == "probe") & ~probe).sum()),
+                "n_probes_no_embedding": int((probe & unembedded).sum()),
                 "n_gallery": int((roles == "gallery").sum()),
                 "n_distractors": int((roles == "distractor").sum()),
                 "n_probes_missed": int(np.isinf(ranks).sum()),
@@ -86,7 +92,10 @@ IJB_NOTE = (
     "tar_at_far_F: true accept rate over template pairs at the most permissive threshold whose false accept "
     "rate is <= F (empty: fewer than 1/F impostor pairs); templates: media mean, then template sum"
 )
-TINYFACE_NOTE = "rankK: share of probes whose identity is among the K best gallery images (match + distractors)"
+TINYFACE_NOTE = (
+    "rankK: share of mated probes whose identity is among the K best gallery images (match + distractors; a probe "
+    "without embedding is a miss); n_probes_no_gallery: probes whose identity has no gallery-match image, left out"
+)
 RFW_NOTE = (
     "acc_kfold_mean: 10-fold accuracy on the group's own pairs; spread_max_gap: best minus worst group, "
     "spread_std: std over groups, spread_ser: worst error / best error"
@@ -146,7 +155,10 @@ class TinyFaceIdentification:
         """Check the layout, record the split sizes."""
         _require(ctx, "role", "a TinyFace folder")
         roles = [img.attrs["role"] for img in ctx.dataset.images]
-        ctx.run.record(split={role: roles.count(role) for role in ("probe", "gallery", "distractor")})
+        split = {role: roles.count(role) for role in ("probe", "gallery", "distractor")}
+        ctx.run.record(
+            split=split, dataset_notes=list(ctx.dataset.notes), probes_no_gallery=unmated_probes(ctx.dataset.images)
+        )
         ctx.inputs.append(Input(ctx.dataset))
 
     def combination(self, ctx: Context, combo: Combination) -> Rows:
@@ -158,8 +170,20 @@ class TinyFaceIdentification:
 
     def summary(self, ctx: Context) -> str:
         """The rank table."""
-        columns = ["model", "detector", "metric", "rank1", "rank5", "rank20", "n_probes", "n_gallery", "n_distractors"]
-        return "\n".join([console_table(ctx.run.table("tinyface"), columns), TINYFACE_NOTE])
+        columns = [
+            "model",
+            "detector",
+            "metric",
+            "rank1",
+            "rank5",
+            "rank20",
+            "n_probes",
+            "n_probes_no_gallery",
+            "n_probes_no_embedding",
+            "n_gallery",
+            "n_distractors",
+        ]
+        return "\n".join([console_table(ctx.run.table("tinyface"), columns), *ctx.dataset.notes, TINYFACE_NOTE])
 
 
 class GroupVerification:

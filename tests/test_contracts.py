@@ -53,6 +53,7 @@ def test_accuracy_runs_on_the_pair_only_file(pair_only: Path, tmp_path: Path) ->
     manifest = json.loads((tmp_path / "bin" / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["dataset"][0]["n_identities"] is None
     assert manifest["dataset"][0]["carries"] == ["pair labels"]
+    assert manifest["dataset"][0]["files"] == {"found": 16, "used": 16, "ignored": 0}
 
 
 def test_a_folder_carries_identities(data: Path) -> None:

@@ -99,5 +99,5 @@ def test_missing_images_and_bad_lines_are_one_line_errors(tmp_path: Path) -> Non
     with pytest.raises(DatasetError, match="2 listed images are missing"):
         _open(folder)
     (folder / "pairs_CALFW.txt").write_text("A_0001.jpg 1\nA_0002.jpg 1\nB_0001.jpg 0\n")
-    with pytest.raises(DatasetError, match="even number"):
+    with pytest.raises(DatasetError, match="an odd number"):
         plugins.load().protocols.get("calfw-cplfw").read(folder, None)

@@ -74,8 +74,16 @@ def test_one_class_pair_list_is_reported_not_a_crash(data: Path, tmp_path: Path)
     assert (table.status == "too few scored pairs of each class").all() and table.n_pairs_listed.eq(len(same)).all()
 
 
-@pytest.mark.parametrize("n_pairs", [0, 1])
-def test_an_empty_or_one_pair_list_gives_a_status_row_not_a_crash(data: Path, tmp_path: Path, n_pairs: int) -> None:
+def test_an_empty_pair_list_is_a_one_line_error(data: Path, tmp_path: Path) -> None:
+    pairs = tmp_path / "none.csv"
+    pd.DataFrame([], columns=["file_x", "file_y", "same"]).to_csv(pairs, index=False)
+    for command in ("accuracy", "operating"):
+        code, text = bench_fakes(command, data, tmp_path, "--pairs", str(pairs), "--metric", "cosine")
+        assert code == 1 and text.count("\n") == 1 and "none.csv: lists no pairs" in text, text
+
+
+@pytest.mark.parametrize("n_pairs", [1])
+def test_a_one_pair_list_gives_a_status_row_not_a_crash(data: Path, tmp_path: Path, n_pairs: int) -> None:
     rows = [("person0/person0_0.png", "person0/person0_1.png", 1)][:n_pairs]
     pairs = tmp_path / "few.csv"
     pd.DataFrame(rows, columns=["file_x", "file_y", "same"]).to_csv(pairs, index=False)
