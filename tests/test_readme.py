@@ -46,6 +46,7 @@ def test_the_moved_text_is_in_the_docs() -> None:
     assert "## Suite files (`bench run`)" in docs["usage"]
     assert "## Weights: one search path" in docs["models"] and "## Which face is used: `--face`" in docs["models"]
     assert "## Standard benchmarks" in docs["datasets"] and "## What a dataset carries" in docs["datasets"]
+    assert "## What each reader accepts" in docs["datasets"]
     assert "## The run record" in docs["numbers"] and "## Parity with DeepFace" in docs["numbers"]
     assert "## Past one machine: `--executor ray`" in docs["speed"]
     assert "| hook | registers |" in docs["extending"]
