@@ -36,12 +36,12 @@ SHARED = REPO.parent / "shared"
 
 def _pairs(root: Path, pairs_file: Path, limit: int | None) -> tuple[object, object]:
     from bench import plugins, protocols
-    from bench.datasets import restrict, scan
+    from bench.data.datasets import restrict, scan
 
     dataset = scan(root, pairs_file=pairs_file)
     pairs = protocols.read_pairs(plugins.load().protocols, dataset, pairs_file)
     if limit is not None:
-        from bench.datasets import Pairs
+        from bench.data.datasets import Pairs
 
         keep = np.arange(min(limit, len(pairs)))
         pairs = Pairs(pairs.left[keep], pairs.right[keep], pairs.same[keep], None, pairs.source)
@@ -58,9 +58,9 @@ def _done(path: Path) -> set[tuple[str, int]]:
 def _multi_face_pairs(args: argparse.Namespace, dataset: object, pairs: object, detector: str) -> np.ndarray:
     """Mask of the pairs with an image where facebench's (cached) detection found 2+ faces."""
     from bench import plugins
-    from bench.executors import LocalExecutor
-    from bench.pipeline import Pipeline
-    from bench.store import Store, default_cache_dir
+    from bench.compute.executors import LocalExecutor
+    from bench.compute.pipeline import Pipeline
+    from bench.compute.store import Store, default_cache_dir
 
     pipeline = Pipeline(Store(args.cache_dir or default_cache_dir()), args.weights, "whole", LocalExecutor(quiet=True))
     found = np.array([d.n_faces for d in pipeline.detect(dataset, plugins.load().detectors.get(detector))])
@@ -75,7 +75,7 @@ def run_deepface(args: argparse.Namespace) -> None:
     from deepface import DeepFace
 
     from bench import plugins
-    from facebench_plugins.deepface_common import stage_weights
+    from facebench_plugins.recognizers.deepface_common import stage_weights
 
     registry = plugins.load()
     dataset, pairs = _pairs(args.root, args.pairs, args.limit)
@@ -122,7 +122,7 @@ def _deepface_rows(path: Path) -> dict[str, dict[int, float]]:
 
 
 def _accuracy(distances: np.ndarray, same: np.ndarray) -> float:
-    from bench import protocol
+    from bench.measure import kfold as protocol
 
     return protocol.best_threshold(distances, same, False)[1]
 
@@ -130,11 +130,11 @@ def _accuracy(distances: np.ndarray, same: np.ndarray) -> float:
 def run_compare(args: argparse.Namespace) -> None:
     """facebench under every policy against DeepFace's distances; writes the Markdown table."""
     from bench import plugins
-    from bench.datasets import Pairs, restrict
-    from bench.executors import LocalExecutor
-    from bench.pipeline import Pipeline
-    from bench.store import Store, default_cache_dir
-    from bench.sweep import Sweep
+    from bench.compute.executors import LocalExecutor
+    from bench.compute.pipeline import Pipeline
+    from bench.compute.store import Store, default_cache_dir
+    from bench.compute.sweep import Sweep
+    from bench.data.datasets import Pairs, restrict
 
     registry = plugins.load()
     cosine = registry.metrics.get("cosine")

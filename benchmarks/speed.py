@@ -139,7 +139,7 @@ def child_env(weights_dir: Path, cache_dir: Path | None = None) -> dict[str, str
 
 def _stage_deepface_weights(registry: Any, models: list[str], detectors: list[str], weights_dir: Path) -> None:
     """Give DeepFace the same weight files the plugins use (int8 builds included) under its own names."""
-    from facebench_plugins.deepface_common import stage_weights
+    from facebench_plugins.recognizers.deepface_common import stage_weights
 
     for spec in [*(registry.recognizers.get(m) for m in models), *(registry.detectors.get(d) for d in detectors)]:
         stage_weights(spec.resolve_weights(weights_dir))
@@ -223,14 +223,14 @@ def child_floor(cfg: dict[str, Any]) -> dict[str, Any]:
     """(2) on this shard of the images: decode once per detector, detect, crop, one batched forward pass per face
     per model. Nothing else. Embeddings go to ``cfg["vectors_dir"]`` as ``<model>__<detector>.npy``."""
     t0 = time.perf_counter()
-    from bench import runtime
+    from bench.compute import runtime
 
     runtime.limit(cfg["threads"])  # before any framework loads, as the executor's workers do
     import numpy as np
 
     from bench import plugins
-    from bench.faces import Face, screen
-    from bench.images import decode
+    from bench.data.faces import Face, screen
+    from bench.data.images import decode
 
     registry = plugins.load()
     selector = registry.face_selectors.get(cfg["face"])  # single-face policies: the pipeline's choice
@@ -314,7 +314,7 @@ def floor_distances(shards: list[tuple[list[str], Path]], cfg: dict[str, Any]) -
     """Per model/detector/metric, the distance of every pair, from the shards' embeddings."""
     import numpy as np
 
-    from facebench_plugins.metrics import METRICS as metric_objects
+    from facebench_plugins.measures.distances import METRICS as metric_objects
 
     by_name = {m.name: m for m in metric_objects}
     images = cfg["images"]
@@ -413,7 +413,7 @@ def measure_bench(
     cmd = [
         sys.executable,
         "-c",
-        "from bench.cli import main; main()",
+        "from bench.interface.cli import main; main()",
         "-q",
         "accuracy",
         "--i",

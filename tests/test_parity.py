@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from bench import plugins
-from bench.images import decode
-from facebench_plugins.metrics import METRICS as _METRICS
+from bench.data.images import decode
+from facebench_plugins.measures.distances import METRICS as _METRICS
 from tests.conftest import LFW, SAMPLE, WEIGHTS, needs_lfw, needs_weights
 
 METRICS = {m.name: m.pair for m in _METRICS}
@@ -156,11 +156,11 @@ def test_every_face_policy_matches_deepface_verify_on_multi_face_pairs(
     import cv2
     from deepface import DeepFace
 
-    from bench.datasets import Carries, Dataset, Image
-    from bench.executors import LocalExecutor
-    from bench.pipeline import Pipeline
-    from bench.store import Store
-    from bench.sweep import Sweep
+    from bench.compute.executors import LocalExecutor
+    from bench.compute.pipeline import Pipeline
+    from bench.compute.store import Store
+    from bench.compute.sweep import Sweep
+    from bench.data.datasets import Carries, Dataset, Image
 
     cv2.setNumThreads(1)  # DeepFace's own Haar detection is not deterministic with more OpenCV threads
     rows = [_lfw(entry) for entry in MULTI_FACE_PAIRS[(model, backend)]]
