@@ -34,6 +34,26 @@ TOLERANCE = 1e-4
 SHARED = REPO.parent / "shared"
 
 
+def deepface_distance(
+    a: Path, b: Path, model: str, detector: str, metric: str = "cosine", enforce_detection: bool = False
+) -> float:
+    """``DeepFace.verify``'s distance for one pair, called as DeepFace's benchmark notebook does (``align=True``):
+    the one place facebench calls ``verify`` (the parity table, the speed benchmark's loop, the parity tests)."""
+    from deepface import DeepFace
+
+    result = DeepFace.verify(
+        str(a),
+        str(b),
+        model_name=model,
+        detector_backend=detector,
+        distance_metric=metric,
+        enforce_detection=enforce_detection,
+        align=True,
+        silent=True,
+    )
+    return float(result["distance"])
+
+
 def _pairs(root: Path, pairs_file: Path, limit: int | None) -> tuple[object, object]:
     from bench import plugins, protocols
     from bench.data.datasets import restrict, scan
@@ -72,7 +92,6 @@ def run_deepface(args: argparse.Namespace) -> None:
     import cv2
 
     cv2.setNumThreads(1)  # DeepFace's Haar detection differs between calls with more OpenCV threads
-    from deepface import DeepFace
 
     from bench import plugins
     from facebench_plugins.recognizers.deepface_common import stage_weights
@@ -96,17 +115,8 @@ def run_deepface(args: argparse.Namespace) -> None:
                 if (combination, k) in done or (wanted is not None and not wanted[k]):
                     continue
                 a, b = dataset.images[i], dataset.images[j]
-                result = DeepFace.verify(
-                    str(a.path),
-                    str(b.path),
-                    model_name=model,
-                    detector_backend=detector,
-                    distance_metric="cosine",
-                    enforce_detection=False,
-                    align=True,
-                    silent=True,
-                )
-                writer.writerow([combination, k, a.rel, b.rel, int(pairs.same[k]), repr(result["distance"])])
+                distance = deepface_distance(a.path, b.path, model, detector)
+                writer.writerow([combination, k, a.rel, b.rel, int(pairs.same[k]), repr(distance)])
                 handle.flush()
                 count += 1
             print(f"{combination}: {count} verify calls in {time.perf_counter() - start:.0f} s", flush=True)

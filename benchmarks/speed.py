@@ -148,10 +148,12 @@ def _stage_deepface_weights(registry: Any, models: list[str], detectors: list[st
 def child_deepface(cfg: dict[str, Any]) -> dict[str, Any]:
     """(1) DeepFace.verify per pair x metric x model x detector on the timed subset."""
     t0 = time.perf_counter()
-    from deepface import DeepFace
+    import deepface  # noqa: F401  (timed: importing DeepFace is part of its cost)
     from deepface.modules import modeling
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repo root
     from bench import plugins
+    from benchmarks.parity import deepface_distance
 
     registry = plugins.load()
     weights_dir = Path(cfg["weights_dir"])
@@ -176,33 +178,15 @@ def child_deepface(cfg: dict[str, Any]) -> dict[str, Any]:
         for det in cfg["detectors"]:
             _, a, b = subset[0]
             start = time.perf_counter()
-            DeepFace.verify(
-                str(root / a),
-                str(root / b),
-                model_name=model,
-                detector_backend=det,
-                distance_metric="cosine",
-                align=True,
-                enforce_detection=False,
-                silent=True,
-            )
+            deepface_distance(root / a, root / b, model, det)
             warmup[f"{model}/{det}"] = round(time.perf_counter() - start, 3)
             for metric in cfg["metrics"]:
                 seconds, dists = [], []
                 for _, a, b in subset:
                     start = time.perf_counter()
-                    out = DeepFace.verify(
-                        str(root / a),
-                        str(root / b),
-                        model_name=model,
-                        detector_backend=det,
-                        distance_metric=metric,
-                        align=True,
-                        enforce_detection=False,
-                        silent=True,
-                    )
+                    distance = deepface_distance(root / a, root / b, model, det, metric)
                     seconds.append(time.perf_counter() - start)
-                    dists.append(float(out["distance"]))
+                    dists.append(distance)
                 combos.append(
                     {
                         "model": model,
