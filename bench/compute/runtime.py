@@ -37,7 +37,9 @@ def intra_op_threads() -> int:
 
 
 def limit(threads: int) -> None:
-    """Cap this process's frameworks at ``threads`` intra-op threads (call before they load)."""
+    """Cap this process's frameworks at ``threads`` intra-op threads, and quiet TensorFlow's start-up log lines
+    (``I0000 ... oneDNN``: a worker's would bury the progress bars), before they load."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ[THREADS_ENV] = str(threads)
     for name in _FRAMEWORK_ENVS:
         os.environ[name] = str(threads)
