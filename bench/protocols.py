@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.datasets import Dataset, DatasetError, Pairs
+from bench.data.datasets import Dataset, DatasetError, Pairs
 
 Reader = Callable[[Path, "Dataset | None"], "tuple[Dataset, Pairs | None]"]
 """(pairs or benchmark file, the dataset it refers to if any) -> (the dataset, the image pairs on it; None for a

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from bench.compute.weights import WeightFile, find, missing_message, require
+from bench.data.faces import Detector, Recognizer
 from bench.errors import BenchError
-from bench.faces import Detector, Recognizer
-from bench.weights import WeightFile, find, missing_message, require
 
 
 class UnknownName(BenchError):
@@ -78,7 +78,7 @@ class RecognizerSpec(_Spec):
     def with_flip(self) -> RecognizerSpec:
         """The same model with flip test-time augmentation (face + mirror embeddings summed), named
         ``<name>+flip``, ``flip: true`` in its settings (so in cache keys and the manifest); already flipped: itself."""
-        from bench.flip import FlipRecognizer
+        from bench.compute.flip import FlipRecognizer
 
         if self.settings.get("flip"):
             return self
@@ -94,7 +94,7 @@ class RecognizerSpec(_Spec):
 
 
 SCREENING_OPTIONS = ("min_confidence", "min_face_size")
-"""Settings every detector has, applied by the pipeline to the faces it found (see ``bench.faces.screen``)."""
+"""Settings every detector has, applied by the pipeline to the faces it found (see ``bench.data.faces.screen``)."""
 
 
 class BadDetectorOption(BenchError):

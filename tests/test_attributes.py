@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.attributes import (
+from bench.data.attributes import (
     UNLABELLED,
     CsvSource,
     ListSource,
@@ -17,8 +17,8 @@ from bench.attributes import (
     read,
     sample_group_pairs,
 )
-from bench.catalog import load_catalog
-from bench.datasets import DatasetError, scan
+from bench.data.catalog import load_catalog
+from bench.data.datasets import DatasetError, scan
 from tests.conftest import LFW, REPO, SAMPLE, needs_lfw
 
 

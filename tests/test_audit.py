@@ -9,13 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import audit, plugins
-from bench.datasets import scan
-from bench.executors import LocalExecutor
-from bench.pipeline import Pipeline
-from bench.store import Store
-from bench.sweep import Sweep
-from facebench_plugins import dataset_audit
+from bench import plugins
+from bench.compute.executors import LocalExecutor
+from bench.compute.pipeline import Pipeline
+from bench.compute.store import Store
+from bench.compute.sweep import Sweep
+from bench.data.datasets import scan
+from bench.measure import audit
+from facebench_plugins.evaluations import dataset_audit
 from tests.conftest import SAMPLE, WEIGHTS, needs_weights
 
 

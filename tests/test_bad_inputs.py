@@ -154,7 +154,7 @@ def test_on_no_face_error_stops_with_one_line(corpus: tuple[Path, dict[str, str]
 
 
 def test_decoder_handles_formats(corpus: tuple[Path, dict[str, str]]) -> None:
-    from bench.images import UnreadableImage, decode
+    from bench.data.images import UnreadableImage, decode
 
     root, _ = corpus
     for name in (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import datasets
-from bench.pipeline import Pipeline
-from bench.store import Store
-from facebench_plugins.basic_detectors import DETECTORS
+from bench.compute.pipeline import Pipeline
+from bench.compute.store import Store
+from bench.data import datasets
+from facebench_plugins.detectors.basic_detectors import DETECTORS
 from tests.conftest import SAMPLE, WEIGHTS
 
 

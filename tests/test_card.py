@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import card, figures, operating
-from facebench_plugins.operating_plots import Curve, det_plot
-from facebench_plugins.operating_points import Scored, evaluate_scores, threshold_table
+from bench.measure import operating
+from bench.report import card, figures
+from facebench_plugins.evaluations.operating_plots import Curve, det_plot
+from facebench_plugins.evaluations.operating_points import Scored, evaluate_scores, threshold_table
 
 MODEL = "Net<b>"  # escaped in HTML
 

@@ -18,7 +18,7 @@ HEAVY = ("tensorflow", "deepface", "onnxruntime", "cv2", "matplotlib", "torch", 
 def test_help_and_listing_import_no_framework() -> None:
     """`bench --help` and plugin listing stay fast by importing no ML framework (measured by imports, not time)."""
     code = (
-        "import sys; from bench.cli import main; from bench import plugins; plugins.load(); "
+        "import sys; from bench.interface.cli import main; from bench import plugins; plugins.load(); "
         f"print([m for m in {HEAVY!r} if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
@@ -161,8 +161,8 @@ def test_missing_weights_are_reported_before_any_work(tmp_path: Path, only_given
 def test_dlib_weights_come_from_the_pip_package_when_the_folder_lacks_them(
     tmp_path: Path, only_given_weights: None
 ) -> None:
-    from bench.weights import find
-    from facebench_plugins.deepface_recognizers import RECOGNIZERS
+    from bench.compute.weights import find
+    from facebench_plugins.recognizers.deepface_recognizers import RECOGNIZERS
 
     dlib = next(s for s in RECOGNIZERS if s.name == "Dlib").weights[0]
     found = find(dlib, tmp_path)

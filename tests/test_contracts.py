@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.compare import compare
-from bench.datasets import Carries, scan
-from bench.runs import read_run
-from facebench_plugins.protocols_bin import read_bin, write_bin
+from bench.data.datasets import Carries, scan
+from bench.report.compare import compare
+from bench.run.runs import read_run
+from facebench_plugins.protocols.protocols_bin import read_bin, write_bin
 from tests.conftest import bench_fakes, needs_lfw
 from tests.fakes.fake_models import make_dataset
 
@@ -85,7 +85,7 @@ def test_the_dataset_hash_covers_the_whole_dataset_whatever_n(data: Path, tmp_pa
 def test_the_manifest_is_written_at_the_start_and_the_end_only(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bench import runs
+    from bench.run import runs
 
     writes: list[str] = []
     real = runs.write_json
@@ -100,7 +100,7 @@ def test_the_manifest_is_written_at_the_start_and_the_end_only(
 def benchmark_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """An IJB meta folder and a TinyFace folder built from LFW images (A and B names)."""
     from benchmarks.build_formats import build_ijb, build_tinyface
-    from facebench_plugins.given_detectors import template_face
+    from facebench_plugins.detectors.given_detectors import template_face
     from tests.conftest import LFW
 
     data = scan(LFW)

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.catalog import load_catalog
-from bench.datasets import DatasetError, sample_pairs, scan
+from bench.data.catalog import load_catalog
+from bench.data.datasets import DatasetError, sample_pairs, scan
 from tests.conftest import LFW, REPO, SAMPLE, needs_lfw, read_pairs
 
 
@@ -89,7 +89,7 @@ def test_env_default_in_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_restrict_keeps_only_paired_images() -> None:
-    from bench.datasets import restrict
+    from bench.data.datasets import restrict
 
     data = scan(SAMPLE)
     pairs = read_pairs(data, SAMPLE / "pairs.csv")

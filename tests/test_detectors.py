@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench import plugins
-from bench.images import decode
+from bench.data.images import decode
 from tests.conftest import SAMPLE, WEIGHTS, needs_weights
 
 IMAGES = sorted(SAMPLE.glob("*/*.jpg"))[:6:2]

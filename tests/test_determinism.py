@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from bench import plugins
-from bench.datasets import Carries, Dataset, Image
-from bench.executors import LocalExecutor
-from bench.pipeline import Pipeline
-from bench.store import Store
+from bench.compute.executors import LocalExecutor
+from bench.compute.pipeline import Pipeline
+from bench.compute.store import Store
+from bench.data.datasets import Carries, Dataset, Image
 from tests.conftest import LFW, WEIGHTS, needs_lfw, needs_weights
 from tests.test_parity import MULTI_FACE_PAIRS, _lfw
 

@@ -7,7 +7,7 @@ import pytest
 
 from bench.plugins import load
 from bench.registry import UnknownName
-from facebench_plugins.metrics import METRICS as _METRICS
+from facebench_plugins.measures.distances import METRICS as _METRICS
 
 METRICS = {m.name: m for m in _METRICS}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import runtime
-from facebench_plugins.dlib_onnx import Reader, UnreadableDlibNet, convert
+from bench.compute import runtime
+from facebench_plugins.recognizers.dlib_onnx import Reader, UnreadableDlibNet, convert
 from tests.conftest import SAMPLE, WEIGHTS, needs_weights
 
 

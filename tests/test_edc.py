@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import edc, ranks
-from facebench_plugins import quality_edc
+from bench.measure import edc, ranks
+from facebench_plugins.evaluations import quality_edc
 
 # 10 genuine comparisons; at threshold 0.5 the errors are pairs 0, 2 and 5 (FNMR 0.3)
 SCORES = np.array([0.2, 0.9, 0.4, 0.8, 0.7, 0.3, 0.95, 0.85, 0.6, 0.75])

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from bench import plugins
-from bench.cli import main
+from bench.interface.cli import main
 from tests.conftest import REPO, SAMPLE
 
 EXAMPLE = REPO / "examples" / "facebench-lbp"

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from bench import plugins
-from bench.cli import main
-from bench.executors import Item, RayExecutor, Work, WorkerFailure
-from bench.images import file_sha256
-from bench.store import Store
+from bench.compute.executors import Item, RayExecutor, Work, WorkerFailure
+from bench.compute.store import Store
+from bench.data.images import file_sha256
+from bench.interface.cli import main
 from tests.conftest import SAMPLE, WEIGHTS, needs_weights
 
 ray = pytest.importorskip("ray")

@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 
 from bench import plugins
-from bench.datasets import scan
-from bench.executors import LocalExecutor
-from bench.faces import Face, screen
+from bench.compute.executors import LocalExecutor
+from bench.compute.pipeline import Pipeline
+from bench.compute.store import Store
+from bench.compute.sweep import Sweep
+from bench.data.datasets import scan
+from bench.data.faces import Face, screen
 from bench.metrics import Metric
-from bench.pipeline import Pipeline
 from bench.registry import BadDetectorOption, DetectorSpec, RecognizerSpec
-from bench.store import Store
-from bench.sweep import Sweep
-from facebench_plugins.face_selectors import center, centre_score, confidence, largest
-from facebench_plugins.metrics import METRICS
+from facebench_plugins.measures.distances import METRICS
+from facebench_plugins.measures.face_selectors import center, centre_score, confidence, largest
 from tests.conftest import SAMPLE
 
 COSINE = next(m for m in METRICS if m.name == "cosine")
@@ -76,7 +76,7 @@ def test_every_face_pairs_score_the_closest_face_pair() -> None:
 
 
 def _combination(faces: list[np.ndarray], selector: Any) -> Any:
-    from bench.sweep import Combination
+    from bench.compute.sweep import Combination
 
     first = np.array([f[0] if len(f) else [np.nan, np.nan] for f in faces], dtype=np.float32)
     return Combination(None, None, None, [], first, [""] * len(faces), faces, selector)  # type: ignore[arg-type]
@@ -136,7 +136,7 @@ def test_switching_policy_detects_nothing_again_and_reuses_embeddings(tmp_path: 
 
 
 def decode_shape(path: Path) -> tuple[int, int]:
-    from bench.images import decode
+    from bench.data.images import decode
 
     return decode(path).shape[:2]  # type: ignore[return-value]
 
@@ -187,7 +187,7 @@ def test_detector_options_from_the_command_line() -> None:
 
 
 def test_identification_uses_the_every_face_rule() -> None:
-    from bench.identify import Split, identification
+    from bench.measure.gallery import Split, identification
 
     selectors = plugins.load().face_selectors
     faces = [

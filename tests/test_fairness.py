@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.attributes import UNLABELLED
-from bench.fairness import (
+from bench.data.attributes import UNLABELLED
+from bench.measure.differentials import (
     ALL,
     CROSS,
     PairSet,

@@ -8,13 +8,19 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from bench.attributes import UNLABELLED, ListSource, attach
-from bench.datasets import scan
-from bench.fairness import ALL, CROSS
+from bench.compute.pipeline import Detection
+from bench.compute.sweep import Combination
+from bench.data.attributes import UNLABELLED, ListSource, attach
+from bench.data.datasets import scan
+from bench.measure.differentials import ALL, CROSS
 from bench.metrics import Metric
-from bench.pipeline import Detection
-from bench.sweep import Combination
-from facebench_plugins.fairness import FairnessError, FairnessOptions, choose_attribute, combination_rows, fmr_targets
+from facebench_plugins.evaluations.fairness import (
+    FairnessError,
+    FairnessOptions,
+    choose_attribute,
+    combination_rows,
+    fmr_targets,
+)
 from tests.conftest import LFW, SAMPLE, bench, needs_lfw, needs_weights, read_pairs
 
 

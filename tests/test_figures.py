@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import figures, report
 from bench.metrics import Metric
-from bench.runs import Run
+from bench.report import figures
+from bench.report import plots as report
+from bench.run.runs import Run
 
 COSINE = Metric("cosine", lambda a, b: (a * b).sum(-1), lambda a, b: a @ b.T, higher_is_more_similar=True)
 

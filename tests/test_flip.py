@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from bench import plugins
-from bench.faces import Face
-from bench.flip import FlipRecognizer, mirror_face
-from bench.images import decode
-from bench.pipeline import plugin_key
+from bench.compute.flip import FlipRecognizer, mirror_face
+from bench.compute.pipeline import plugin_key
+from bench.data.faces import Face
+from bench.data.images import decode
 from tests.conftest import SAMPLE, WEIGHTS, needs_weights
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.datasets import scan
+from bench.data.datasets import scan
 from benchmarks.build_formats import fold_subset
 from tests.conftest import LFW, bench_fakes, needs_lfw, read_pairs
 

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from bench.cli import main
-from bench.identify import Split, identification, split
-from facebench_plugins.metrics import METRICS as _METRICS
+from bench.interface.cli import main
+from bench.measure.gallery import Split, identification, split
+from facebench_plugins.measures.distances import METRICS as _METRICS
 from tests.conftest import SAMPLE, needs_weights
 
 METRICS = {m.name: m for m in _METRICS}

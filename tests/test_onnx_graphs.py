@@ -9,7 +9,7 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from onnx.reference import ReferenceEvaluator  # noqa: E402
 
-from facebench_plugins.onnx_graphs import dequantized, fold_constant_dequantize  # noqa: E402
+from facebench_plugins.recognizers.onnx_graphs import dequantized, fold_constant_dequantize  # noqa: E402
 
 RNG = np.random.default_rng(0)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from bench import plugins
-from bench.faces import Face
-from bench.protocol import best_threshold
-from facebench_plugins.alignment import TEMPLATE_ORDER, align, box_square, template_points
-from facebench_plugins.metrics import cosine
-from facebench_plugins.onnx_recognizers import (
+from bench.compute.alignment import TEMPLATE_ORDER, align, box_square, template_points
+from bench.data.faces import Face
+from bench.measure.kfold import best_threshold
+from facebench_plugins.measures.distances import cosine
+from facebench_plugins.recognizers.onnx_recognizers import (
     BUILTINS,
     ConfigError,
     OnnxModelConfig,
@@ -179,7 +178,7 @@ def test_landmark_free_face_uses_fallback_and_counts_it(tmp_path: Path) -> None:
 
 
 def test_adaface_shows_unavailable_without_weights(tmp_path: Path, only_given_weights: None) -> None:
-    from bench.weights_admin import fix_commands
+    from bench.compute.weights_admin import fix_commands
 
     spec = recognizer_spec(ADAFACE)
     reason = spec.unavailable_reason(tmp_path)
@@ -198,18 +197,7 @@ def test_adaface_shows_unavailable_without_weights(tmp_path: Path, only_given_we
 def load_plugins(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[[], plugins.Plugins]:
-    """``plugins.load`` seeing this checkout's ``bench`` entry points.
-
-    The shared venv's editable install may predate ``onnx_recognizers``; a throwaway dist-info on sys.path
-    declares pyproject.toml's entry points (pluggy skips names that the installed metadata already loaded).
-    """
-    declared = tomllib.loads(PYPROJECT.read_text())["project"]["entry-points"]["bench"]
-    site = tmp_path_factory.mktemp("site")
-    dist = site / "facebench_checkout-0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: facebench-checkout\nVersion: 0\n")
-    (dist / "entry_points.txt").write_text("[bench]\n" + "".join(f"{k} = {v}\n" for k, v in declared.items()))
-    monkeypatch.syspath_prepend(str(site))
+    """``plugins.load`` with no user models file in the environment."""
     monkeypatch.delenv("BENCH_MODELS", raising=False)
     return lambda: plugins.load()
 
@@ -255,7 +243,7 @@ def test_models_yaml_in_the_current_directory_is_read(
 
 
 def test_cli_lists_adaface_as_unavailable(tmp_path: Path, load_plugins: Callable[[], plugins.Plugins]) -> None:
-    from bench.cli import main
+    from bench.interface.cli import main
 
     result = CliRunner().invoke(main, ["--weights-dir", str(tmp_path), "models"])
     assert result.exit_code == 0, result.output
@@ -326,7 +314,7 @@ def lfw_faces() -> dict[tuple[str, int], tuple[np.ndarray, Face]]:
     detector_weights = WEIGHTS / "retinaface_mobilenet0.25.onnx"
     if not detector_weights.is_file() or not (LFW / "pairsDevTest.txt").is_file():
         pytest.skip("RetinaFace weights or LFW pairsDevTest.txt not found")
-    from facebench_plugins.retinaface_onnx import RetinaFaceOnnx
+    from facebench_plugins.detectors.retinaface_onnx import RetinaFaceOnnx
 
     detector = RetinaFaceOnnx(str(detector_weights))
     faces = {}

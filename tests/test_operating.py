@@ -7,7 +7,8 @@ import pytest
 from scipy.stats import norm
 from sklearn import metrics as skm
 
-from bench import operating, protocol
+from bench.measure import kfold as protocol
+from bench.measure import operating
 
 
 def _nearest_fpr_threshold(scores: np.ndarray, same: np.ndarray, fmr: float) -> tuple[float, float]:

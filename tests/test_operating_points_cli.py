@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from bench.cli import main
+from bench.interface.cli import main
 from tests.conftest import SAMPLE, needs_weights
 
 pytestmark = [pytest.mark.slow, needs_weights]

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import operating
-from bench.datasets import Dataset, Image
-from facebench_plugins.operating_points import (
+from bench.data.datasets import Dataset, Image
+from bench.measure import operating
+from facebench_plugins.evaluations.operating_points import (
     CalibrationError,
     Scored,
     _fmrs,

@@ -8,19 +8,19 @@ from pathlib import Path
 import pytest
 
 from bench import plugins
-from bench.datasets import scan
-from bench.executors import Item, LocalExecutor, Work, make
-from bench.images import file_sha256
-from bench.pipeline import Pipeline
-from bench.store import Store
+from bench.compute.executors import Item, LocalExecutor, Work, make
+from bench.compute.pipeline import Pipeline
+from bench.compute.store import Store
+from bench.data.datasets import scan
+from bench.data.images import file_sha256
 from tests.conftest import SAMPLE, WEIGHTS, needs_weights
 
 FAKE = '''
 import os
-from bench.faces import Face
+from bench.data.faces import Face
 from bench.hookspecs import hookimpl
 from bench.registry import DetectorSpec
-from bench.runtime import intra_op_threads
+from bench.compute.runtime import intra_op_threads
 
 
 class Probe:
@@ -49,7 +49,7 @@ def test_workers_get_a_share_of_the_cores(tmp_path: Path, monkeypatch: pytest.Mo
     folder = tmp_path / "plugins"
     folder.mkdir()
     (folder / "probe.py").write_text(FAKE)
-    monkeypatch.setattr("bench.runtime.cores", lambda: 4)  # in the driver: 2 jobs -> 2 threads per worker
+    monkeypatch.setattr("bench.compute.runtime.cores", lambda: 4)  # in the driver: 2 jobs -> 2 threads per worker
     executor = LocalExecutor(quiet=True, jobs=2, folders=(folder,))
     paths = sorted(SAMPLE.glob("*/*.jpg"))[:6]
     items = tuple(Item(file_sha256(p), p) for p in paths)
@@ -97,7 +97,7 @@ def test_a_derived_name_is_built_in_workers() -> None:
 
 def test_make_defaults_to_one_job_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BENCH_JOBS", raising=False)
-    monkeypatch.setattr("bench.runtime.cores", lambda: 3)
+    monkeypatch.setattr("bench.compute.runtime.cores", lambda: 3)
     assert make("local", ()).jobs == 3  # type: ignore[attr-defined]
     monkeypatch.setenv("BENCH_JOBS", "1")
     assert make("local", ()).jobs == 1  # type: ignore[attr-defined]

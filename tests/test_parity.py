@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from bench import plugins
-from bench.images import decode
-from facebench_plugins.metrics import METRICS as _METRICS
+from bench.data.images import decode
+from benchmarks.parity import deepface_distance
+from facebench_plugins.measures.distances import METRICS as _METRICS
 from tests.conftest import LFW, SAMPLE, WEIGHTS, needs_lfw, needs_weights
 
 METRICS = {m.name: m.pair for m in _METRICS}
@@ -29,8 +30,6 @@ def _embedding(detector, recognizer, path: Path) -> np.ndarray:  # type: ignore[
 @needs_weights
 @pytest.mark.parametrize(("model", "backend"), [("Dlib", "opencv"), ("SFace", "yunet"), ("Dlib", "skip")])
 def test_distances_match_deepface_verify(model: str, backend: str) -> None:
-    from deepface import DeepFace
-
     registry = plugins.load()
     detector = registry.detectors.get(backend).build(WEIGHTS)
     recognizer = registry.recognizers.get(model).build(WEIGHTS)
@@ -38,15 +37,7 @@ def test_distances_match_deepface_verify(model: str, backend: str) -> None:
         x, y = (_embedding(detector, recognizer, SAMPLE / p) for p in (a, b))
         for metric, func in METRICS.items():
             ours = float(func(x[None], y[None])[0])
-            theirs = DeepFace.verify(
-                str(SAMPLE / a),
-                str(SAMPLE / b),
-                model_name=model,
-                detector_backend=backend,
-                distance_metric=metric,
-                align=True,
-                silent=True,
-            )["distance"]
+            theirs = deepface_distance(SAMPLE / a, SAMPLE / b, model, backend, metric, enforce_detection=True)
             assert ours == pytest.approx(theirs, abs=1e-4), (model, backend, metric, a, b)
 
 
@@ -154,13 +145,12 @@ def test_every_face_policy_matches_deepface_verify_on_multi_face_pairs(
 ) -> None:
     """``--face deepface``: every face embedded, a pair's distance the minimum over face pairs, as DeepFace.verify."""
     import cv2
-    from deepface import DeepFace
 
-    from bench.datasets import Carries, Dataset, Image
-    from bench.executors import LocalExecutor
-    from bench.pipeline import Pipeline
-    from bench.store import Store
-    from bench.sweep import Sweep
+    from bench.compute.executors import LocalExecutor
+    from bench.compute.pipeline import Pipeline
+    from bench.compute.store import Store
+    from bench.compute.sweep import Sweep
+    from bench.data.datasets import Carries, Dataset, Image
 
     cv2.setNumThreads(1)  # DeepFace's own Haar detection is not deterministic with more OpenCV threads
     rows = [_lfw(entry) for entry in MULTI_FACE_PAIRS[(model, backend)]]
@@ -181,19 +171,7 @@ def test_every_face_policy_matches_deepface_verify_on_multi_face_pairs(
     found = combo.n_faces()
     assert ((found[left] > 1) | (found[right] > 1)).all()  # each pair really has a multi-face image
     ours = combo.pair_scores(registry.metrics.get("cosine"), left, right)
-    theirs = [
-        DeepFace.verify(
-            str(LFW / a),
-            str(LFW / b),
-            model_name=model,
-            detector_backend=backend,
-            distance_metric="cosine",
-            enforce_detection=False,
-            align=True,
-            silent=True,
-        )["distance"]
-        for a, b in rows
-    ]
+    theirs = [deepface_distance(LFW / a, LFW / b, model, backend) for a, b in rows]
     np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
     largest = Pipeline(
         Store(tmp_path), WEIGHTS, "whole", LocalExecutor(quiet=True), selector=registry.face_selectors.get("largest")

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from bench import plugins
-from bench.cli import main
+from bench.interface.cli import main
 from bench.registry import DuplicateName
 from tests.conftest import SAMPLE
 

@@ -1,4 +1,4 @@
-"""Checks of bench.protocol against scikit-learn, brute force and hand-worked cases."""
+"""Checks of bench.measure.kfold against scikit-learn, brute force and hand-worked cases."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, roc_auc_score, roc_curve
 
-from bench import protocol as P
+from bench.measure import kfold as P
 
 
 def make_pairs(kind: str, higher: bool, n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

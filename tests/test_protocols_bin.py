@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from bench import plugins, protocols
-from bench.datasets import Dataset, Pairs, restrict, scan
-from bench.pipeline import Pipeline
-from bench.store import Store
-from bench.sweep import Sweep
+from bench.compute.pipeline import Pipeline
+from bench.compute.store import Store
+from bench.compute.sweep import Sweep
+from bench.data.datasets import Dataset, Pairs, restrict, scan
 from benchmarks.build_formats import aligned_crop, build_bin, detect_faces, fold_subset
-from facebench_plugins.protocols_bin import consecutive_folds, pair_groups, read_bin, sniff_bin, write_bin
+from facebench_plugins.protocols.protocols_bin import consecutive_folds, pair_groups, read_bin, sniff_bin, write_bin
 from tests.conftest import LFW, SAMPLE, WEIGHTS, needs_lfw, needs_weights, read_pairs
 
 
@@ -62,7 +62,7 @@ def test_round_trip_is_bit_exact_in_images_pairs_labels_and_folds(tmp_path: Path
 
 
 def _accuracy(dataset: Dataset, pairs: Pairs, detector: str, tmp_path: Path, models: str = "MobileFace"):  # type: ignore[no-untyped-def]
-    from bench.accuracy import evaluate
+    from bench.measure.accuracy import evaluate
 
     registry = plugins.load()
     pipeline = Pipeline(Store(tmp_path / "cache"), WEIGHTS)
@@ -89,8 +89,8 @@ def test_aligned_bin_gives_the_folder_figures(tmp_path: Path) -> None:
 
 
 def test_aligned_detector_gives_the_template_at_the_image_scale() -> None:
-    from facebench_plugins.alignment import ARCFACE_112, TEMPLATE_ORDER
-    from facebench_plugins.given_detectors import AlignedCrop
+    from bench.compute.alignment import ARCFACE_112, TEMPLATE_ORDER
+    from facebench_plugins.detectors.given_detectors import AlignedCrop
 
     (face,) = AlignedCrop().detect(np.zeros((224, 112, 3), np.uint8))
     assert face.whole_image and (face.w, face.h) == (112, 224)
@@ -102,8 +102,8 @@ def test_aligned_crop_of_an_aligned_crop_is_the_crop() -> None:
     """Re-aligning a 112x112 template crop on the template's own points is the identity warp."""
     import cv2
 
-    from facebench_plugins.alignment import align
-    from facebench_plugins.given_detectors import template_face
+    from bench.compute.alignment import align
+    from facebench_plugins.detectors.given_detectors import template_face
 
     crop = cv2.imdecode(
         np.frombuffer(aligned_crop(SAMPLE / "Colin_Powell" / "Colin_Powell_0001.jpg", None, ".png"), np.uint8),

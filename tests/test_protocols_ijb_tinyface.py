@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 
 from bench import plugins, protocols
-from bench.datasets import Carries, Dataset, scan
-from bench.pipeline import Pipeline
-from bench.store import Store
-from bench.sweep import Combination, Sweep
-from bench.templates import pool, verify
+from bench.compute.pipeline import Pipeline
+from bench.compute.store import Store
+from bench.compute.sweep import Combination, Sweep
+from bench.data.datasets import Carries, Dataset, scan
+from bench.data.templates import pool, verify
 from benchmarks.build_formats import build_ijb, build_tinyface, detect_faces
-from facebench_plugins.given_detectors import GivenFace, template_face
-from facebench_plugins.protocols_ijb import read_template_pairs
-from facebench_plugins.standard_evaluations import ijb_rows, tinyface_rows
+from facebench_plugins.detectors.given_detectors import GivenFace, template_face
+from facebench_plugins.evaluations.standard_evaluations import ijb_rows, tinyface_rows
+from facebench_plugins.protocols.protocols_ijb import read_template_pairs
 from tests.conftest import LFW, WEIGHTS, needs_lfw, needs_weights
 
 

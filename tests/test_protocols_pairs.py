@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from bench import plugins, protocols
-from bench.datasets import Dataset, DatasetError, Pairs, restrict, scan
+from bench.data.datasets import Dataset, DatasetError, Pairs, restrict, scan
 from benchmarks.build_formats import build_calfw, build_cfp, build_rfw, fold_subset, gender_groups, rfw_subset
-from facebench_plugins.protocols_bin import consecutive_folds
-from facebench_plugins.protocols_pairs import pair_groups_of
+from facebench_plugins.protocols.protocols_bin import consecutive_folds
+from facebench_plugins.protocols.protocols_pairs import pair_groups_of
 from tests.conftest import LFW, needs_lfw, read_pairs
 
 

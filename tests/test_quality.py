@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 from click.testing import CliRunner
 
-from bench import quality
-from bench.cli import main
-from bench.datasets import Pairs
-from bench.faces import Face
-from bench.variants import jpeg
+from bench.compute import quality
+from bench.data.datasets import Pairs
+from bench.data.faces import Face
+from bench.interface.cli import main
+from bench.run.variants import jpeg
 from tests.conftest import SAMPLE, needs_weights
 
 

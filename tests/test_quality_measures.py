@@ -8,17 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import plugins, quality
-from bench.datasets import scan
-from bench.executors import EXTRAS
-from bench.faces import LANDMARK_NAMES, Face
-from bench.flip import mirror_face
+from bench import plugins
+from bench.compute import quality
+from bench.compute.executors import EXTRAS
+from bench.compute.flip import mirror_face
+from bench.compute.pipeline import Detection, Pipeline
+from bench.compute.quality import face_key, image_qualities, model_qualities
+from bench.compute.store import Store
+from bench.data.datasets import scan
+from bench.data.faces import LANDMARK_NAMES, Face
 from bench.measures import QualityMeasure, Sample
-from bench.pipeline import Detection, Pipeline
-from bench.quality import face_key, image_qualities, model_qualities
-from bench.store import Store
-from facebench_plugins import quality_measures as qm
-from facebench_plugins.onnx_recognizers import BUILTINS, recognizer_spec
+from facebench_plugins.measures import quality_measures as qm
+from facebench_plugins.recognizers.onnx_recognizers import BUILTINS, recognizer_spec
 from tests.conftest import SAMPLE, WEIGHTS, needs_weights
 from tests.test_onnx_recognizers import tiny_model
 

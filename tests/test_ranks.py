@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import ranks as R
+from bench.measure import ranks as R
 
 
 def _case(seed: int) -> tuple[list[str], np.ndarray]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench import plugins, protocol
-from bench.groups import group_accuracy
-from bench.ranks import probe_ranks, rank_rates
+from bench import plugins
+from bench.measure import kfold as protocol
+from bench.measure.groups import group_accuracy
+from bench.measure.ranks import probe_ranks, rank_rates
 
 
 def _metric(name: str):  # type: ignore[no-untyped-def]

@@ -19,9 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench import plugins, protocols
-from bench.datasets import AT_ROOT, Carries, Dataset, DatasetError, Pairs, scan
-from facebench_plugins.pair_formats import DIFF_WORDS, SAME_WORDS
-from facebench_plugins.protocols_bin import consecutive_folds, write_bin
+from bench.data.datasets import AT_ROOT, Carries, Dataset, DatasetError, Pairs, scan
+from facebench_plugins.protocols.pair_formats import DIFF_WORDS, SAME_WORDS
+from facebench_plugins.protocols.protocols_bin import consecutive_folds, write_bin
 
 FAST = settings(max_examples=25, deadline=None)
 JPEG = cv2.imencode(".jpg", np.full((4, 4, 3), 120, np.uint8))[1].tobytes()

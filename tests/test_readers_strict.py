@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from bench import plugins, protocols
-from bench.datasets import AT_ROOT, Carries, Dataset, DatasetError, Pairs, restrict, scan
+from bench.data.datasets import AT_ROOT, Carries, Dataset, DatasetError, Pairs, restrict, scan
 from benchmarks.build_formats import build_calfw, build_tinyface
-from facebench_plugins.standard_evaluations import tinyface_rows
+from facebench_plugins.evaluations.standard_evaluations import tinyface_rows
 from tests.conftest import LFW, needs_lfw, read_pairs
 
 JPEG = bytes.fromhex("ffd8ffe0") + bytes(16)  # sniffed as JPEG; never decoded here
@@ -106,7 +106,7 @@ def _csv(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
 
 
 def _lfw_rows(lines: list[str]) -> list[tuple[str, str, bool]]:
-    from facebench_plugins.pair_formats import lfw_row
+    from facebench_plugins.protocols.pair_formats import lfw_row
 
     return [lfw_row(line.split(), "") for line in lines]
 

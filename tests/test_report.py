@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.compare import table_deltas
-from bench.webpage import speed
+from bench.report.compare import table_deltas
+from bench.report.webpage import speed
 from tests.conftest import SAMPLE, bench, needs_weights
 
 HOSTILE_ID = "<script>alert(1)"  # a folder name cannot hold "/", so not "</script>"; the opening tag is the attack

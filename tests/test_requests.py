@@ -13,8 +13,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import facebench
-from bench.config import Settings
-from bench.requests import FIELDS, RequestError, SweepRequest, check
+from bench.run.config import Settings
+from bench.run.requests import FIELDS, RequestError, SweepRequest, check
 from tests.conftest import FAKES, bench, bench_fakes
 
 CHOICES = {"executor": ("local", "ray"), "on_no_face": ("whole", "skip", "error"), "device": ("cpu", "cuda")}

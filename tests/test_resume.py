@@ -43,7 +43,7 @@ def _command(cache: Path, out: Path, run_id: str, pairs: Path, model: str = "Dli
     return [
         sys.executable,
         "-c",
-        "from bench.cli import main; main()",
+        "from bench.interface.cli import main; main()",
         "-q",
         "--cache-dir",
         str(cache),

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.faces import LANDMARK_NAMES, Face
-from facebench_plugins.retinaface_onnx import RetinaFaceOnnx, prior_boxes
+from bench.data.faces import LANDMARK_NAMES, Face
+from facebench_plugins.detectors.retinaface_onnx import RetinaFaceOnnx, prior_boxes
 from tests.conftest import LFW
 from tests.conftest import WEIGHTS as SHARED_WEIGHTS
 

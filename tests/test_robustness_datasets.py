@@ -8,8 +8,8 @@ import pandas as pd
 from click.testing import CliRunner
 from PIL import Image
 
-from bench.cli import main
-from bench.datasets import reference_pairs, scan
+from bench.data.datasets import reference_pairs, scan
+from bench.interface.cli import main
 from tests.conftest import SAMPLE, needs_weights
 
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import facebench
-from bench.runner import RunFailed
-from bench.runs import SCHEMA_VERSION
+from bench.run.runner import RunFailed
+from bench.run.runs import SCHEMA_VERSION
 from tests.conftest import FAKES, bench, bench_fakes
 from tests.fakes.fake_models import make_dataset
 
@@ -135,7 +135,7 @@ def test_overwrite_clears_stale_outputs(data: Path, tmp_path: Path) -> None:
 
 
 def test_a_run_that_dies_says_failed(data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from facebench_plugins import verification
+    from facebench_plugins.evaluations import verification
 
     def boom(*args: object) -> None:
         raise RuntimeError("disk on fire")

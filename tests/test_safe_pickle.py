@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.data.safe_pickle import UnsafePickle, load_verification_bin
 from bench.errors import BenchError
-from bench.safe_pickle import UnsafePickle, load_verification_bin
 
 
 class _Payload:

@@ -8,11 +8,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench.datasets import Pairs, sample_pairs, scan, subsample
-from bench.executors import LocalExecutor
-from bench.pipeline import Pipeline
-from bench.store import Store
-from bench.sweep import Sweep
+from bench.compute.executors import LocalExecutor
+from bench.compute.pipeline import Pipeline
+from bench.compute.store import Store
+from bench.compute.sweep import Sweep
+from bench.data.datasets import Pairs, sample_pairs, scan, subsample
 from tests.conftest import SAMPLE
 
 

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.identify import identity_distances, split
+from bench.measure.gallery import identity_distances, split
+from bench.measure.identity_matrix import identity_totals, most_confused, per_identity, spans, summary, vector_scorer
 from bench.metrics import Metric
-from bench.runs import write_file
-from bench.similarity import identity_totals, most_confused, per_identity, spans, summary, vector_scorer
-from bench.similarity_report import HeatmapChoice, HeatmapSubsetError, files, subset
-from facebench_plugins.metrics import METRICS
+from bench.report.heatmaps import HeatmapChoice, HeatmapSubsetError, files, subset
+from bench.run.runs import write_file
+from facebench_plugins.measures.distances import METRICS
 
 BY_NAME = {m.name: m for m in METRICS}
 DOT = Metric("dot", lambda a, b: (a * b).sum(-1), lambda a, b: a @ b.T, higher_is_more_similar=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.datasets import scan
+from bench.data.datasets import scan
 from tests.conftest import REPO, SAMPLE, read_pairs
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets import scan
-from bench.executors import LocalExecutor
-from bench.pipeline import Pipeline
-from bench.store import Store
-from bench.sweep import Sweep
-from bench.webpage import speed
+from bench.compute.executors import LocalExecutor
+from bench.compute.pipeline import Pipeline
+from bench.compute.store import Store
+from bench.compute.sweep import Sweep
+from bench.data.datasets import scan
+from bench.report.webpage import speed
 from tests.conftest import SAMPLE
 from tests.test_face_selection import DETECTOR, MODEL
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.datasets import Dataset, restrict, scan
+from bench.data.datasets import Dataset, restrict, scan
 from benchmarks.build_formats import (
     build_bin,
     build_ijb,
@@ -18,7 +18,7 @@ from benchmarks.build_formats import (
     gender_groups,
     rfw_subset,
 )
-from facebench_plugins.given_detectors import template_face
+from facebench_plugins.detectors.given_detectors import template_face
 from tests.conftest import LFW, bench, needs_lfw, needs_weights, read_pairs
 
 pytestmark = [needs_lfw, needs_weights, pytest.mark.slow]

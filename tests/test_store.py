@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.faces import Face
-from bench.images import UNREADABLE_KEY, file_sha256
-from bench.store import FileHashes, Store, atomic_write, key_of
+from bench.compute.store import FileHashes, Store, atomic_write, key_of
+from bench.data.faces import Face
+from bench.data.images import UNREADABLE_KEY, file_sha256
 
 
 class Boom:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import plugins, protocol
-from bench.templates import pair_scores, pool, tar_at_fars, verify
+from bench import plugins
+from bench.data.templates import pair_scores, pool, tar_at_fars, verify
+from bench.measure import kfold as protocol
 
 
 def _metric(name: str):  # type: ignore[no-untyped-def]

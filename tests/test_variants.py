@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import variants
-from bench.datasets import DatasetError, scan
+from bench.data.datasets import DatasetError, scan
+from bench.run import variants
 from tests.conftest import SAMPLE, bench, needs_weights, read_pairs
 
 
@@ -106,7 +106,7 @@ def test_evaluate_on_sample_rotation_hurts(tmp_path: Path) -> None:
 
 
 def test_occlusion_from_landmarks_or_fractions() -> None:
-    from bench.faces import Face
+    from bench.data.faces import Face
 
     shape = (200, 100, 3)
     assert variants.occlusion_box(shape, "eyes") == (72, 108, 22, 78)  # fractions of the image

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from bench import plugins
-from bench.executors import Item, LocalExecutor, LostInput, Work
-from bench.images import file_sha256
-from bench.store import Store
+from bench.compute.executors import Item, LocalExecutor, LostInput, Work
+from bench.compute.store import Store
+from bench.data.images import file_sha256
 from tests.conftest import FAKES, SAMPLE, WEIGHTS, bench, bench_fakes
 from tests.fakes.fake_models import DIES, make_dataset
 

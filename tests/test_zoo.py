@@ -24,10 +24,10 @@ import pytest
 from click.testing import CliRunner
 
 from bench import plugins as bench_plugins
-from bench.cli import main
-from bench.faces import Face
-from bench.weights import WeightFile
-from bench.weights_admin import DownloadError, download
+from bench.compute.weights import WeightFile
+from bench.compute.weights_admin import DownloadError, download
+from bench.data.faces import Face
+from bench.interface.cli import main
 from tests.conftest import SAMPLE, WEIGHTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +46,7 @@ def zoo() -> bench_plugins.Plugins:
 @pytest.fixture(scope="module")
 def deepface_tf() -> None:
     """DeepFace imported before TensorFlow, as the plugins do (tf.keras is tf_keras)."""
-    from facebench_plugins.deepface_common import deepface_tensorflow
+    from facebench_plugins.recognizers.deepface_common import deepface_tensorflow
 
     deepface_tensorflow(engine_bound=True)
 
@@ -116,7 +116,7 @@ def test_listing_imports_no_framework() -> None:
     code = (
         "import sys\n"
         "from click.testing import CliRunner\n"
-        "from bench.cli import main\n"
+        "from bench.interface.cli import main\n"
         "for args in (['models'], ['detectors'], ['weights']):\n"
         "    result = CliRunner().invoke(main, ['--weights-dir', sys.argv[1], *args])\n"
         "    assert result.exit_code == 0, result.output\n"
@@ -271,7 +271,7 @@ def test_download_offline_is_one_line_per_file(tmp_path: Path) -> None:
         "http_proxy": CLOSED_PORT,
         "no_proxy": "",
     }
-    code = "from bench.cli import main; main()"
+    code = "from bench.interface.cli import main; main()"
     done = subprocess.run(
         [sys.executable, "-c", code, "--weights-dir", str(tmp_path), "weights", "download", "ssd"],
         env=env,
@@ -339,7 +339,7 @@ def test_five_point_variant_aligns_to_the_template(tmp_path: Path) -> None:
     """SFace-5pt feeds the template-aligned crop: on real sample pairs it beats DeepFace's eye-line crop."""
     from click.testing import CliRunner
 
-    from bench.cli import main
+    from bench.interface.cli import main
 
     args = [
         "-q",
