@@ -25,7 +25,7 @@ def _docs() -> str:
 
 def _listed(*options: str) -> list[str]:
     """The command names the `Commands:` section of `bench [OPTIONS] --help` lists."""
-    from bench.cli import main
+    from bench.interface.cli import main
 
     result = CliRunner().invoke(main, [*options, "--help"])
     assert result.exit_code == 0, result.output
@@ -35,7 +35,7 @@ def _listed(*options: str) -> list[str]:
 
 def _commands(*options: str) -> list[str]:
     """Every command of `bench [OPTIONS] --help`, and each group's subcommands as `GROUP SUB`."""
-    from bench.cli import main
+    from bench.interface.cli import main
 
     ctx = click.Context(main, info_name="bench")
     names: list[str] = []
@@ -126,3 +126,19 @@ def test_nothing_in_the_repository_is_named_after_a_ticket() -> None:
         if "__pycache__" not in p.parts
     ]
     assert [str(p.relative_to(REPO)) for p in tracked if re.search(r"issue[-_]?\d", p.name, re.I)] == []
+
+
+def test_every_import_in_the_docs_code_resolves() -> None:
+    """`from bench... import X` in a page's Python blocks names a module and attribute that exist (files move)."""
+    import importlib
+
+    blocks = re.findall(r"```python\n(.*?)```", _docs(), re.S)
+    imports = re.findall(r"^from ((?:bench|facebench)[\w.]*) import ([\w, ]+)$", "\n".join(blocks), re.M)
+    assert imports
+    missing = [
+        f"{module}.{name.strip()}"
+        for module, names in imports
+        for name in names.split(",")
+        if not hasattr(importlib.import_module(module), name.strip())
+    ]
+    assert missing == []
