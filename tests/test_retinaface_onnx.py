@@ -138,5 +138,5 @@ def test_priors_match_model_outputs(detector: RetinaFaceOnnx) -> None:
 
 def test_module_import_does_not_load_onnxruntime() -> None:
     root = Path(__file__).resolve().parents[1]
-    code = "import sys, plugins.retinaface_onnx; assert 'onnxruntime' not in sys.modules"
+    code = "import sys, facebench_plugins.detectors.retinaface_onnx; assert 'onnxruntime' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True)
