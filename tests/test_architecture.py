@@ -154,3 +154,12 @@ def test_built_ins_come_from_one_list() -> None:
     built_in = {p["name"] for p in loaded if p["source"] == "built-in"}
     assert built_in == set(plugins.DEFAULT_PLUGINS)
     assert "[project.entry-points.bench]" not in (REPO / "pyproject.toml").read_text()
+
+
+def test_tests_import_the_code_never_each_other() -> None:
+    """A test module imports the code under test and the shared helpers (conftest, fakes), never another test."""
+    for path in (REPO / "tests").rglob("test_*.py"):
+        others = [
+            m for m in _imports(path) if m.startswith("tests.") and not m.startswith(("tests.conftest", "tests.fakes"))
+        ]
+        assert not others, f"{path.relative_to(REPO)} imports {others}"

@@ -14,7 +14,7 @@ from bench.compute.sweep import Sweep
 from bench.data.datasets import scan
 from bench.report.webpage import speed
 from tests.conftest import SAMPLE
-from tests.test_face_selection import DETECTOR, MODEL
+from tests.fakes.two_faces import DETECTOR, MODEL
 
 
 def test_cached_stages_show_as_cached(tmp_path: Path) -> None:

@@ -28,9 +28,9 @@ from bench.compute.weights import WeightFile
 from bench.compute.weights_admin import DownloadError, download
 from bench.data.faces import Face
 from bench.interface.cli import main
-from tests.conftest import SAMPLE, WEIGHTS
+from tests.conftest import REPO, SAMPLE, WEIGHTS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 DLIB_FILE = WEIGHTS / "dlib_face_recognition_resnet_model_v1.dat"
 FACES = ("Colin_Powell/Colin_Powell_0001.jpg", "Serena_Williams/Serena_Williams_0001.jpg")
 TF_MODELS = ("VGG-Face", "Facenet", "Facenet512", "OpenFace", "DeepID", "ArcFace", "GhostFaceNet")

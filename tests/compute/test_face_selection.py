@@ -16,10 +16,11 @@ from bench.compute.sweep import Sweep
 from bench.data.datasets import scan
 from bench.data.faces import Face, screen
 from bench.metrics import Metric
-from bench.registry import BadDetectorOption, DetectorSpec, RecognizerSpec
+from bench.registry import BadDetectorOption
 from facebench_plugins.measures.distances import METRICS
 from facebench_plugins.measures.face_selectors import center, centre_score, confidence, largest
 from tests.conftest import SAMPLE
+from tests.fakes.two_faces import DETECTOR, MODEL, MeanColour, TwoFaces
 
 COSINE = next(m for m in METRICS if m.name == "cosine")
 SIMILARITY = Metric("dot", lambda a, b: (a * b).sum(axis=1), lambda a, b: a @ b.T, higher_is_more_similar=True)
@@ -80,35 +81,6 @@ def _combination(faces: list[np.ndarray], selector: Any) -> Any:
 
     first = np.array([f[0] if len(f) else [np.nan, np.nan] for f in faces], dtype=np.float32)
     return Combination(None, None, None, [], first, [""] * len(faces), faces, selector)  # type: ignore[arg-type]
-
-
-class TwoFaces:
-    """Two faces in every image: a large one in a corner and a smaller centred one (and one tiny one)."""
-
-    calls = 0
-
-    def detect(self, image: np.ndarray) -> list[Face]:
-        TwoFaces.calls += 1
-        h, w = image.shape[:2]
-        return [Face(0, 0, w / 2, h / 2, 0.9), Face(w * 0.35, h * 0.35, w * 0.3, h * 0.3, 0.9), Face(0, 0, 5, 5, 0.99)]
-
-
-class MeanColour:
-    """A 'recognizer' whose vector is the mean BGR of the face box: different faces give different vectors."""
-
-    calls = 0
-
-    def crop(self, image: np.ndarray, face: Face) -> np.ndarray:
-        x, y, w, h = (int(v) for v in (face.x, face.y, face.w, face.h))
-        return image[y : y + h, x : x + w].reshape(-1, 3).mean(axis=0)
-
-    def embed(self, crops: np.ndarray) -> np.ndarray:
-        MeanColour.calls += len(crops)
-        return crops.astype(np.float32) + 1
-
-
-DETECTOR = DetectorSpec(name="two", load=lambda files: TwoFaces(), settings={"min_face_size": 10})
-MODEL = RecognizerSpec(name="mean", load=lambda files: MeanColour(), dim=3)
 
 
 def test_switching_policy_detects_nothing_again_and_reuses_embeddings(tmp_path: Path) -> None:

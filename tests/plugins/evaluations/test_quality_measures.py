@@ -21,7 +21,7 @@ from bench.measures import QualityMeasure, Sample
 from facebench_plugins.measures import quality_measures as qm
 from facebench_plugins.recognizers.onnx_recognizers import BUILTINS, recognizer_spec
 from tests.conftest import SAMPLE, WEIGHTS, needs_weights
-from tests.test_onnx_recognizers import tiny_model
+from tests.fakes.tiny_onnx import tiny_model
 
 # The generic face of the pose estimator in 3D: x right, y down, z towards the camera (eye midpoint at 0)
 GENERIC = {

@@ -12,7 +12,7 @@ from bench.compute.pipeline import Pipeline
 from bench.compute.store import Store
 from bench.data.datasets import Carries, Dataset, Image
 from tests.conftest import LFW, WEIGHTS, needs_lfw, needs_weights
-from tests.test_parity import MULTI_FACE_PAIRS, _lfw
+from tests.fakes.multi_face_pairs import MULTI_FACE_PAIRS, lfw_paths
 
 
 @pytest.mark.slow
@@ -20,7 +20,7 @@ from tests.test_parity import MULTI_FACE_PAIRS, _lfw
 @needs_lfw
 @pytest.mark.parametrize("backend", ["opencv", "yunet", "retinaface-mnet"])
 def test_same_detector_twice_cold_gives_every_box_equal(backend: str, tmp_path: Path) -> None:
-    rels = sorted({rel for entries in MULTI_FACE_PAIRS.values() for entry in entries[:12] for rel in _lfw(entry)})
+    rels = sorted({rel for entries in MULTI_FACE_PAIRS.values() for entry in entries[:12] for rel in lfw_paths(entry)})
     dataset = Dataset(
         "lfw-multi-face",
         LFW,
