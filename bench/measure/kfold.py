@@ -242,38 +242,63 @@ def roc(scores: ArrayLike, same: ArrayLike, higher_is_more_similar: bool) -> tup
     return fps / fps[-1], tps / tps[-1], thresholds
 
 
+@dataclass(frozen=True)
+class Roc:
+    """One ROC (:func:`roc`), computed once, and the figures read off it."""
+
+    fpr: np.ndarray
+    tpr: np.ndarray
+    thresholds: np.ndarray
+    n_diff: int
+
+    @classmethod
+    def of(cls, scores: ArrayLike, same: ArrayLike, higher_is_more_similar: bool) -> Roc:
+        """The ROC of ``scores`` (validated once)."""
+        _, y = _prepare(scores, same, higher_is_more_similar)
+        return cls(*roc(scores, y, higher_is_more_similar), int(np.sum(~y)))
+
+    def auc(self) -> float:
+        """Trapezoid-rule area under the ROC; ties count half, as in sklearn's ``roc_auc_score``."""
+        return float(np.sum(np.diff(self.fpr) * (self.tpr[1:] + self.tpr[:-1]) / 2))
+
+    def eer(self) -> tuple[float, float]:
+        """(equal error rate, threshold), linearly interpolated where FPR crosses FNR on the ROC.
+
+        The ROC's infinite first threshold is replaced by the first finite one for interpolation.
+        """
+        fpr, tpr, thresholds = self.fpr, self.tpr, self.thresholds
+        gap = fpr - (1 - tpr)  # rises from -1 to 1
+        i = int(np.argmax(gap >= 0))  # first ROC point on or past the crossing; i >= 1
+        w = -gap[i - 1] / (gap[i] - gap[i - 1])
+        rate = fpr[i - 1] + w * (fpr[i] - fpr[i - 1])
+        previous = thresholds[max(i - 1, 1)]
+        return float(rate), float(previous + w * (thresholds[i] - previous))
+
+    def tar_at(self, far: float) -> float | None:
+        """True accept rate at the most permissive threshold whose false accept rate is <= ``far``.
+
+        None when there are fewer than ``1 / far`` different pairs: too few to measure that FAR.
+        """
+        if not 0 < far <= 1:
+            raise ValueError(f"far must be in (0, 1], got {far}")
+        if self.n_diff < 1 / far:
+            return None
+        return float(self.tpr[np.searchsorted(self.fpr, far, side="right") - 1])
+
+
 def roc_auc(scores: ArrayLike, same: ArrayLike, higher_is_more_similar: bool) -> float:
-    """Trapezoid-rule area under the ROC; ties count half, as in sklearn's ``roc_auc_score``."""
-    fpr, tpr, _ = roc(scores, same, higher_is_more_similar)
-    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    """:meth:`Roc.auc` of these scores."""
+    return Roc.of(scores, same, higher_is_more_similar).auc()
 
 
 def eer(scores: ArrayLike, same: ArrayLike, higher_is_more_similar: bool) -> tuple[float, float]:
-    """(equal error rate, threshold), linearly interpolated where FPR crosses FNR on the ROC.
-
-    The ROC's infinite first threshold is replaced by the first finite one for interpolation.
-    """
-    fpr, tpr, thresholds = roc(scores, same, higher_is_more_similar)
-    gap = fpr - (1 - tpr)  # rises from -1 to 1
-    i = int(np.argmax(gap >= 0))  # first ROC point on or past the crossing; i >= 1
-    w = -gap[i - 1] / (gap[i] - gap[i - 1])
-    rate = fpr[i - 1] + w * (fpr[i] - fpr[i - 1])
-    previous = thresholds[max(i - 1, 1)]
-    return float(rate), float(previous + w * (thresholds[i] - previous))
+    """:meth:`Roc.eer` of these scores."""
+    return Roc.of(scores, same, higher_is_more_similar).eer()
 
 
 def tar_at_far(scores: ArrayLike, same: ArrayLike, far: float, higher_is_more_similar: bool) -> float | None:
-    """True accept rate at the most permissive threshold whose false accept rate is <= ``far``.
-
-    None when there are fewer than ``1 / far`` different pairs: too few to measure that FAR.
-    """
-    if not 0 < far <= 1:
-        raise ValueError(f"far must be in (0, 1], got {far}")
-    _, y = _prepare(scores, same, higher_is_more_similar)
-    if np.sum(~y) < 1 / far:
-        return None
-    fpr, tpr, _ = roc(scores, same, higher_is_more_similar)
-    return float(tpr[np.searchsorted(fpr, far, side="right") - 1])
+    """:meth:`Roc.tar_at` of these scores."""
+    return Roc.of(scores, same, higher_is_more_similar).tar_at(far)
 
 
 def summarize(
@@ -291,7 +316,8 @@ def summarize(
         folds = make_folds(len(y), min(10, len(y)), 0, y)
     kfold = kfold_accuracy(scores, y, folds, higher_is_more_similar)
     threshold, best_accuracy = best_threshold(scores, y, higher_is_more_similar)
-    error_rate, error_threshold = eer(scores, y, higher_is_more_similar)
+    curve = Roc.of(scores, y, higher_is_more_similar)  # one ROC for the AUC, the EER and every TAR
+    error_rate, error_threshold = curve.eer()
     summary: dict[str, float | str | None] = {
         "acc_kfold_mean": kfold.accuracy_mean,
         "acc_kfold_std": kfold.accuracy_std,
@@ -302,11 +328,11 @@ def summarize(
         "acc_at_default": None
         if default_threshold is None
         else accuracy_at(scores, y, default_threshold, higher_is_more_similar),
-        "auc": roc_auc(scores, y, higher_is_more_similar),
+        "auc": curve.auc(),
         "eer": error_rate,
         "eer_threshold": error_threshold,
     }
     for far in fars:
-        summary[f"tar_at_far_{far:.0e}"] = tar_at_far(scores, y, far, higher_is_more_similar)
+        summary[f"tar_at_far_{far:.0e}"] = curve.tar_at(far)
     summary.update(n_pairs=len(y), n_same=int(y.sum()), n_diff=int((~y).sum()))
     return summary

@@ -57,7 +57,7 @@ def _metric(metrics: list[Metric], name: str) -> Metric:
 
 def roc_plots(scores: pd.DataFrame, metrics: list[Metric]) -> list[Plot]:
     """One ROC figure per dataset and metric, a curve per model/detector."""
-    from bench.measure.kfold import roc, roc_auc
+    from bench.measure.kfold import Roc
 
     written = []
     for (dataset, name), part in scores.groupby(["dataset", "metric"]):
@@ -66,9 +66,9 @@ def roc_plots(scores: pd.DataFrame, metrics: list[Metric]) -> list[Plot]:
         curves = []
         for (model, detector), curve in part.groupby(["model", "detector"]):
             values, same = curve.score.to_numpy(), curve.same.to_numpy().astype(bool)
-            fpr, tpr, _ = roc(values, same, higher)
-            label = f"{model} / {detector} (AUC {roc_auc(values, same, higher):.4f})"
-            curves.append((fpr, tpr, style[(model, detector)], label))
+            curve = Roc.of(values, same, higher)
+            label = f"{model} / {detector} (AUC {curve.auc():.4f})"
+            curves.append((curve.fpr, curve.tpr, style[(model, detector)], label))
         file = f"roc_{slug(str(dataset), str(name))}.png"
         written.append(figures.plot(file, _roc_figure, f"ROC — {dataset}, {name}", curves))
     return written
