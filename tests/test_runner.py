@@ -112,7 +112,13 @@ def test_python_api(data: Path, tmp_path: Path) -> None:
     assert set(s.tables["similarity"].identity_a) == {f"person{i}" for i in range(4)}
     assert list(s.table.n_identities) == [4]  # the headline table: the summary
     i = facebench.identify(
-        data, model="FakeNet", backend="fake-box", output=tmp_path, plugins_dirs=[FAKES], gallery_per_identity=2
+        data,
+        model="FakeNet",
+        backend="fake-box",
+        metric=["cosine"],
+        output=tmp_path,
+        plugins_dirs=[FAKES],
+        gallery_per_identity=2,
     )
     assert (i.table.n_enrolled == 4).all() and (i.table.rank1 == 1.0).all()
     with pytest.raises(facebench.BenchError, match="unknown option"):
