@@ -39,7 +39,7 @@ def test_accuracy_run_record(data: Path, tmp_path: Path) -> None:
 
 def test_second_run_is_served_from_the_cache(data: Path, tmp_path: Path) -> None:
     for run_id in ("first", "second"):
-        assert _accuracy(data, tmp_path, "--run-id", run_id)[0] == 0
+        assert _accuracy(data, tmp_path, "--run-id", run_id, "--metric", "cosine")[0] == 0
     timings = json.loads((tmp_path / "second" / "manifest.json").read_text())["timings"]
     assert all(stage["computed"] == 0 and stage["cached"] > 0 for stage in timings.values()), timings
 
@@ -55,7 +55,8 @@ def test_named_models_without_weights_are_all_listed_before_any_work(data: Path,
 
 
 def test_allow_partial_runs_the_rest(data: Path, tmp_path: Path) -> None:
-    code, text = _accuracy(data, tmp_path, "--run-id", "p", "--model", "FakeNet,NeedsWeights", "--allow-partial")
+    args = ("--run-id", "p", "--model", "FakeNet,NeedsWeights", "--allow-partial", "--metric", "cosine")
+    code, text = _accuracy(data, tmp_path, *args)
     assert code == 0, text
     unavailable = pd.read_csv(tmp_path / "p" / "unavailable.csv")
     assert unavailable.model.tolist() == ["NeedsWeights"]
