@@ -1,6 +1,6 @@
 """An evaluation as a unit: what it needs, which options it adds, which tables it writes.
 
-Its steps are the :class:`bench.context.Evaluation` protocol.
+Its steps are the :class:`bench.run.context.Evaluation` protocol.
 
 The runner (``bench.runner``) owns the lifecycle -- open the run, prepare, sweep the combinations, write each table
 after each combination, finish, close the record -- so a new evaluation is one file: its command appears in
@@ -42,7 +42,7 @@ class EvaluationSpec:
     """A registered evaluation."""
 
     name: str
-    factory: Callable[[], Any]  # -> an :class:`~bench.context.Evaluation`
+    factory: Callable[[], Any]  # -> an :class:`~bench.run.context.Evaluation`
     help: str = ""
     command: str = ""  # CLI command that runs it ("" = only as an extra evaluation of another command)
     needs: frozenset[str] = frozenset()  # "pairs", "identities", "attributes"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.faces import Face, Recognizer
-from bench.images import decode
+from bench.data.faces import Face, Recognizer
+from bench.data.images import decode
 from bench.registry import RecognizerSpec
 
 

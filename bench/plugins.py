@@ -1,7 +1,9 @@
-"""The plugin manager: entry points (built-in and third-party alike) and plugin folders, one registry per kind."""
+"""The plugin manager: the built-in plugins (``DEFAULT_PLUGINS``), third-party entry points and plugin folders,
+one registry per kind. Built-ins are registered exactly like third-party plugins, from one list."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import sys
@@ -22,6 +24,24 @@ from bench.registry import DetectorSpec, RecognizerSpec, Registry
 from bench.selection import FaceSelector
 
 ENTRY_POINT_GROUP = "bench"
+DEFAULT_PLUGINS: dict[str, str] = {
+    "deepface_detectors": "facebench_plugins.detectors.deepface_detectors",
+    "deepface_recognizers": "facebench_plugins.recognizers.deepface_recognizers",
+    "basic_detectors": "facebench_plugins.detectors.basic_detectors",
+    "onnx_recognizers": "facebench_plugins.recognizers.onnx_recognizers",
+    "metrics": "facebench_plugins.measures.distances",
+    "pair_formats": "facebench_plugins.protocols.pair_formats",
+    "face_selectors": "facebench_plugins.measures.face_selectors",
+    "verification": "facebench_plugins.evaluations.verification",
+    "identification": "facebench_plugins.evaluations.identification",
+    "similarity": "facebench_plugins.evaluations.similarity",
+    "robustness": "facebench_plugins.evaluations.robustness",
+    "standard_protocols": "facebench_plugins.protocols.standard_protocols",
+    "operating_points": "facebench_plugins.evaluations.operating_points",
+    "fairness": "facebench_plugins.evaluations.fairness",
+    "quality_measures": "facebench_plugins.measures.quality_measures",
+}
+"""The built-in plugins: name -> module, imported only when the plugins load (llm's DEFAULT_PLUGINS)."""
 PLUGINS_DIR_ENV = "BENCH_PLUGINS_DIR"
 
 KINDS: dict[str, tuple[str, str, type[Any]]] = {
@@ -92,10 +112,12 @@ def folders(plugins_dirs: tuple[Path, ...] = ()) -> tuple[Path, ...]:
 
 
 def load(plugins_dirs: tuple[Path, ...] = (), extra: tuple[ModuleType, ...] = ()) -> Plugins:
-    """Register entry-point plugins, every ``*.py`` in the plugin folders, and ``extra`` modules."""
+    """Register the built-ins, entry-point plugins, every ``*.py`` in the plugin folders, and ``extra`` modules."""
     pm = pluggy.PluginManager("bench")
     pm.add_hookspecs(hookspecs)
-    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    for name, path in DEFAULT_PLUGINS.items():
+        pm.register(importlib.import_module(path), name=name)
+    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)  # a name already registered (a built-in) is skipped
     for folder in folders(plugins_dirs):
         _load_dir(pm, folder)
     for module in extra:
@@ -107,12 +129,23 @@ def load(plugins_dirs: tuple[Path, ...] = (), extra: tuple[ModuleType, ...] = ()
     return _registries(pm)
 
 
+def _source(name: str) -> str:
+    """Where a loaded plugin came from: built-in, a plugins folder or a package's entry point."""
+    if name in DEFAULT_PLUGINS:
+        return "built-in"
+    return "plugins folder" if name.endswith(".py") else "entry point"
+
+
 def describe(plugins: Plugins) -> list[dict[str, object]]:
     """What each loaded plugin provides, kind by kind (for ``bench plugins``)."""
     out = []
     for plugin in plugins.manager.get_plugins():
         name = plugins.manager.get_name(plugin)
-        record: dict[str, object] = {"name": name, "module": getattr(plugin, "__name__", repr(plugin))}
+        record: dict[str, object] = {
+            "name": name,
+            "module": getattr(plugin, "__name__", repr(plugin)),
+            "source": _source(str(name)),
+        }
         for attr in KINDS:
             provided = [s.name for s in getattr(plugins, attr) if s.plugin == name]
             if provided:

@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.datasets import Dataset, DatasetError, Pairs
+from bench.data.datasets import Dataset, DatasetError, Pairs
 
-Reader = Callable[[Path, "Dataset | None"], "tuple[Dataset, Pairs]"]
-"""(pairs or benchmark file, the dataset it refers to if any) -> (the dataset, the pairs on it)."""
+Reader = Callable[[Path, "Dataset | None"], "tuple[Dataset, Pairs | None]"]
+"""(pairs or benchmark file, the dataset it refers to if any) -> (the dataset, the image pairs on it; None for a
+format without image pairs, such as IJB's template pairs or TinyFace's 1:N split)."""
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,23 @@ def choose(protocols: Iterable[ProtocolSpec], path: Path, declared: str | None =
     raise DatasetError(f"{path}: not in any known pair-list format ({names}); pass --protocol NAME")
 
 
+def _read(spec: ProtocolSpec, path: Path, dataset: Dataset | None) -> tuple[Dataset, Pairs | None]:
+    """``spec.read``, refusing an empty pair list (a reader gives pairs with rows, or None)."""
+    found, pairs = spec.read(path, dataset)
+    if pairs is not None and len(pairs) == 0:
+        raise DatasetError(f"{path}: the {spec.name} reader found no pairs in it; a pair list needs at least one")
+    return found, pairs
+
+
 def read_pairs(protocols: Iterable[ProtocolSpec], dataset: Dataset, path: Path, declared: str | None = None) -> Pairs:
-    """Pairs from ``path`` on ``dataset``, by the declared or sniffed reader."""
-    return choose(protocols, path, declared).read(path, dataset)[1]
+    """Pairs from ``path`` on ``dataset``, by the declared or sniffed reader; one without image pairs is refused."""
+    spec = choose(protocols, path, declared)
+    pairs = _read(spec, path, dataset)[1]
+    if pairs is None:
+        raise DatasetError(
+            f"{path}: read as {spec.name}, which has no image pairs; pass a pair list (lfw-pairs, csv-pairs)"
+        )
+    return pairs
 
 
 def benchmark_at(protocols: Iterable[ProtocolSpec], path: Path, declared: str | None = None) -> ProtocolSpec | None:
@@ -63,9 +78,12 @@ def benchmark_at(protocols: Iterable[ProtocolSpec], path: Path, declared: str | 
     return next((s for s in specs if s.sniff(path)), None)
 
 
-def open_benchmark(protocols: Iterable[ProtocolSpec], path: Path, declared: str | None = None) -> tuple[Dataset, Pairs]:
-    """A whole benchmark at ``path`` (a ``.bin``, a CFP or IJB folder...): its images and pairs, the dataset
-    naming ``path`` as its pairs file and the reader as its ``protocol`` (so a re-read uses the same reader)."""
+def open_benchmark(
+    protocols: Iterable[ProtocolSpec], path: Path, declared: str | None = None
+) -> tuple[Dataset, Pairs | None]:
+    """A whole benchmark at ``path`` (a ``.bin``, a CFP or IJB folder...): its images and pairs (None where it has
+    no image pairs), the dataset naming ``path`` as its pairs file and the reader as its ``protocol`` (so a re-read
+    uses the same reader)."""
     spec = benchmark_at(protocols, path, declared) or choose(protocols, path, declared)
-    dataset, pairs = spec.read(path, None)
+    dataset, pairs = _read(spec, path, None)
     return dataclasses.replace(dataset, pairs_file=path, protocol=spec.name), pairs

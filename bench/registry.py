@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from bench.compute.weights import WeightFile, find, missing_message, require
+from bench.data.faces import Detector, Recognizer
 from bench.errors import BenchError
-from bench.faces import Detector, Recognizer
-from bench.weights import WeightFile, find, missing_message, require
 
 
 class UnknownName(BenchError):
@@ -78,7 +78,7 @@ class RecognizerSpec(_Spec):
     def with_flip(self) -> RecognizerSpec:
         """The same model with flip test-time augmentation (face + mirror embeddings summed), named
         ``<name>+flip``, ``flip: true`` in its settings (so in cache keys and the manifest); already flipped: itself."""
-        from bench.flip import FlipRecognizer
+        from bench.compute.flip import FlipRecognizer
 
         if self.settings.get("flip"):
             return self
@@ -94,7 +94,7 @@ class RecognizerSpec(_Spec):
 
 
 SCREENING_OPTIONS = ("min_confidence", "min_face_size")
-"""Settings every detector has, applied by the pipeline to the faces it found (see ``bench.faces.screen``)."""
+"""Settings every detector has, applied by the pipeline to the faces it found (see ``bench.data.faces.screen``)."""
 
 
 class BadDetectorOption(BenchError):
@@ -248,10 +248,11 @@ def unknown_message(kind: str, name: str, valid: list[str]) -> str:
 
 
 def closest(name: str, valid: Iterable[str], n: int = 1) -> list[str]:
-    """Up to ``n`` of ``valid`` closest to ``name``: those it begins, then difflib's (case-insensitive)."""
+    """Up to ``n`` of ``valid`` closest to ``name``: those it begins, shortest first (a family's own name before its
+    variants: ``retinafac`` -> ``retinaface``, not ``retinaface-mnet``), then difflib's (case-insensitive)."""
     lowered = {v.lower(): v for v in valid}
     key = name.strip().lower()
-    close = [k for k in lowered if k.startswith(key)] if key else []
+    close = sorted((k for k in lowered if k.startswith(key)), key=len) if key else []
     close += [k for k in difflib.get_close_matches(key, list(lowered), n=n, cutoff=0.6) if k not in close]
     return [lowered[k] for k in close[:n]]
 

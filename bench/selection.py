@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.faces import Face
+from bench.data.faces import Face
 
 Chooser = Callable[[list[Face], int, int], list[int]]
 """(faces, image height, image width) -> indices of the faces to use, best first (deterministic)."""

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.datasets import Dataset, Pairs, scan
-from bench.faces import Face
+from bench.data.datasets import Dataset, Pairs, scan
+from bench.data.faces import Face
 
 
 def detect_faces(
@@ -35,10 +35,10 @@ def detect_faces(
 ) -> list[Face | None]:
     """The face the pipeline uses per image (cached like any detection), None where there is none."""
     from bench import plugins
-    from bench.executors import LocalExecutor
-    from bench.pipeline import Pipeline
-    from bench.store import Store, default_cache_dir
-    from bench.weights import default_weights_dir
+    from bench.compute.executors import LocalExecutor
+    from bench.compute.pipeline import Pipeline
+    from bench.compute.store import Store, default_cache_dir
+    from bench.compute.weights import default_weights_dir
 
     spec = plugins.load().detectors.get(detector)
     pipeline = Pipeline(
@@ -52,8 +52,8 @@ def aligned_crop(path: Path, face: Face | None, ext: str = ".jpg") -> bytes:
     images are (OpenCV, JPEG quality 95); without a face, the centred square of the whole image."""
     import cv2
 
-    from bench.images import decode
-    from facebench_plugins.alignment import align
+    from bench.compute.alignment import align
+    from bench.data.images import decode
 
     image = decode(path)
     face = face or Face.whole(*image.shape[:2])
@@ -66,7 +66,7 @@ def aligned_crop(path: Path, face: Face | None, ext: str = ".jpg") -> bytes:
 
 def build_bin(dataset: Dataset, pairs: Pairs, faces: Sequence[Face | None], out: Path, ext: str = ".jpg") -> None:
     """insightface's .bin of ``pairs``: two aligned, encoded crops per pair, the pair order (so the folds) kept."""
-    from facebench_plugins.protocols_bin import write_bin
+    from facebench_plugins.protocols.protocols_bin import write_bin
 
     crops = {i: aligned_crop(dataset.images[i].path, faces[i], ext) for i in np.unique([pairs.left, pairs.right])}
     images = [crops[i] for pair in zip(pairs.left, pairs.right) for i in pair]
@@ -198,7 +198,7 @@ def build_ijb(
     (even / odd images), media of two consecutive images of a template (a "video"), the detector's 5 points and
     confidence as faceness; template pairs: each identity's two templates (genuine) and every first template
     against every other identity's second (impostor)."""
-    from facebench_plugins.alignment import five_points
+    from bench.compute.alignment import five_points
 
     usable = [i for i, face in enumerate(faces) if face is not None and five_points(face.landmarks) is not None]
     kept = dataclasses.replace(dataset, images=[dataset.images[i] for i in usable])

@@ -48,7 +48,7 @@ def main() -> None:
     cmd = [
         sys.executable,
         "-c",
-        "from bench.cli import main; main()",
+        "from bench.interface.cli import main; main()",
         "-q",
         "--cache-dir",
         str(work / "cache"),

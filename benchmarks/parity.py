@@ -34,14 +34,34 @@ TOLERANCE = 1e-4
 SHARED = REPO.parent / "shared"
 
 
+def deepface_distance(
+    a: Path, b: Path, model: str, detector: str, metric: str = "cosine", enforce_detection: bool = False
+) -> float:
+    """``DeepFace.verify``'s distance for one pair, called as DeepFace's benchmark notebook does (``align=True``):
+    the one place facebench calls ``verify`` (the parity table, the speed benchmark's loop, the parity tests)."""
+    from deepface import DeepFace
+
+    result = DeepFace.verify(
+        str(a),
+        str(b),
+        model_name=model,
+        detector_backend=detector,
+        distance_metric=metric,
+        enforce_detection=enforce_detection,
+        align=True,
+        silent=True,
+    )
+    return float(result["distance"])
+
+
 def _pairs(root: Path, pairs_file: Path, limit: int | None) -> tuple[object, object]:
     from bench import plugins, protocols
-    from bench.datasets import restrict, scan
+    from bench.data.datasets import restrict, scan
 
     dataset = scan(root, pairs_file=pairs_file)
     pairs = protocols.read_pairs(plugins.load().protocols, dataset, pairs_file)
     if limit is not None:
-        from bench.datasets import Pairs
+        from bench.data.datasets import Pairs
 
         keep = np.arange(min(limit, len(pairs)))
         pairs = Pairs(pairs.left[keep], pairs.right[keep], pairs.same[keep], None, pairs.source)
@@ -58,9 +78,9 @@ def _done(path: Path) -> set[tuple[str, int]]:
 def _multi_face_pairs(args: argparse.Namespace, dataset: object, pairs: object, detector: str) -> np.ndarray:
     """Mask of the pairs with an image where facebench's (cached) detection found 2+ faces."""
     from bench import plugins
-    from bench.executors import LocalExecutor
-    from bench.pipeline import Pipeline
-    from bench.store import Store, default_cache_dir
+    from bench.compute.executors import LocalExecutor
+    from bench.compute.pipeline import Pipeline
+    from bench.compute.store import Store, default_cache_dir
 
     pipeline = Pipeline(Store(args.cache_dir or default_cache_dir()), args.weights, "whole", LocalExecutor(quiet=True))
     found = np.array([d.n_faces for d in pipeline.detect(dataset, plugins.load().detectors.get(detector))])
@@ -72,10 +92,9 @@ def run_deepface(args: argparse.Namespace) -> None:
     import cv2
 
     cv2.setNumThreads(1)  # DeepFace's Haar detection differs between calls with more OpenCV threads
-    from deepface import DeepFace
 
     from bench import plugins
-    from facebench_plugins.deepface_common import stage_weights
+    from facebench_plugins.recognizers.deepface_common import stage_weights
 
     registry = plugins.load()
     dataset, pairs = _pairs(args.root, args.pairs, args.limit)
@@ -96,17 +115,8 @@ def run_deepface(args: argparse.Namespace) -> None:
                 if (combination, k) in done or (wanted is not None and not wanted[k]):
                     continue
                 a, b = dataset.images[i], dataset.images[j]
-                result = DeepFace.verify(
-                    str(a.path),
-                    str(b.path),
-                    model_name=model,
-                    detector_backend=detector,
-                    distance_metric="cosine",
-                    enforce_detection=False,
-                    align=True,
-                    silent=True,
-                )
-                writer.writerow([combination, k, a.rel, b.rel, int(pairs.same[k]), repr(result["distance"])])
+                distance = deepface_distance(a.path, b.path, model, detector)
+                writer.writerow([combination, k, a.rel, b.rel, int(pairs.same[k]), repr(distance)])
                 handle.flush()
                 count += 1
             print(f"{combination}: {count} verify calls in {time.perf_counter() - start:.0f} s", flush=True)
@@ -122,7 +132,7 @@ def _deepface_rows(path: Path) -> dict[str, dict[int, float]]:
 
 
 def _accuracy(distances: np.ndarray, same: np.ndarray) -> float:
-    from bench import protocol
+    from bench.measure import kfold as protocol
 
     return protocol.best_threshold(distances, same, False)[1]
 
@@ -130,11 +140,11 @@ def _accuracy(distances: np.ndarray, same: np.ndarray) -> float:
 def run_compare(args: argparse.Namespace) -> None:
     """facebench under every policy against DeepFace's distances; writes the Markdown table."""
     from bench import plugins
-    from bench.datasets import Pairs, restrict
-    from bench.executors import LocalExecutor
-    from bench.pipeline import Pipeline
-    from bench.store import Store, default_cache_dir
-    from bench.sweep import Sweep
+    from bench.compute.executors import LocalExecutor
+    from bench.compute.pipeline import Pipeline
+    from bench.compute.store import Store, default_cache_dir
+    from bench.compute.sweep import Sweep
+    from bench.data.datasets import Pairs, restrict
 
     registry = plugins.load()
     cosine = registry.metrics.get("cosine")

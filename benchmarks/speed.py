@@ -139,7 +139,7 @@ def child_env(weights_dir: Path, cache_dir: Path | None = None) -> dict[str, str
 
 def _stage_deepface_weights(registry: Any, models: list[str], detectors: list[str], weights_dir: Path) -> None:
     """Give DeepFace the same weight files the plugins use (int8 builds included) under its own names."""
-    from facebench_plugins.deepface_common import stage_weights
+    from facebench_plugins.recognizers.deepface_common import stage_weights
 
     for spec in [*(registry.recognizers.get(m) for m in models), *(registry.detectors.get(d) for d in detectors)]:
         stage_weights(spec.resolve_weights(weights_dir))
@@ -148,10 +148,12 @@ def _stage_deepface_weights(registry: Any, models: list[str], detectors: list[st
 def child_deepface(cfg: dict[str, Any]) -> dict[str, Any]:
     """(1) DeepFace.verify per pair x metric x model x detector on the timed subset."""
     t0 = time.perf_counter()
-    from deepface import DeepFace
+    import deepface  # noqa: F401  (timed: importing DeepFace is part of its cost)
     from deepface.modules import modeling
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repo root
     from bench import plugins
+    from benchmarks.parity import deepface_distance
 
     registry = plugins.load()
     weights_dir = Path(cfg["weights_dir"])
@@ -176,33 +178,15 @@ def child_deepface(cfg: dict[str, Any]) -> dict[str, Any]:
         for det in cfg["detectors"]:
             _, a, b = subset[0]
             start = time.perf_counter()
-            DeepFace.verify(
-                str(root / a),
-                str(root / b),
-                model_name=model,
-                detector_backend=det,
-                distance_metric="cosine",
-                align=True,
-                enforce_detection=False,
-                silent=True,
-            )
+            deepface_distance(root / a, root / b, model, det)
             warmup[f"{model}/{det}"] = round(time.perf_counter() - start, 3)
             for metric in cfg["metrics"]:
                 seconds, dists = [], []
                 for _, a, b in subset:
                     start = time.perf_counter()
-                    out = DeepFace.verify(
-                        str(root / a),
-                        str(root / b),
-                        model_name=model,
-                        detector_backend=det,
-                        distance_metric=metric,
-                        align=True,
-                        enforce_detection=False,
-                        silent=True,
-                    )
+                    distance = deepface_distance(root / a, root / b, model, det, metric)
                     seconds.append(time.perf_counter() - start)
-                    dists.append(float(out["distance"]))
+                    dists.append(distance)
                 combos.append(
                     {
                         "model": model,
@@ -223,14 +207,14 @@ def child_floor(cfg: dict[str, Any]) -> dict[str, Any]:
     """(2) on this shard of the images: decode once per detector, detect, crop, one batched forward pass per face
     per model. Nothing else. Embeddings go to ``cfg["vectors_dir"]`` as ``<model>__<detector>.npy``."""
     t0 = time.perf_counter()
-    from bench import runtime
+    from bench.compute import runtime
 
     runtime.limit(cfg["threads"])  # before any framework loads, as the executor's workers do
     import numpy as np
 
     from bench import plugins
-    from bench.faces import Face, screen
-    from bench.images import decode
+    from bench.data.faces import Face, screen
+    from bench.data.images import decode
 
     registry = plugins.load()
     selector = registry.face_selectors.get(cfg["face"])  # single-face policies: the pipeline's choice
@@ -314,7 +298,7 @@ def floor_distances(shards: list[tuple[list[str], Path]], cfg: dict[str, Any]) -
     """Per model/detector/metric, the distance of every pair, from the shards' embeddings."""
     import numpy as np
 
-    from facebench_plugins.metrics import METRICS as metric_objects
+    from facebench_plugins.measures.distances import METRICS as metric_objects
 
     by_name = {m.name: m for m in metric_objects}
     images = cfg["images"]
@@ -413,7 +397,7 @@ def measure_bench(
     cmd = [
         sys.executable,
         "-c",
-        "from bench.cli import main; main()",
+        "from bench.interface.cli import main; main()",
         "-q",
         "accuracy",
         "--i",

@@ -26,7 +26,7 @@ def bench(*args: str) -> tuple[int, str]:
     """Run the ``bench`` CLI in-process (quiet): (exit code, output)."""
     from click.testing import CliRunner
 
-    from bench.cli import main
+    from bench.interface.cli import main
 
     result = CliRunner().invoke(main, ["-q", *args])
     crash = result.exception is not None and not isinstance(result.exception, SystemExit)

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from bench.context import Input
 from bench.evaluations import EvaluationSpec, Table
 from bench.hookspecs import hookimpl
+from bench.run.context import Input
 
 
 class Spread:

@@ -1,6 +1,6 @@
 """A new pair-list format in one file: '#tsv-pairs' then 'a<TAB>b<TAB>same' lines, sniffed by content."""
 
-from bench.datasets import pairs_from_rows, scan
+from bench.data.datasets import pairs_from_rows, scan
 from bench.hookspecs import hookimpl
 from bench.protocols import ProtocolSpec
 

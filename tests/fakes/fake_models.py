@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.faces import Face
+from bench.compute.weights import WeightFile
+from bench.data.faces import Face
 from bench.hookspecs import hookimpl
 from bench.registry import DetectorSpec, RecognizerSpec
-from bench.weights import WeightFile
 
 
 class CentreBox:

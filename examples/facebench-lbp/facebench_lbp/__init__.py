@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.faces import Face
+from bench.data.faces import Face
 from bench.hookspecs import hookimpl
 from bench.registry import RecognizerSpec
 

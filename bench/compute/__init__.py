@@ -1,0 +1,1 @@
+"""Compute: the pipeline, executors, store, weights, faces and alignment."""

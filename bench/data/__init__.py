@@ -1,0 +1,1 @@
+"""Data in: datasets, readers' shared parts, images, templates, safe unpickling."""

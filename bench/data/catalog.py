@@ -1,0 +1,76 @@
+"""The named datasets of ``datasets.yaml``: where each lives, its pairs, protocol, baseline and attributes."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.data import attributes
+from bench.data.datasets import Dataset, DatasetError, scan
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """One entry of datasets.yaml."""
+
+    name: str
+    root: Path
+    pairs: Path | None
+    layout: str
+    description: str
+    baseline: str = ""
+    protocol: str = ""  # the reader of ``pairs``; without ``pairs``, of ``root`` itself (a .bin, an IJB folder...)
+    attributes: tuple[Any, ...] = ()  # bench.data.attributes sources (a CSV, label lists)
+
+    def present(self) -> bool:
+        """Whether its folder (or benchmark file) and pairs file, if any, exist."""
+        if self.protocol and self.pairs is None:
+            return self.root.exists()
+        return self.root.is_dir() and (self.pairs is None or self.pairs.is_file())
+
+    def open(self) -> Dataset:
+        """Scan the folder into a :class:`Dataset`, with the declared attributes on its images."""
+        dataset = scan(self.root, self.name, self.pairs, self.description)
+        dataset = dataclasses.replace(dataset, baseline=self.baseline, protocol=self.protocol)
+        return attributes.attach(dataset, self.attributes) if self.attributes else dataset
+
+
+def _expand(text: str) -> str:
+    """``${VAR}`` and ``${VAR:-default}`` from the environment."""
+    return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: os.environ.get(m.group(1)) or (m.group(2) or ""), text)
+
+
+def _entry(name: str, raw: Any, base: Path, source: Path) -> DatasetEntry:
+    if not isinstance(raw, dict) or "root" not in raw:
+        raise DatasetError(f"{source}: dataset '{name}' needs a mapping with at least 'root:'")
+    unknown = set(raw) - {"root", "pairs", "layout", "description", "baseline", "protocol", "attributes"}
+    if unknown:
+        raise DatasetError(f"{source}: dataset '{name}' has unknown keys {sorted(unknown)}")
+    root = (base / _expand(str(raw["root"]))).resolve()
+    pairs = (root / str(raw["pairs"])) if raw.get("pairs") else None
+    layout, description = str(raw.get("layout", "identity-per-folder")), str(raw.get("description", ""))
+    declared = attributes.parse(raw["attributes"], root, f"{source}: dataset '{name}'") if "attributes" in raw else ()
+    return DatasetEntry(
+        name, root, pairs, layout, description, str(raw.get("baseline", "")), str(raw.get("protocol", "")), declared
+    )
+
+
+def load_catalog(path: Path) -> dict[str, DatasetEntry]:
+    """Parse datasets.yaml; paths are relative to the file's folder."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise DatasetError(f"{path}{where}: invalid YAML ({getattr(err, 'problem', err)})") from err
+    except OSError as err:
+        raise DatasetError(f"cannot read {path}: {err.strerror}") from err
+    if not isinstance(data, dict) or not isinstance(data.get("datasets"), dict):
+        raise DatasetError(f"{path}: expected a top-level 'datasets:' mapping")
+    return {name: _entry(name, raw, path.parent, path) for name, raw in data["datasets"].items()}

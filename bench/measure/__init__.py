@@ -1,0 +1,1 @@
+"""Measure: pure maths on scores -- k-fold, operating points, EDC, ranks, group statistics."""

@@ -1,0 +1,1 @@
+"""Report: figures, plots, the report card and page, compare."""

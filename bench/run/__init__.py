@@ -1,0 +1,1 @@
+"""Run: requests, sources, the sweep's runner, the run record, suites."""

@@ -1,0 +1,1 @@
+"""Built-in evaluations (each a command)."""

@@ -1,0 +1,1 @@
+"""Built-in distance metrics, face selectors and quality measures."""

@@ -1,0 +1,1 @@
+"""Built-in readers of benchmark files and pair lists."""

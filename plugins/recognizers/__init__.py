@@ -1,0 +1,1 @@
+"""Built-in face recognizers and their graph tools."""

@@ -1,0 +1,129 @@
+"""``--executor ray`` gives the same results and the same cache entries as ``local``; a plugin that fails to load
+is recorded as unavailable, a task that fails twice stops the run. One local Ray instance (2 CPUs) for the module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from bench import plugins
+from bench.compute.executors import Item, RayExecutor, Work, WorkerFailure
+from bench.compute.store import Store
+from bench.data.images import file_sha256
+from bench.interface.cli import main
+from tests.conftest import SAMPLE, WEIGHTS, needs_weights
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _ray() -> Iterator[None]:
+    ray = pytest.importorskip("ray")  # here, not at import: the fast tier collects this module too
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _accuracy(tmp_path: Path, executor: str, *args: str) -> Path:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main,
+        [
+            "-q",
+            "--cache-dir",
+            str(tmp_path / f"cache-{executor}"),
+            "accuracy",
+            "--i",
+            str(SAMPLE),
+            "--o",
+            str(out),
+            "--run-id",
+            executor,
+            "--executor",
+            executor,
+            *args,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return out / executor
+
+
+def _entries(cache: Path) -> dict[str, bytes]:
+    """The cached results (detections, embeddings); timing records are measurements, not results."""
+    return {
+        str(p.relative_to(cache)): p.read_bytes()
+        for kind in ("detections", "embeddings")
+        for p in sorted((cache / kind).rglob("*"))
+        if p.is_file()
+    }
+
+
+@needs_weights
+def test_ray_matches_local_results_and_cache(tmp_path: Path) -> None:
+    local = _accuracy(tmp_path, "local", "--model", "Dlib", "--backend", "opencv")
+    distributed = _accuracy(tmp_path, "ray", "--model", "Dlib", "--backend", "opencv")
+    pd.testing.assert_frame_equal(pd.read_csv(distributed / "accuracy.csv"), pd.read_csv(local / "accuracy.csv"))
+    pd.testing.assert_frame_equal(pd.read_csv(distributed / "scores.csv"), pd.read_csv(local / "scores.csv"))
+    local_cache, ray_cache = _entries(tmp_path / "cache-local"), _entries(tmp_path / "cache-ray")
+    vectors = [k for k in local_cache if k.endswith(".npy")]
+    assert len(vectors) == 36 and local_cache.keys() == ray_cache.keys()
+    assert local_cache == ray_cache
+    for key in vectors:
+        np.testing.assert_array_equal(np.load(tmp_path / "cache-ray" / key), np.load(tmp_path / "cache-local" / key))
+
+
+def test_plugin_from_a_folder_that_fails_to_load_is_unavailable(tmp_path: Path) -> None:
+    """Workers find plugins of --plugins-dir by name; a load failure there is reported like a local one."""
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "broken.py").write_text(
+        "from bench.hookspecs import hookimpl\nfrom bench.registry import DetectorSpec\n\n"
+        "def _load(files):\n    raise RuntimeError('no such device')\n\n"
+        "@hookimpl\ndef register_detectors(register):\n    register(DetectorSpec(name='broken', load=_load))\n"
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "-q",
+            "--plugins-dir",
+            str(folder),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "accuracy",
+            "--i",
+            str(SAMPLE),
+            "--o",
+            str(tmp_path / "out"),
+            "--backend",
+            "broken",
+            "--executor",
+            "ray",
+        ],
+    )
+    assert result.exit_code == 1 and "nothing could run" in result.output
+    unavailable = pd.read_csv(next((tmp_path / "out").iterdir()) / "unavailable.csv")
+    assert list(unavailable.detector) == ["broken"]
+    assert "broken failed to load: RuntimeError: no such device" in unavailable.reason[0]
+
+
+def test_a_failed_task_is_retried_once_then_fails_loudly(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")  # the store cannot write under a file: every task raises
+    paths = sorted(SAMPLE.glob("*/*.jpg"))[:3]
+    items = tuple(Item(file_sha256(p), p) for p in paths)
+    work = Work("detect", "skip", Store(blocked), WEIGHTS, "ns", items)
+    with pytest.raises(
+        WorkerFailure, match=r"detect skip: a Ray task failed \(NotADirectoryError: .*again when retried"
+    ):
+        RayExecutor(chunk_size=2, quiet=True).run(work, plugins.load().detectors.get("skip"))
+
+
+def test_a_worker_that_cannot_read_the_images_fails_loudly(tmp_path: Path) -> None:
+    """Images the driver read but a worker cannot (no shared dataset path) are no 'unreadable' data outcome."""
+    path = min(SAMPLE.glob("*/*.jpg"))
+    work = Work("detect", "skip", Store(tmp_path), WEIGHTS, "ns", (Item(file_sha256(path), tmp_path / "gone.jpg"),))
+    with pytest.raises(WorkerFailure, match="LostInput: .*gone.jpg: cannot read file.*same path on every node"):
+        RayExecutor(quiet=True).run(work, plugins.load().detectors.get("skip"))

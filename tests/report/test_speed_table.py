@@ -1,0 +1,33 @@
+"""The report's speed table: a detector served from the cache shows as cached, never another detector's timing."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from bench.compute.executors import LocalExecutor
+from bench.compute.pipeline import Pipeline
+from bench.compute.store import Store
+from bench.compute.sweep import Sweep
+from bench.data.datasets import scan
+from bench.report.webpage import speed
+from tests.conftest import SAMPLE
+from tests.fakes.two_faces import DETECTOR, MODEL
+
+
+def test_cached_stages_show_as_cached(tmp_path: Path) -> None:
+    data = scan(SAMPLE)
+    data.images = data.images[:3]
+    store = Store(tmp_path)
+    list(Sweep(Pipeline(store, tmp_path, executor=LocalExecutor(quiet=True)), [DETECTOR], [MODEL]).run(data))
+    other = dataclasses.replace(DETECTOR, name="other")  # a second detector, not cached yet
+    pipeline = Pipeline(store, tmp_path, executor=LocalExecutor(quiet=True))
+    list(Sweep(pipeline, [DETECTOR, other], [MODEL]).run(data))
+    timings = {k: v.as_dict() for k, v in pipeline.stats.items()}
+    assert timings["embed:mean@two"]["computed"] == 0 and timings["embed:mean@other"]["computed"] == 3
+    table = speed({"timings": timings}).set_index("detector")
+    assert table.loc["two", "detect_ms_per_face"] == "cached" and table.loc["two", "embed_ms_per_face"] == "cached"
+    assert np.isnan(table.loc["two", "total_ms_per_face"])
+    assert isinstance(table.loc["other", "embed_ms_per_face"], float)
