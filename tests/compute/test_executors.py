@@ -18,11 +18,10 @@ from bench.data.images import file_sha256
 from bench.interface.cli import main
 from tests.conftest import SAMPLE, WEIGHTS, needs_weights
 
-ray = pytest.importorskip("ray")
-
 
 @pytest.fixture(scope="module", autouse=True)
 def _ray() -> Iterator[None]:
+    ray = pytest.importorskip("ray")  # here, not at import: the fast tier collects this module too
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()

@@ -45,6 +45,7 @@ def _files(cache: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.mark.slow  # starts a pool of two worker processes
 def test_workers_get_a_share_of_the_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "plugins"
     folder.mkdir()

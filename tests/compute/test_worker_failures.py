@@ -45,6 +45,7 @@ def _accuracy(data: Path, out: Path, run_id: str, jobs: int) -> tuple[int, str]:
     )
 
 
+@pytest.mark.slow  # starts worker pools (--jobs 2) and kills one
 def test_a_worker_killed_once_is_retried_with_the_same_numbers(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -61,6 +62,7 @@ def test_a_worker_killed_once_is_retried_with_the_same_numbers(
     assert json.loads((tmp_path / "two" / "manifest.json").read_text())["status"] == "complete"
 
 
+@pytest.mark.slow  # starts worker pools (--jobs 2), twice
 def test_a_worker_that_always_dies_fails_the_run(data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(DIES, "always")
     code, text = _accuracy(data, tmp_path, "dead", 2)

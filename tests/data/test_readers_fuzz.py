@@ -5,6 +5,7 @@ never a number. Images are tiny real JPEG / PNG files in temporary folders (hypo
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import tempfile
@@ -49,8 +50,15 @@ def put(path: Path, data: bytes = JPEG) -> None:
     path.write_bytes(data)
 
 
+@functools.cache
+def _readers() -> tuple[protocols.ProtocolSpec, ...]:
+    """The registered readers, loaded once per process (a plugin load for each hypothesis example was most of
+    this module's time)."""
+    return tuple(plugins.load().protocols)
+
+
 def registry() -> list[protocols.ProtocolSpec]:
-    return list(plugins.load().protocols)
+    return list(_readers())
 
 
 def read_back(dataset: Dataset, pairs: Pairs) -> tuple[list[Row], list[int] | None]:

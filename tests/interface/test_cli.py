@@ -15,6 +15,7 @@ from tests.conftest import SAMPLE, bench, needs_weights
 HEAVY = ("tensorflow", "deepface", "onnxruntime", "cv2", "matplotlib", "torch", "sklearn", "mtcnn", "dlib", "ray")
 
 
+@pytest.mark.slow  # runs a subprocess (a fresh interpreter)
 def test_help_and_listing_import_no_framework() -> None:
     """`bench --help` and plugin listing stay fast by importing no ML framework (measured by imports, not time)."""
     code = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -49,18 +50,33 @@ def _count_renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return drawn
 
 
-def test_the_same_figure_is_copied_and_equals_a_fresh_draw(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="module")
+def first(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[bytes], list[str], int]:
+    """``_scores()`` drawn once into a fresh cache, for both tests (drawing is most of this module's time):
+    the cache, the PNGs, what was drawn and how many figures the cache then kept."""
+    root = tmp_path_factory.mktemp("figures")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        drawn = _count_renders(monkeypatch)
+        first = _plot(_scores(), root / "a", root / "cache")
+    return root / "cache", first, drawn, len(list((root / "cache" / "figures").iterdir()))
+
+
+def test_the_same_figure_is_copied_and_equals_a_fresh_draw(
+    first: tuple[Path, list[bytes], list[str], int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache, first_pngs, first_drawn, kept = first
+    assert first_drawn == ["_roc_figure", "_distance_figure"] and kept == 2
     drawn = _count_renders(monkeypatch)
-    first = _plot(_scores(), tmp_path / "a", tmp_path / "cache")
-    assert drawn == ["_roc_figure", "_distance_figure"] and len(list((tmp_path / "cache" / "figures").iterdir())) == 2
-    drawn.clear()
+    shutil.copytree(cache, tmp_path / "cache")
     copied = _plot(_scores(), tmp_path / "b", tmp_path / "cache")
-    assert drawn == [] and copied == first
-    assert _plot(_scores(), tmp_path / "c", None) == first and drawn == ["_roc_figure", "_distance_figure"]
+    assert drawn == [] and copied == first_pngs
+    assert _plot(_scores(), tmp_path / "c", None) == first_pngs and drawn == ["_roc_figure", "_distance_figure"]
 
 
-def test_changed_data_is_drawn_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _plot(_scores(), tmp_path / "a", tmp_path / "cache")
+def test_changed_data_is_drawn_again(
+    first: tuple[Path, list[bytes], list[str], int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(first[0], tmp_path / "cache")  # a cache holding the figures of _scores()
     drawn = _count_renders(monkeypatch)
     changed = _plot(_scores(nudge=-1.0), tmp_path / "b", tmp_path / "cache")
     assert drawn == ["_roc_figure", "_distance_figure"]

@@ -40,7 +40,7 @@ def test_accuracy_run_record(data: Path, tmp_path: Path) -> None:
 
 def test_second_run_is_served_from_the_cache(data: Path, tmp_path: Path) -> None:
     for run_id in ("first", "second"):
-        assert _accuracy(data, tmp_path, "--run-id", run_id)[0] == 0
+        assert _accuracy(data, tmp_path, "--run-id", run_id, "--metric", "cosine")[0] == 0
     timings = json.loads((tmp_path / "second" / "manifest.json").read_text())["timings"]
     assert all(stage["computed"] == 0 and stage["cached"] > 0 for stage in timings.values()), timings
 
@@ -56,7 +56,8 @@ def test_named_models_without_weights_are_all_listed_before_any_work(data: Path,
 
 
 def test_allow_partial_runs_the_rest(data: Path, tmp_path: Path) -> None:
-    code, text = _accuracy(data, tmp_path, "--run-id", "p", "--model", "FakeNet,NeedsWeights", "--allow-partial")
+    args = ("--run-id", "p", "--model", "FakeNet,NeedsWeights", "--allow-partial", "--metric", "cosine")
+    code, text = _accuracy(data, tmp_path, *args)
     assert code == 0, text
     unavailable = pd.read_csv(tmp_path / "p" / "unavailable.csv")
     assert unavailable.model.tolist() == ["NeedsWeights"]
@@ -163,7 +164,13 @@ def test_python_api(data: Path, tmp_path: Path) -> None:
     assert set(s.tables["similarity"].identity_a) == {f"person{i}" for i in range(4)}
     assert list(s.table.n_identities) == [4]  # the headline table: the summary
     i = facebench.identify(
-        data, model="FakeNet", backend="fake-box", output=tmp_path, plugins_dirs=[FAKES], gallery_per_identity=2
+        data,
+        model="FakeNet",
+        backend="fake-box",
+        metric=["cosine"],
+        output=tmp_path,
+        plugins_dirs=[FAKES],
+        gallery_per_identity=2,
     )
     assert (i.table.n_enrolled == 4).all() and (i.table.rank1 == 1.0).all()
     with pytest.raises(facebench.BenchError, match="unknown option"):

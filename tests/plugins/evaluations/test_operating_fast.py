@@ -62,7 +62,8 @@ def test_calibrate_then_threshold_from_run(data: Path, tmp_path: Path) -> None:
 
 
 def test_threshold_from_a_run_without_operating_points_fails_in_one_line(data: Path, tmp_path: Path) -> None:
-    code, text = bench_fakes("accuracy", data, tmp_path, "--run-id", "acc", "--n", "40")
+    code, text = bench_fakes("accuracy", data, tmp_path, "--run-id", "acc", "--n", "40", "--metric", "cosine")
     assert code == 0, text
-    code, text = bench_fakes("operating", data, tmp_path, "--n", "40", "--threshold-from", str(tmp_path / "acc"))
+    args = ("--n", "40", "--metric", "cosine", "--threshold-from", str(tmp_path / "acc"))
+    code, text = bench_fakes("operating", data, tmp_path, *args)
     assert code == 1 and "no operating_points.csv" in text and "Traceback" not in text
