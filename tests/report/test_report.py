@@ -40,7 +40,8 @@ def hostile_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(SAMPLE / "Serena_Williams", data / HOSTILE_ID)
     (data / "Hugo_Chavez" / HOSTILE_FILE).write_bytes(b"not an image")  # lands in failures.csv by name
     common = ("--model", "Dlib", "--backend", "opencv", "--o", str(root / "runs"))
-    assert bench("similarity", "--i", str(data), *common, "--run-id", "sim")[0] == 0
+    code, text = bench("similarity", "--i", str(data), *common, "--run-id", "sim")
+    assert code == 0, text
     for run_id, seed in (("a", "0"), ("b", "1")):
         code, text = bench(
             "accuracy", "--i", str(data), *common, "--metric", "cosine", "--n", "60", "--seed", seed, "--run-id", run_id
