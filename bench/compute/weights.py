@@ -39,12 +39,22 @@ class WeightFile:
         return tuple(u for u in (self.url, *self.mirrors) if u)
 
 
+USER_DEEPFACE_HOME_ENV = "BENCH_USER_DEEPFACE_HOME"
+"""The user's own ``$DEEPFACE_HOME`` ("" if unset), kept when a plugin points DeepFace at a staging folder: the
+staging folder (links to the files asked for last) is never a place to look for weights."""
+
+
+def deepface_weights() -> Path:
+    """The user's DeepFace weights folder: ``$DEEPFACE_HOME/.deepface/weights`` (home: ``~``), never the staging one."""
+    home = os.environ.get(USER_DEEPFACE_HOME_ENV, os.environ.get("DEEPFACE_HOME", "")) or str(Path.home())
+    return Path(home).expanduser() / ".deepface" / "weights"
+
+
 def default_weights_dir() -> Path:
     """``$BENCH_WEIGHTS_DIR``, else DeepFace's ``$DEEPFACE_HOME/.deepface/weights``."""
     if os.environ.get(WEIGHTS_ENV):
         return Path(os.environ[WEIGHTS_ENV]).expanduser()
-    home = os.environ.get("DEEPFACE_HOME") or str(Path.home())
-    return Path(home).expanduser() / ".deepface" / "weights"
+    return deepface_weights()
 
 
 def _package_file(location: str) -> Path | None:
@@ -60,11 +70,10 @@ def _package_file(location: str) -> Path | None:
 def search_path(weights_dir: Path) -> list[Path]:
     """Where weight files are looked for, in order: ``weights_dir`` (``--weights-dir``), ``$BENCH_WEIGHTS_DIR``,
     DeepFace's ``$DEEPFACE_HOME/.deepface/weights``, and a ``weights/`` folder in the working directory."""
-    home = os.environ.get("DEEPFACE_HOME") or str(Path.home())
     folders = [
         weights_dir,
         Path(os.environ.get(WEIGHTS_ENV) or weights_dir),
-        Path(home) / ".deepface" / "weights",
+        deepface_weights(),
         Path("weights"),
     ]
     return list(dict.fromkeys(Path(f).expanduser() for f in folders))

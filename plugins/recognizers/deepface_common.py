@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.compute.weights import WeightFile
+from bench.compute.weights import USER_DEEPFACE_HOME_ENV, WeightFile
 
 _STAGE: Path | None = None
 _DEEPFACE_RELEASE = "https://github.com/serengil/deepface_models/releases/download/v1.0/"
@@ -31,6 +31,7 @@ def stage_weights(files: dict[str, Path]) -> None:
     """Expose resolved weight files to DeepFace under the names it expects, via a private DEEPFACE_HOME."""
     global _STAGE
     if _STAGE is None:
+        os.environ.setdefault(USER_DEEPFACE_HOME_ENV, os.environ.get("DEEPFACE_HOME", ""))  # still searched
         _STAGE = Path(tempfile.mkdtemp(prefix="facebench-deepface-"))
         atexit.register(shutil.rmtree, _STAGE, True)
         (_STAGE / ".deepface" / "weights").mkdir(parents=True)
