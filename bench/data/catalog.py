@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bench.data import attributes
 from bench.data.datasets import Dataset, DatasetError, scan
+from bench.data.yaml_files import read_yaml
 
 
 @dataclass(frozen=True)
@@ -63,14 +62,7 @@ def _entry(name: str, raw: Any, base: Path, source: Path) -> DatasetEntry:
 
 def load_catalog(path: Path) -> dict[str, DatasetEntry]:
     """Parse datasets.yaml; paths are relative to the file's folder."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise DatasetError(f"{path}{where}: invalid YAML ({getattr(err, 'problem', err)})") from err
-    except OSError as err:
-        raise DatasetError(f"cannot read {path}: {err.strerror}") from err
+    data = read_yaml(path, DatasetError)
     if not isinstance(data, dict) or not isinstance(data.get("datasets"), dict):
         raise DatasetError(f"{path}: expected a top-level 'datasets:' mapping")
     return {name: _entry(name, raw, path.parent, path) for name, raw in data["datasets"].items()}

@@ -22,8 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bench.data.yaml_files import read_yaml
 from bench.errors import BenchError
 from bench.run.config import Settings
 from bench.run.requests import SweepRequest, check
@@ -38,11 +37,7 @@ class SuiteError(BenchError):
 
 
 def _load(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise SuiteError(f"{path}{f':{mark.line + 1}' if mark else ''}: invalid YAML") from err
+    data = read_yaml(path, SuiteError)
     if not isinstance(data, dict) or not all(
         isinstance(data.get(k), list) and data[k] for k in ("datasets", "evaluations")
     ):

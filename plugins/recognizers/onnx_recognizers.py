@@ -359,16 +359,16 @@ def load_models(path: Path) -> list[OnnxModelConfig]:
     """The configs declared in a YAML file; :class:`ConfigError` naming the file, line and field otherwise."""
     import yaml
 
+    from bench.data.yaml_files import Loader, syntax_error
+
     try:
-        loader = yaml.SafeLoader(path.read_text())
+        loader = Loader(path.read_text())
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
     except OSError as err:
         raise ConfigError(f"cannot read {path}: {err.strerror}") from err
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{where}: invalid YAML ({getattr(err, 'problem', None) or err})") from err
+        raise syntax_error(path, err, ConfigError) from err
     if not isinstance(data, dict) or set(data) != {"models"} or not isinstance(data["models"], list):
         raise ConfigError(f"{path}: expected exactly one top-level key, 'models:', holding a list of models")
     assert isinstance(root, yaml.MappingNode)  # checked above: a mapping with one key
