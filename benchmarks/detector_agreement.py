@@ -76,25 +76,25 @@ def run_facebench(name: str, paths: list[Path], weights: Path) -> tuple[list[Det
 
 
 def run_mtcnn_package(paths: list[Path]) -> tuple[list[Detection], float]:
-    """The ``mtcnn`` package (TensorFlow) at MTCNN's published thresholds, its landmarks named person-centred."""
+    """The ``mtcnn`` package (TensorFlow) at MTCNN's published thresholds, unrounded (its numpy output: image id,
+    x, y, w, h, score, 5 x, 5 y with the image-left eye and mouth corner first)."""
     import cv2
     from mtcnn import MTCNN
 
-    names = {"left_eye": "right_eye", "right_eye": "left_eye", "nose": "nose"}  # its names are image-side
-    names |= {"mouth_left": "mouth_right", "mouth_right": "mouth_left"}
+    names = ("right_eye", "left_eye", "nose", "mouth_right", "mouth_left")  # person-centred
     model = MTCNN()
     rgbs = [cv2.imread(str(p))[:, :, ::-1] for p in paths]
     model.detect_faces(rgbs[0], threshold_onet=0.7)
     out, start = [], time.perf_counter()
     for rgb in rgbs:
-        faces = model.detect_faces(rgb, threshold_onet=0.7)
-        best = max(faces, key=lambda f: f["box"][2] * f["box"][3]) if faces else None
+        rows = np.asarray(model.detect_faces(rgb, threshold_onet=0.7, output_type="numpy"), dtype=np.float64)
+        best = rows[np.argmax(rows[:, 3] * rows[:, 4])] if len(rows) else None
         out.append(
             {
-                "box": [float(v) for v in best["box"]],
-                "landmarks": {names[k]: [float(v[0]), float(v[1])] for k, v in best["keypoints"].items()},
+                "box": best[1:5].tolist(),
+                "landmarks": {name: [best[6 + k], best[11 + k]] for k, name in enumerate(names)},
             }
-            if best
+            if best is not None
             else {}
         )
     return out, 1000 * (time.perf_counter() - start) / len(paths)
@@ -187,9 +187,10 @@ def report(results: dict[str, tuple[list[Detection], float]], notes: list[str], 
         f"# Detector agreement on LFW ({n} deep-funneled images, evenly spaced in the sorted file list)",
         "",
         "Produced by `python benchmarks/detector_agreement.py` (one thread per detector; the machine's 2 cores were"
-        " shared with other jobs, so ms/image is indicative). Largest face per image after each detector's"
-        " screening (`min_confidence`, `min_face_size`). Landmark error: mean pixel distance over the landmarks both"
-        " give, divided by the reference's inter-ocular distance (images where both found a face).",
+        " shared with other jobs at a load average near 20, so ms/image is only indicative). Largest face per image"
+        " after each detector's screening (`min_confidence`, `min_face_size`). Landmark error: mean pixel distance"
+        " over the landmarks both give, divided by the reference's inter-ocular distance (images where both found"
+        " a face).",
         "",
         "## Agreement",
         "",
