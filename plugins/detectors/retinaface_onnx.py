@@ -99,7 +99,7 @@ class RetinaFaceOnnx:
         top = np.argsort(-scores, kind="stable")[:PRE_NMS_TOP_K]
         kept = top[nms(boxes[top], scores[top], self.nms_threshold)][:POST_NMS_TOP_K]
         height, width = image.shape[:2]
-        faces = [self._face(boxes[i] / scale, float(scores[i]), marks[i] / scale, width, height) for i in kept]
+        faces = [corner_face(boxes[i] / scale, float(scores[i]), marks[i] / scale, width, height) for i in kept]
         return [face for face in faces if face.w > 0 and face.h > 0]
 
     def _resize(self, image: np.ndarray) -> tuple[np.ndarray, float]:
@@ -125,10 +125,12 @@ class RetinaFaceOnnx:
         marks = decode_landmarks(landms[0], priors) * size
         return boxes, conf[0, :, 1], marks
 
-    @staticmethod
-    def _face(box: np.ndarray, score: float, marks: np.ndarray, width: int, height: int) -> Face:
-        """A Face with its corner box clipped to the image and person-centred landmark names."""
-        x1, x2 = np.clip(box[[0, 2]], 0, width)
-        y1, y2 = np.clip(box[[1, 3]], 0, height)
-        landmarks = {name: (float(x), float(y)) for name, (x, y) in zip(LANDMARK_ORDER, marks)}
-        return Face(float(x1), float(y1), float(x2 - x1), float(y2 - y1), score, landmarks)
+
+def corner_face(
+    box: np.ndarray, score: float, marks: np.ndarray, width: int, height: int, order: tuple[str, ...] = LANDMARK_ORDER
+) -> Face:
+    """A Face from a corner box (x1, y1, x2, y2) clipped to the image, its points named by ``order``."""
+    x1, x2 = np.clip(box[[0, 2]], 0, width)
+    y1, y2 = np.clip(box[[1, 3]], 0, height)
+    landmarks = {name: (float(x), float(y)) for name, (x, y) in zip(order, marks)}
+    return Face(float(x1), float(y1), float(x2 - x1), float(y2 - y1), score, landmarks)

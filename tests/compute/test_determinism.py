@@ -18,7 +18,7 @@ from tests.fakes.multi_face_pairs import MULTI_FACE_PAIRS, lfw_paths
 @pytest.mark.slow
 @needs_weights
 @needs_lfw
-@pytest.mark.parametrize("backend", ["opencv", "yunet", "retinaface-mnet"])
+@pytest.mark.parametrize("backend", ["opencv", "yunet-int8bq", "retinaface-mnet"])
 def test_same_detector_twice_cold_gives_every_box_equal(backend: str, tmp_path: Path) -> None:
     rels = sorted({rel for entries in MULTI_FACE_PAIRS.values() for entry in entries[:12] for rel in lfw_paths(entry)})
     dataset = Dataset(

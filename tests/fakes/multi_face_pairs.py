@@ -47,7 +47,7 @@ MULTI_FACE_PAIRS = {
         "Elinor_Caplan 1 Henning_Scherf 1",
         "Eliott_Spitzer 1 Jerry_Bruckheimer 1",
     ),
-    ("SFace", "yunet"): (
+    ("SFace", "yunet-int8bq"): (
         "Abdullah_Gul 13 Abdullah_Gul 16",
         "Abdullatif_Sener 1 Abdullatif_Sener 2",
         "Alex_Penelas 1 Alex_Penelas 2",

@@ -12,7 +12,9 @@ IMAGES = sorted(SAMPLE.glob("*/*.jpg"))[:6:2]
 
 
 @needs_weights
-@pytest.mark.parametrize("name", ["opencv", "ssd", "dlib", "mtcnn", "centerface", "yunet", "retinaface-mnet"])
+@pytest.mark.parametrize(
+    "name", ["opencv", "ssd", "dlib", "mtcnn", "centerface", "yunet", "yunet-int8bq", "retinaface-mnet"]
+)
 def test_detector_finds_the_face(name: str) -> None:
     spec = plugins.load().detectors.get(name)
     assert spec.unavailable_reason(WEIGHTS) is None, spec.unavailable_reason(WEIGHTS)

@@ -9,6 +9,7 @@ import pytest
 
 from bench import plugins
 from bench.data.images import decode
+from bench.registry import DetectorSpec
 from benchmarks.parity import deepface_distance
 from facebench_plugins.measures.distances import METRICS as _METRICS
 from tests.conftest import LFW, SAMPLE, WEIGHTS, needs_lfw, needs_weights
@@ -22,6 +23,11 @@ PAIRS = [
 ]
 
 
+def deepface_name(spec: DetectorSpec) -> str:
+    """DeepFace's name for the detector (``yunet-int8bq`` is DeepFace's ``yunet`` on the int8bq file)."""
+    return str(spec.settings.get("backend", spec.name))
+
+
 def _embedding(detector, recognizer, path: Path) -> np.ndarray:  # type: ignore[no-untyped-def]
     image = decode(path)
     face = max(detector.detect(image), key=lambda f: f.area)
@@ -29,16 +35,17 @@ def _embedding(detector, recognizer, path: Path) -> np.ndarray:  # type: ignore[
 
 
 @needs_weights
-@pytest.mark.parametrize(("model", "backend"), [("Dlib", "opencv"), ("SFace", "yunet"), ("Dlib", "skip")])
+@pytest.mark.parametrize(("model", "backend"), [("Dlib", "opencv"), ("SFace", "yunet-int8bq"), ("Dlib", "skip")])
 def test_distances_match_deepface_verify(model: str, backend: str) -> None:
     registry = plugins.load()
-    detector = registry.detectors.get(backend).build(WEIGHTS)
+    spec = registry.detectors.get(backend)
+    detector = spec.build(WEIGHTS)
     recognizer = registry.recognizers.get(model).build(WEIGHTS)
     for a, b in PAIRS:
         x, y = (_embedding(detector, recognizer, SAMPLE / p) for p in (a, b))
         for metric, func in METRICS.items():
             ours = float(func(x[None], y[None])[0])
-            theirs = deepface_distance(SAMPLE / a, SAMPLE / b, model, backend, metric, enforce_detection=True)
+            theirs = deepface_distance(SAMPLE / a, SAMPLE / b, model, deepface_name(spec), metric, True)
             assert ours == pytest.approx(theirs, abs=1e-4), (model, backend, metric, a, b)
 
 
@@ -72,12 +79,13 @@ def test_every_face_policy_matches_deepface_verify_on_multi_face_pairs(
     pipeline = Pipeline(
         Store(tmp_path), WEIGHTS, "whole", LocalExecutor(quiet=True), selector=registry.face_selectors.get("deepface")
     )
-    sweep = Sweep(pipeline, [registry.detectors.get(backend)], [registry.recognizers.get(model)])
+    spec = registry.detectors.get(backend)
+    sweep = Sweep(pipeline, [spec], [registry.recognizers.get(model)])
     combo = next(sweep.run(dataset))
     found = combo.n_faces()
     assert ((found[left] > 1) | (found[right] > 1)).all()  # each pair really has a multi-face image
     ours = combo.pair_scores(registry.metrics.get("cosine"), left, right)
-    theirs = [deepface_distance(LFW / a, LFW / b, model, backend) for a, b in rows]
+    theirs = [deepface_distance(LFW / a, LFW / b, model, deepface_name(spec)) for a, b in rows]
     np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
     largest = Pipeline(
         Store(tmp_path), WEIGHTS, "whole", LocalExecutor(quiet=True), selector=registry.face_selectors.get("largest")
