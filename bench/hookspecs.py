@@ -47,3 +47,9 @@ def register_face_selectors(register: Callable[..., None]) -> None:
 @hookspec
 def register_quality(register: Callable[..., None]) -> None:
     """Register per-image quality measures: ``register(QualityMeasure(...))``."""
+
+
+@hookspec
+def register_attribute_estimators(register: Callable[..., None]) -> None:
+    """Register attribute estimators: ``register(AttributeEstimator(...))`` (labels a face, e.g. its estimated age
+    band; ``bench fairness --attributes estimated`` groups by them)."""

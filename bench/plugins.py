@@ -17,7 +17,7 @@ import pluggy
 from bench import hookspecs
 from bench.errors import BenchError
 from bench.evaluations import EvaluationSpec
-from bench.measures import QualityMeasure
+from bench.measures import AttributeEstimator, QualityMeasure
 from bench.metrics import Metric
 from bench.protocols import ProtocolSpec
 from bench.registry import DetectorSpec, RecognizerSpec, Registry
@@ -41,6 +41,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "operating_points": "facebench_plugins.evaluations.operating_points",
     "fairness": "facebench_plugins.evaluations.fairness",
     "quality_measures": "facebench_plugins.measures.quality_measures",
+    "face_attributes": "facebench_plugins.measures.face_attributes",
 }
 """The built-in plugins: name -> module, imported only when the plugins load (llm's DEFAULT_PLUGINS)."""
 PLUGINS_DIR_ENV = "BENCH_PLUGINS_DIR"
@@ -53,6 +54,7 @@ KINDS: dict[str, tuple[str, str, type[Any]]] = {
     "evaluations": ("register_evaluations", "evaluation", EvaluationSpec),
     "face_selectors": ("register_face_selectors", "face selector", FaceSelector),
     "quality": ("register_quality", "quality measure", QualityMeasure),
+    "attribute_estimators": ("register_attribute_estimators", "attribute estimator", AttributeEstimator),
 }
 """Registry attribute -> (hook, the kind's name in messages, the type its objects must have)."""
 
@@ -73,6 +75,7 @@ class Plugins:
     evaluations: Registry[EvaluationSpec]
     face_selectors: Registry[FaceSelector]
     quality: Registry[QualityMeasure]
+    attribute_estimators: Registry[AttributeEstimator]
 
 
 def _load_dir(pm: pluggy.PluginManager, folder: Path) -> None:

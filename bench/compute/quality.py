@@ -80,7 +80,7 @@ def image_qualities(
     """One row per image, one column per image measure (``needs_model`` False); NaN where no face was found."""
     chosen = [m for m in measures if not m.needs_model]
     samples = [
-        Sample(img.path, d.face) if d.status == "ok" and d.face is not None else None
+        Sample(img.path, d.face, weights_dir=pipeline.weights_dir) if d.status == "ok" and d.face is not None else None
         for img, d in zip(dataset.images, detections)
     ]
     values = _values(pipeline.store, pipeline.detection_namespace(detector), pipeline.hashes(dataset), samples, chosen)
@@ -107,7 +107,8 @@ def model_qualities(
             samples.append(None)
             continue
         extra = pipeline.store.get_json(EXTRAS, namespace, face_key(sha, d.face))
-        samples.append(Sample(img.path, d.face, vector, None if extra is None else extra["quality"], model, recognizer))
+        quality = None if extra is None else extra["quality"]
+        samples.append(Sample(img.path, d.face, vector, quality, model, pipeline.weights_dir, recognizer))
     values = _values(pipeline.store, namespace, shas, samples, chosen)
     return pd.DataFrame({"image": [img.rel for img in dataset.images], **values})
 

@@ -6,6 +6,7 @@ failure tables, the honest status and the exit code are the same everywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from bench.compute.pipeline import Pipeline, plugin_key
 from bench.compute.store import Store
 from bench.compute.sweep import Sweep
 from bench.compute.weights_admin import fix_commands
-from bench.data.datasets import NEED_WORDS, Dataset
+from bench.data.datasets import NEED_WORDS, Carries, Dataset
 from bench.errors import BenchError
 from bench.evaluations import EvaluationSpec
 from bench.registry import DetectorSpec, RecognizerSpec, Registry, with_detector_options
@@ -100,7 +101,10 @@ def check_needs(dataset: Dataset, specs: list[EvaluationSpec], known: Iterable[E
         )
 
 
-NEED_FIXES = {"attributes": "declare one under 'attributes:' in datasets.yaml (docs: bench fairness --help)"}
+NEED_FIXES = {
+    "attributes": "declare one under 'attributes:' in datasets.yaml, or pass --attributes estimated "
+    "(docs: bench fairness --help)"
+}
 
 
 def _lead_first(command: str) -> tuple[bool, str]:
@@ -203,6 +207,8 @@ def execute(request: SweepRequest, settings: Settings, record: dict[str, object]
     specs = _evaluations(settings, request)
     sweep = _sweep(settings, request)
     dataset, given = open_source(settings, request)
+    if request.option("attributes") == "estimated":  # labelled by an estimator in the evaluation's prepare
+        dataset = dataclasses.replace(dataset, carries=dataset.carries | {Carries.ATTRIBUTES})
     check_needs(dataset, specs, settings.plugins().evaluations)
     run = Run.create(
         request.output,

@@ -20,6 +20,7 @@ the end, not a manifest table (and not prefixed ``fairness``), so no report dump
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ import click
 import numpy as np
 import pandas as pd
 
+from bench.compute import estimates
 from bench.compute.sweep import Combination
 from bench.data.attributes import UNLABELLED, attributes_of, coverage, image_groups, sample_group_pairs
 from bench.data.datasets import Dataset, Pairs, restrict
@@ -37,6 +39,7 @@ from bench.hookspecs import hookimpl
 from bench.measure import differentials as fairness
 from bench.measure.accuracy import scored_pairs
 from bench.measure.operating import MIN_IMPOSTORS_PER_ERROR, det_curve, normal_deviate
+from bench.measures import ESTIMATED, AttributeEstimator
 from bench.metrics import Metric
 from bench.report import figures
 from bench.report.figures import Plot
@@ -118,6 +121,41 @@ def choose_attribute(dataset: Dataset, asked: str | None) -> str:
         declare = "declare one under 'attributes:' in datasets.yaml" if not known else "pass --attribute"
         raise FairnessError(f"dataset '{dataset.name}' has attributes [{', '.join(known)}]; {declare}")
     return asked or known[0]
+
+
+def choose_estimator(ctx: Context, asked: str | None) -> AttributeEstimator:
+    """The estimator ``--attribute`` names (``gender`` or ``gender (estimated)``), else the only one whose weights
+    are found; a missing weight file is an error naming it."""
+    registry = ctx.plugins.attribute_estimators
+    weights_dir = ctx.sweep.pipeline.weights_dir
+    if asked is not None:
+        name = asked.removesuffix(f" ({ESTIMATED})")
+        if name not in registry.names():
+            raise FairnessError(f"no attribute estimator '{name}'; registered: {', '.join(registry.names()) or 'none'}")
+        chosen = registry.get(name)
+        if chosen.missing_weights(weights_dir):
+            raise FairnessError(
+                f"attribute estimator '{name}' needs {', '.join(chosen.missing_weights(weights_dir))}, not found "
+                f"under {weights_dir}; bench weights import FILE --as {chosen.missing_weights(weights_dir)[0]}"
+            )
+        return chosen
+    ready = [e for e in registry if not e.missing_weights(weights_dir)]
+    if len(ready) != 1:
+        raise FairnessError(
+            f"--attributes estimated: pass --attribute NAME; estimators with their weights found: "
+            f"{', '.join(e.name for e in ready) or 'none'}"
+        )
+    return ready[0]
+
+
+def estimation_detector(ctx: Context) -> Any:
+    """The detector whose faces the estimator labels: the first of the sweep that can run (one labelling for every
+    combination, so each compares the same groups)."""
+    weights_dir = ctx.sweep.pipeline.weights_dir
+    for detector in ctx.sweep.detectors:
+        if detector.unavailable_reason(weights_dir) is None:
+            return detector
+    raise FairnessError("--attributes estimated: none of the chosen detectors can run, so no face to estimate from")
 
 
 def fmr_targets(at_fmr: str, n_impostor: int) -> list[float]:
@@ -367,21 +405,18 @@ class Fairness:
 
     def __init__(self) -> None:
         self.det: list[dict[str, Any]] = []  # DET curve points of every combination, written in finish
+        self.attribute = ""  # chosen in prepare
+        self.estimation: dict[str, Any] = {}  # with --attributes estimated: by what, and agreement with declared
 
     def prepare(self, ctx: Context) -> None:
         """The attribute and (when fairness leads) the pairs; what the labels cover goes into the manifest."""
-        attribute = choose_attribute(ctx.dataset, ctx.request.option("attribute"))
-        if not ctx.inputs:
-            dataset, pairs = restrict(ctx.dataset, choose_pairs(ctx, attribute))
-            ctx.run.record(
-                pairs={
-                    "source": pairs.source,
-                    "n_pairs": len(pairs),
-                    "n_same": int(pairs.same.sum()),
-                    "n_images_used": len(dataset.images),
-                }
-            )
-            ctx.inputs.append(Input(dataset, pairs, {}))
+        if ctx.request.option("attributes", "declared") == ESTIMATED:
+            self.attribute = self._estimate(ctx)
+        else:
+            self.attribute = choose_attribute(ctx.dataset, ctx.request.option("attribute"))
+            if not ctx.inputs:
+                self._lead(ctx, ctx.dataset, choose_pairs(ctx, self.attribute))
+        attribute = self.attribute
         ctx.run.record(
             fairness={
                 "attribute": attribute,
@@ -391,15 +426,51 @@ class Fairness:
                     for i in ctx.inputs
                     if attribute in attributes_of(i.dataset)
                 },
+                **self.estimation,
             }
         )
+
+    @staticmethod
+    def _lead(ctx: Context, dataset: Dataset, pairs: Pairs) -> None:
+        """Fairness leads: the pairs' images become the one input."""
+        dataset, pairs = restrict(dataset, pairs)
+        ctx.run.record(
+            pairs={
+                "source": pairs.source,
+                "n_pairs": len(pairs),
+                "n_same": int(pairs.same.sum()),
+                "n_images_used": len(dataset.images),
+            }
+        )
+        ctx.inputs.append(Input(dataset, pairs, {}))
+
+    def _estimate(self, ctx: Context) -> str:
+        """``--attributes estimated``: label the images the pairs use (all of them to sample ``--n`` by group) with
+        the estimator, on one detector's faces; the agreement with a declared attribute of the same name is kept."""
+        estimator = choose_estimator(ctx, ctx.request.option("attribute"))
+        detector, pipeline = estimation_detector(ctx), ctx.sweep.pipeline
+        if not ctx.inputs and ctx.request.n is not None and not ctx.request.pairs:
+            ctx.dataset = estimates.attach(pipeline, ctx.dataset, detector, estimator)
+            self._lead(ctx, ctx.dataset, choose_pairs(ctx, estimator.attribute))
+        elif not ctx.inputs:
+            self._lead(ctx, ctx.dataset, pairs_for(ctx.settings, ctx.request, ctx.dataset, ctx.given_pairs))
+        for item in ctx.inputs:
+            item.dataset = estimates.attach(pipeline, item.dataset, detector, estimator)
+        self.estimation = {
+            "estimated_by": {"estimator": estimator.name, "plugin": estimator.plugin, "detector": detector.name},
+            "estimator_agreement": {
+                i.dataset.name: estimates.agreement(i.dataset, estimator.name, estimator.attribute)
+                for i in ctx.inputs
+                if estimator.name in attributes_of(i.dataset)
+            },
+        }
+        return estimator.attribute
 
     def combination(self, ctx: Context, combo: Combination) -> Rows:
         """The two tables' rows; the DET curves are kept for :meth:`finish`. An input without the attribute (e.g.
         a clean baseline) gives none."""
-        settings = options_of(ctx.request)
-        attribute = choose_attribute(ctx.dataset, settings.attribute)
-        if ctx.input.pairs is None or attribute not in attributes_of(combo.dataset):
+        settings = dataclasses.replace(options_of(ctx.request), attribute=self.attribute)
+        if ctx.input.pairs is None or self.attribute not in attributes_of(combo.dataset):
             return {}
         rows = combination_rows(combo, ctx.input.pairs, ctx.metrics, settings)
         self.det.extend({**ctx.input.tags, **r} for r in rows.pop(DET_FILE))
@@ -415,7 +486,22 @@ class Fairness:
 
     def summary(self, ctx: Context) -> str:
         """Per combination: groups' FMR/FNMR/FTD with CIs and counts, GARBE and FDR."""
-        return summary_text(ctx.run.table("fairness"), ctx.run.table("fairness_differentials")) + "\n" + NOTE
+        text = summary_text(ctx.run.table("fairness"), ctx.run.table("fairness_differentials"))
+        return "\n".join([text, *agreement_lines(self.estimation.get("estimator_agreement", {})), NOTE])
+
+
+def agreement_lines(agreement: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per dataset: how the estimated labels agree with the declared ones."""
+    lines = []
+    for dataset, a in agreement.items():
+        if not a.get("n_images"):
+            continue
+        recall = ", ".join(f"{label} {r:.3f} (n={a['n_per_class'][label]})" for label, r in a["recall"].items())
+        lines.append(
+            f"estimated vs declared labels on {dataset}: accuracy {a['accuracy']:.3f} over {a['n_images']} images; "
+            f"recall {recall}"
+        )
+    return lines
 
 
 NOTE = (
@@ -453,6 +539,13 @@ def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
             ),
             options=(
                 Option("attribute", str, None, "Attribute to group by [default: the dataset's only one]."),
+                Option(
+                    "attributes",
+                    click.Choice(["declared", ESTIMATED]),
+                    "declared",
+                    "Where the group labels come from: the dataset's declared files, or an attribute estimator "
+                    "(bench plugins lists them) on the first detector's faces, named e.g. 'gender (estimated)'.",
+                ),
                 Option(
                     "at_fmr",
                     str,

@@ -19,7 +19,9 @@ import pandas as pd
 from bench.compute import quality
 from bench.compute.pipeline import Pipeline
 from bench.compute.sweep import Combination
+from bench.compute.weights import search_path
 from bench.data.datasets import Pairs, restrict
+from bench.errors import BenchError
 from bench.evaluations import EvaluationSpec, Option, Rows, Table
 from bench.measure import edc, ranks
 from bench.measures import QualityMeasure
@@ -252,6 +254,24 @@ def _rule(ctx: Context) -> Rule:
     return Rule(float(ctx.request.option("edc_fnmr", Rule.fnmr)), None if fmr is None else float(fmr))
 
 
+def available_measures(ctx: Context) -> list[QualityMeasure]:
+    """The measures asked for; with ``all``, those whose weight files are missing are left out (and recorded),
+    a missing file of a measure named explicitly is an error."""
+    asked = str(ctx.request.option("measures", "all"))
+    chosen = ctx.plugins.quality.select(asked)
+    weights_dir = ctx.sweep.pipeline.weights_dir
+    missing = {m.name: m.missing_weights(weights_dir) for m in chosen if m.missing_weights(weights_dir)}
+    if missing and asked.strip().lower() != "all":
+        name, files = next(iter(missing.items()))
+        raise BenchError(
+            f"quality measure '{name}' needs {', '.join(files)}, not found (looked in "
+            f"{', '.join(map(str, search_path(weights_dir)))}); bench weights import FILE --as {files[0]}"
+        )
+    if missing:
+        ctx.run.record(quality_measures_left_out={n: f"missing {', '.join(f)}" for n, f in missing.items()})
+    return [m for m in chosen if m.name not in missing]
+
+
 class QualityEvaluation:
     """``bench quality``: every registered (or chosen) measure's EDC and pAUC per model x detector x metric."""
 
@@ -261,7 +281,7 @@ class QualityEvaluation:
 
     def prepare(self, ctx: Context) -> None:
         """The pairs, as ``bench accuracy`` chooses them; the measures and the threshold rule."""
-        self.measures = ctx.plugins.quality.select(ctx.request.option("measures", "all"))
+        self.measures = available_measures(ctx)
         ctx.run.record(
             edc={
                 "threshold": _rule(ctx).describe(),
