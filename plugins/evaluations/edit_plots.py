@@ -52,6 +52,7 @@ def _heatmap_figure(part: pd.DataFrame, metric: str, baseline: str) -> Figure:
         f"TAR on edited faces, {metric}: 95 % bootstrap over persons; a shared letter within a column: "
         "cannot be told apart",
         fontsize=9,
+        y=1.04,
     )
     return fig
 
@@ -72,13 +73,13 @@ def _distance_figure(
     detectors = sorted({d for _, d, _, _ in data})
     models = sorted({m for m, _, _, _ in data})
     colours = {m: plt.get_cmap("tab10")(k % 10) for k, m in enumerate(models)}
-    every = np.concatenate([np.concatenate([e, c]) for _, _, e, c in data])
-    bins = np.linspace(np.nanmin(every), np.nanmax(every), 40)
     fig, axes = plt.subplots(1, len(detectors), figsize=(5.2 * len(detectors), 3.8), squeeze=False, sharey=True)
     for ax, detector in zip(axes[0], detectors):
         for model, det, edited, clean in data:
             if det != detector:
                 continue
+            both = np.concatenate([edited, clean])
+            bins = np.linspace(np.nanmin(both), np.nanmax(both), 30)  # each model's own range: shapes stay visible
             ax.hist(edited, bins=bins, density=True, histtype="step", lw=1.6, color=colours[model],
                     label=f"{model}: {set_name} (n={len(edited)})")
             if len(clean):
