@@ -24,8 +24,13 @@ def cell_text(tar: float, lo: float, hi: float, group: str) -> str:
 def tar_heatmap(table: pd.DataFrame, name: str, metric: str, baseline: str) -> Plot:
     """TAR at the baseline-fixed threshold: a panel per FAR target, rows model x detector, columns sets."""
     part = table.assign(row=table.model + " x " + table.detector)
-    return figures.plot(name, _heatmap_figure, part[["row", "set", "far_target", "tar_lfw", "tar_lfw_lo",
-                                                     "tar_lfw_hi", "group"]].reset_index(drop=True), metric, baseline)
+    return figures.plot(
+        name,
+        _heatmap_figure,
+        part[["row", "set", "far_target", "tar_lfw", "tar_lfw_lo", "tar_lfw_hi", "group"]].reset_index(drop=True),
+        metric,
+        baseline,
+    )
 
 
 def _heatmap_figure(part: pd.DataFrame, metric: str, baseline: str) -> Figure:
@@ -42,8 +47,9 @@ def _heatmap_figure(part: pd.DataFrame, metric: str, baseline: str) -> Figure:
         for (i, j), value in np.ndenumerate(values):
             if np.isfinite(value):
                 r = at.loc[(rows[i], sets[j])]
-                ax.text(j, i, cell_text(value, r.tar_lfw_lo, r.tar_lfw_hi, r.group), ha="center", va="center",
-                        fontsize=7)
+                ax.text(
+                    j, i, cell_text(value, r.tar_lfw_lo, r.tar_lfw_hi, r.group), ha="center", va="center", fontsize=7
+                )
         ax.set_xticks(range(len(sets)), sets, fontsize=8)
         ax.set_yticks(range(len(rows)), rows if ax is axes[0][0] else [], fontsize=8)
         ax.set_title(f"FAR {far:.0e} (threshold fixed on {baseline})", fontsize=9)
@@ -80,16 +86,32 @@ def _distance_figure(
                 continue
             both = np.concatenate([edited, clean])
             bins = np.linspace(np.nanmin(both), np.nanmax(both), 30)  # each model's own range: shapes stay visible
-            ax.hist(edited, bins=bins, density=True, histtype="step", lw=1.6, color=colours[model],
-                    label=f"{model}: {set_name} (n={len(edited)})")
+            ax.hist(
+                edited,
+                bins=bins,
+                density=True,
+                histtype="step",
+                lw=1.6,
+                color=colours[model],
+                label=f"{model}: {set_name} (n={len(edited)})",
+            )
             if len(clean):
-                ax.hist(clean, bins=bins, density=True, histtype="step", lw=1.0, ls="--", color=colours[model],
-                        label=f"{model}: {baseline} (n={len(clean)})")
+                ax.hist(
+                    clean,
+                    bins=bins,
+                    density=True,
+                    histtype="step",
+                    lw=1.0,
+                    ls="--",
+                    color=colours[model],
+                    label=f"{model}: {baseline} (n={len(clean)})",
+                )
         ax.set_title(f"detector {detector}", fontsize=9)
         ax.set_xlabel(label, fontsize=8)
     axes[0][0].set_ylabel("density of genuine pairs", fontsize=8)
     axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
-    fig.suptitle(f"{set_name}: genuine scores, original x edited (solid) vs {baseline} genuine pairs (dashed)",
-                 fontsize=10)
+    fig.suptitle(
+        f"{set_name}: genuine scores, original x edited (solid) vs {baseline} genuine pairs (dashed)", fontsize=10
+    )
     fig.tight_layout()
     return fig

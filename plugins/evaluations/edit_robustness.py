@@ -30,7 +30,7 @@ from bench.report import heatmaps as similarity_report
 from bench.report.plots import slug
 from bench.run.context import Context, Input
 from bench.run.runner import console_table
-from bench.run.runs import NotARun, read_run
+from bench.run.runs import NotARun, TableInfo, read_run
 from bench.run.sources import named, open_source, pairs_for
 from facebench_plugins.evaluations.edit_plots import distance_plot, tar_heatmap
 from facebench_plugins.evaluations.similarity import totals_of
@@ -108,7 +108,9 @@ def set_rows(s: Scored, thresholds: dict[float, float], n_boot: int, seed: int) 
     """Per FAR target: TAR at the baseline's threshold and at the set's own, with intervals over persons."""
     fars = tuple(sorted(thresholds))
     own = operating.operating_points(s.scores, s.same, s.hims, fars)
-    ci = operating.bootstrap_intervals(s.scores, s.same, s.hims, s.left, s.right, n_boot, seed, fars) if n_boot else None
+    ci = (
+        operating.bootstrap_intervals(s.scores, s.same, s.hims, s.left, s.right, n_boot, seed, fars) if n_boot else None
+    )
     weights = operating.subject_weights(s.left, s.right, n_boot, seed) if n_boot else None
     rows = []
     for k, far in enumerate(fars):
@@ -145,7 +147,10 @@ def edit_rows(s: Scored, thresholds: dict[float, float], n_boot: int, seed: int)
         row: dict[str, Any] = {"edit": edit, "genuine_mean_score": float(s.scores[s.same & mask].mean())}
         for far, threshold in sorted(thresholds.items()):
             tar = genuine_tar(s, threshold, weights, mask)
-            row |= {"n_genuine": tar["n_genuine"], **{f"{k}_at_far_{far:.0e}": tar[k] for k in ("tar", "tar_lo", "tar_hi")}}
+            row |= {
+                "n_genuine": tar["n_genuine"],
+                **{f"{k}_at_far_{far:.0e}": tar[k] for k in ("tar", "tar_lo", "tar_hi")},
+            }
         rows.append(row)
     return rows
 
@@ -174,6 +179,29 @@ def ranked(table: pd.DataFrame) -> pd.DataFrame:
         ranking = ranks.rank_items(names, part.tar_lfw.to_numpy(float), apart, lower_is_better=False)
         parts.append(part.assign(rank=ranking.rank, group=ranking.group))
     return pd.concat(parts).sort_index().assign(rank_rule=ranks.OVERLAP_RULE)
+
+
+def _cell(tar: Any, lo: Any, hi: Any, group: Any = "") -> str:
+    if tar is None or pd.isna(tar):
+        return ""
+    interval = "" if lo is None or pd.isna(lo) else f" [{lo:.2f}, {hi:.2f}]"
+    return f"{tar:.3f}{interval}" + (f" {group}" if isinstance(group, str) and group else "")
+
+
+def overview(table: pd.DataFrame, variants: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per model x detector x metric x FAR target, a column per set (TAR at the baseline threshold, its
+    interval and group letter) and, given a variants run, a column per LFW variant (its k-fold accuracy drop)."""
+    keys = ["model", "detector", "metric", "far_target"]
+    cells = table.assign(cell=[_cell(r.tar_lfw, r.tar_lfw_lo, r.tar_lfw_hi, r.group) for r in table.itertuples()])
+    wide = cells.pivot_table(index=keys, columns="set", values="cell", aggfunc="first", sort=False)
+    wide = wide[list(dict.fromkeys(table.set))].rename(columns=lambda s: f"{s} TAR")
+    if variants is not None and not variants.empty:
+        drops = variants[variants.variant != "clean"].assign(
+            cell=lambda f: [f"{v:+.3f}" for v in f.acc_kfold_mean_drop]
+        )
+        side = drops.pivot_table(index=keys[:3], columns="variant", values="cell", aggfunc="first", sort=False)
+        wide = wide.join(side.rename(columns=lambda v: f"LFW {v} acc drop"), on=keys[:3])
+    return wide.reset_index()
 
 
 def variant_rows(path: Path) -> pd.DataFrame:
@@ -257,8 +285,16 @@ class EditRobustness:
                 points = operating.operating_points(s.scores, s.same, s.hims, self.fars)
                 self.thresholds[key] = {p.fmr_target: p.threshold for p in points}
                 rows["edits_baseline"] += [
-                    {**keyed, "far_target": p.fmr_target, "threshold": p.threshold, "tar": p.tar, "far": p.fmr,
-                     "n_genuine": p.n_genuine, "n_impostor": p.n_impostor, "insufficient": p.insufficient}
+                    {
+                        **keyed,
+                        "far_target": p.fmr_target,
+                        "threshold": p.threshold,
+                        "tar": p.tar,
+                        "far": p.fmr,
+                        "n_genuine": p.n_genuine,
+                        "n_impostor": p.n_impostor,
+                        "insufficient": p.insufficient,
+                    }
                     for p in points
                 ]
                 continue
@@ -305,8 +341,16 @@ class EditRobustness:
             ctx.run.plot(tar_heatmap(part, f"edits_heatmap_{slug(str(metric))}.png", str(metric), self._baseline(ctx)))
         self._distance_plots(ctx)
         source = ctx.request.option("variants")
-        if source:
-            ctx.run.write_table("edits_variants", variant_rows(Path(source)))
+        variants = variant_rows(Path(source)) if source else None
+        written = {"edits_overview": overview(table, variants)} | (
+            {"edits_variants": variants} if variants is not None else {}
+        )
+        for spec in WRITTEN_LAST:
+            if spec.name in written:
+                ctx.run.declare(spec.name, TableInfo(spec.description, spec.keys, spec.figures))
+                ctx.run.write_table(spec.name, written[spec.name])
+        heatmaps = [f"edits_heatmap_{slug(str(m))}.png" for m in table.metric.unique()]
+        ctx.run.record(headline={"title": "edit robustness", "tables": ["edits_overview"], "plots": heatmaps})
 
     def _baseline(self, ctx: Context) -> str:
         return str(ctx.inputs[0].tags["set"])
@@ -333,7 +377,19 @@ class EditRobustness:
             lfw_ci=[_ci(r.tar_lfw_lo, r.tar_lfw_hi) for r in table.itertuples()],
             own_ci=[_ci(r.tar_own_lo, r.tar_own_hi) for r in table.itertuples()],
         )
-        columns = ["set", "model", "detector", "metric", "far", "tar_lfw", "lfw_ci", "group", "far_lfw", "tar_own", "own_ci"]
+        columns = [
+            "set",
+            "model",
+            "detector",
+            "metric",
+            "far",
+            "tar_lfw",
+            "lfw_ci",
+            "group",
+            "far_lfw",
+            "tar_own",
+            "own_ci",
+        ]
         return "\n".join([console_table(shown, columns), NOTE])
 
 
@@ -359,7 +415,9 @@ TABLES = (
         (*KEYS, "edit"),
         ("n_genuine", "genuine_mean_score"),
     ),
-    Table("edits_ftd", "failure to detect per edit (original: the reference images)", ("set", "model", "detector", "edit")),
+    Table(
+        "edits_ftd", "failure to detect per edit (original: the reference images)", ("set", "model", "detector", "edit")
+    ),
     Table(
         "edits_distances",
         "genuine (original x edited) and impostor mean scores against the baseline's genuine scores",
@@ -367,9 +425,22 @@ TABLES = (
         ("genuine_mean", "baseline_genuine_mean", "genuine_shift"),
     ),
     Table("edits_baseline", "the baseline's thresholds at each FAR target", (*KEYS, "far_target")),
-    Table("edits_variants", "the LFW variants of a `bench variants --evaluate` run (--variants), beside the sets",
-          ("variant", "model", "detector", "metric")),
 )
+
+WRITTEN_LAST = (
+    Table(
+        "edits_overview",
+        "TAR at the baseline threshold per set [95 % interval] and group letter (a shared letter: cannot be told "
+        "apart), beside the LFW variants' k-fold accuracy drop from clean (with --variants)",
+        ("model", "detector", "metric", "far_target"),
+    ),
+    Table(
+        "edits_variants",
+        "the LFW variants of a `bench variants --evaluate` run (--variants), beside the sets",
+        ("variant", "model", "detector", "metric"),
+    ),
+)
+"""Tables written by ``finish`` (declared there, so a run without them does not list them as empty)."""
 
 OPTIONS = (
     Option("sets", str, None, "More edited sets in the same run (comma list of datasets.yaml names or folders)."),

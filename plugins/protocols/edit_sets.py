@@ -182,7 +182,9 @@ def _roles(dataset: Dataset, manifest: dict[str, Row] | None, path: Path | None)
             dataclasses.replace(img, attrs={**img.attrs, "kind": kinds[img.rel][0], "edit": kinds[img.rel][1]})
             for img in images
         ]
-    notes = [f"{len(ruled)} identities have no reference role ({', '.join(ruled[:4])}...): {FOLDER_RULE}"] if ruled else []
+    notes = (
+        [f"{len(ruled)} identities have no reference role ({', '.join(ruled[:4])}...): {FOLDER_RULE}"] if ruled else []
+    )
     return labelled, notes
 
 
@@ -197,10 +199,14 @@ def open_edits(root: Path, same_person: Path | None = None) -> Dataset:
     if manifest is not None:
         absent = sorted(set(manifest) - set(dataset.index))
         if absent:
-            raise DatasetError(f"{manifest[absent[0]].place}: {absent[0]} is not in {root} ({len(absent)} listed files missing)")
+            raise DatasetError(
+                f"{manifest[absent[0]].place}: {absent[0]} is not in {root} ({len(absent)} listed files missing)"
+            )
     images, notes = _roles(dataset, manifest, manifest_path)
     groups = [{row.identity, row.alias} for row in (manifest or {}).values() if row.alias]
-    for file in {p for p in (root / SAME_PERSON, manifest_path and manifest_path.parent / SAME_PERSON, same_person) if p}:
+    for file in {
+        p for p in (root / SAME_PERSON, manifest_path and manifest_path.parent / SAME_PERSON, same_person) if p
+    }:
         if file == same_person or file.is_file():
             groups += read_same_person(file)
     person = persons(dataset.identities(), groups)

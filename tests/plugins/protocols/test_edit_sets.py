@@ -59,7 +59,9 @@ def test_genuine_pairs_are_each_original_against_its_edits_and_impostors_match_t
     ]
     impostor = [(a, b) for a, b, s in named if not s]
     assert len(impostor) == 5 and len(set(impostor)) == 5
-    assert all(a.split("/")[0] != b.split("/")[0] and a.endswith("0.jpg") and not b.endswith("0.jpg") for a, b in impostor)
+    assert all(
+        a.split("/")[0] != b.split("/")[0] and a.endswith("0.jpg") and not b.endswith("0.jpg") for a, b in impostor
+    )
     assert Carries.ROLES in data.carries
     edits = pair_edits(data, pairs)[pairs.same]
     assert sorted(edits) == ["hair changed", "hair changed", "hair changed", "hair removed", "hair transferred"]
@@ -83,7 +85,7 @@ def test_edited_vs_edited_adds_pairs_between_two_edits_of_one_identity(tmp_path:
 
 def test_identities_merged_in_the_manifest_or_listed_as_one_person_are_never_impostors(tmp_path: Path) -> None:
     root = _set(tmp_path, ROWS, alias={"b1.jpg": "ann"})  # bob's b1 came from ann's folder: one person
-    data, pairs, named = _pairs_of(root, edited_vs_edited=True)
+    data, _, named = _pairs_of(root, edited_vs_edited=True)
     assert {img.attrs["subject"] for img in data.images if img.identity in ("ann", "bob")} == {"ann"}
     people = {("ann", "bob"), ("bob", "ann")}
     assert not any((a.split("/")[0], b.split("/")[0]) in people for a, b, s in named if not s)
@@ -118,7 +120,10 @@ def test_without_a_manifest_every_image_is_genuine_and_original_or_the_first_fil
     [
         (lambda t: t.replace("hair_removed", "hair_dyed"), "role 'hair_dyed' is not a known edit role"),
         (lambda t: t + "hair,ann,hair/ann/a1.jpg,hair_edited,ann\n", "is listed twice"),
-        (lambda t: t + "hair,ann,hair/ann/gone.jpg,hair_edited,ann\n", "ann/gone.jpg is not in .*1 listed files missing"),
+        (
+            lambda t: t + "hair,ann,hair/ann/gone.jpg,hair_edited,ann\n",
+            "ann/gone.jpg is not in .*1 listed files missing",
+        ),
         (lambda t: t.replace("hair,bob,hair/bob/b2.jpg", "hair,cat,hair/bob/b2.jpg"), "listed as identity cat"),
         (lambda t: t.replace("file,role", "path,kind"), "needs the columns file and role"),
         (lambda t: "\n".join(ln for ln in t.splitlines() if "c1.jpg" not in ln) + "\n", "lists no row for cat/c1.jpg"),
