@@ -101,7 +101,10 @@ def sections(run: SavedRun) -> list[str]:
     tar = "tar_at_far_1e-02"
     by_edit = by_edit.assign(
         row=by_edit.model + " x " + by_edit.detector,
-        text=[f"{t:.2f} [{lo:.2f}, {hi:.2f}]" for t, lo, hi in zip(by_edit[tar], by_edit[f"{tar}_lo"], by_edit[f"{tar}_hi"])],
+        text=[
+            f"{t:.2f} [{lo:.2f}, {hi:.2f}]"
+            for t, lo, hi in zip(by_edit[tar], by_edit[f"{tar}_lo"], by_edit[f"{tar}_hi"])
+        ],
     )
     per_edit = by_edit.pivot_table(index=["set", "edit", "n_genuine"], columns="row", values="text", aggfunc="first")
     lines += [
@@ -142,12 +145,16 @@ def render(run_path: Path, command: str) -> None:
     run.tables["edits_by_edit"].to_csv(RESULTS / "robustness-by-edit.csv", index=False)
     run.tables["edits_ftd"].to_csv(RESULTS / "robustness-ftd.csv", index=False)
     m = run.manifest
+    variants = (m.get("request", {}).get("options") or {}).get("variants")
+    wall = f"{m.get('wall_seconds')} s wall"
+    if variants and (Path(variants) / "manifest.json").is_file():
+        wall += f" (+ {read_run(Path(variants)).manifest.get('wall_seconds')} s for the variants run)"
     head = [
         "# Edit robustness on the real edited sets",
         "",
         f"Command (cold cache): `{command}`",
         "",
-        f"Run: {m.get('started')}, git {m.get('git_commit')}, {m.get('wall_seconds')} s wall, CPU, "
+        f"Run: {m.get('started')}, git {m.get('git_commit')}, {wall}, CPU (2 shared cores), "
         f"status {m.get('status')}. Sets: {', '.join(SETS)} (`../shared/data/robustness`, roles from its "
         "manifest.csv); pairs: each original against each edited image of its identity, as many impostor "
         "pairs (original of one person against an edit of another, seed 0). Thresholds fixed on lfw-devtest "

@@ -149,7 +149,7 @@ def edit_rows(s: Scored, thresholds: dict[float, float], n_boot: int, seed: int)
             tar = genuine_tar(s, threshold, weights, mask)
             row |= {
                 "n_genuine": tar["n_genuine"],
-                **{f"{k}_at_far_{far:.0e}": tar[k] for k in ("tar", "tar_lo", "tar_hi")},
+                **{f"tar_at_far_{far:.0e}{end}": tar[f"tar{end}"] for end in ("", "_lo", "_hi")},
             }
         rows.append(row)
     return rows
