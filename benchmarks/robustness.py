@@ -106,9 +106,14 @@ def sections(run: SavedRun) -> list[str]:
             for t, lo, hi in zip(by_edit[tar], by_edit[f"{tar}_lo"], by_edit[f"{tar}_hi"])
         ],
     )
-    per_edit = by_edit.pivot_table(index=["set", "edit", "n_genuine"], columns="row", values="text", aggfunc="first")
+    per_edit = by_edit.pivot_table(
+        index=["set", "edit", "n_persons", "n_genuine"], columns="row", values="text", aggfunc="first"
+    )
     lines += [
         "### TAR per edit at FAR 1e-2 (lfw-devtest threshold)",
+        "",
+        "An edit shown on one person only (n_persons 1) has a zero-width interval: the bootstrap over persons has "
+        "nothing to resample.",
         "",
         markdown(per_edit.reset_index()),
         "",
@@ -133,13 +138,13 @@ def sections(run: SavedRun) -> list[str]:
     return lines
 
 
-def render(run_path: Path, command: str) -> None:
+def render(run_path: Path, command: str, note: str = "", similarity: str = "FaceRes_retinaface-mnet") -> None:
     """robustness.md, the CSVs and the figures from the edits run folder."""
     run = read_run(run_path)
     figures = RESULTS / "robustness"
     figures.mkdir(parents=True, exist_ok=True)
-    for plot in run.plots:
-        if plot.name.startswith(("edits_", "similarity_")):
+    for plot in run.plots:  # every edits figure, and one combination's similarity matrix per set
+        if plot.name.startswith("edits_") or (plot.name.startswith("similarity_") and f"_{similarity}_" in plot.name):
             shutil.copy(plot, figures / plot.name)
     run.tables["edits"].to_csv(RESULTS / "robustness.csv", index=False)
     run.tables["edits_by_edit"].to_csv(RESULTS / "robustness-by-edit.csv", index=False)
@@ -161,12 +166,25 @@ def render(run_path: Path, command: str) -> None:
         "(500 + 500 pairs; at FAR 1e-2 that is 5 false matches, flagged insufficient) through the same model "
         "and detector. Intervals: 95 % bootstrap over persons (1,000 draws); models sharing a group letter in a "
         "column cannot be told apart.",
+        *(["", note] if note else []),
         "",
         "![TAR heatmap](robustness/edits_heatmap_cosine.png)",
         "",
     ]
     plots = [f"![{p.name}](robustness/{p.name})" for p in run.plots if p.name.startswith("edits_genuine_")]
-    body = [*head, *sections(run), "### Genuine-distance distributions", "", *plots, ""]
+    matrices = [f"![{p.name}](robustness/{p.name})" for p in sorted((figures).glob(f"similarity_*_{similarity}_*.png"))]
+    body = [
+        *head,
+        *sections(run),
+        "### Genuine-distance distributions",
+        "",
+        *plots,
+        "",
+        f"### Similarity matrices ({similarity.replace('_', ' x ')}; every combination's are in the run folder)",
+        "",
+        *matrices,
+        "",
+    ]
     (RESULTS / "robustness.md").write_text("\n".join(body))
 
 
@@ -177,9 +195,11 @@ def main() -> None:
     parser.add_argument("--backend", default="retinaface-mnet,yunet")
     parser.add_argument("--out", type=Path, default=Path("results/robustness"))
     parser.add_argument("--from-run", type=Path, help="Only render this edits run folder.")
+    parser.add_argument("--note", default="", help="A sentence for the page (e.g. how the run was made).")
     args = parser.parse_args()
     run_path = args.from_run or run_all(args)
-    render(run_path, "BENCH_CACHE_DIR=$(mktemp -d) python benchmarks/robustness.py --weights-dir ../shared/weights")
+    command = "BENCH_CACHE_DIR=$(mktemp -d) python benchmarks/robustness.py --weights-dir ../shared/weights"
+    render(run_path, command, args.note)
 
 
 if __name__ == "__main__":

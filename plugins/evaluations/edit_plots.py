@@ -40,6 +40,7 @@ def _heatmap_figure(part: pd.DataFrame, metric: str, baseline: str) -> Figure:
     fig, axes = plt.subplots(
         1, len(fars), figsize=(1.9 * len(sets) * len(fars) + 3.5, 0.55 * len(rows) + 1.8), squeeze=False
     )
+    fig.subplots_adjust(top=1 - 0.5 / fig.get_figheight())  # the title half an inch above the panels
     for ax, far in zip(axes[0], fars):
         at = part[part.far_target == far].set_index(["row", "set"])
         values = np.array([[at.tar_lfw.get((r, s), np.nan) for s in sets] for r in rows], dtype=float)
@@ -58,8 +59,9 @@ def _heatmap_figure(part: pd.DataFrame, metric: str, baseline: str) -> Figure:
         f"TAR on edited faces, {metric}: 95 % bootstrap over persons; a shared letter within a column: "
         "cannot be told apart",
         fontsize=9,
-        y=1.04,
+        y=0.99,
     )
+
     return fig
 
 

@@ -144,7 +144,12 @@ def edit_rows(s: Scored, thresholds: dict[float, float], n_boot: int, seed: int)
     rows = []
     for edit in sorted(set(s.edits[s.same])):
         mask = s.edits == edit
-        row: dict[str, Any] = {"edit": edit, "genuine_mean_score": float(s.scores[s.same & mask].mean())}
+        genuine = s.same & mask
+        row: dict[str, Any] = {
+            "edit": edit,
+            "n_persons": operating.subject_index(s.left[genuine], s.right[genuine])[2],  # 1: a zero-width interval
+            "genuine_mean_score": float(s.scores[genuine].mean()),
+        }
         for far, threshold in sorted(thresholds.items()):
             tar = genuine_tar(s, threshold, weights, mask)
             row |= {
