@@ -42,6 +42,8 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "fairness": "facebench_plugins.evaluations.fairness",
     "quality_measures": "facebench_plugins.measures.quality_measures",
     "face_attributes": "facebench_plugins.measures.face_attributes",
+    "edit_sets": "facebench_plugins.protocols.edit_sets",
+    "edits": "facebench_plugins.evaluations.edit_robustness",
 }
 """The built-in plugins: name -> module, imported only when the plugins load (llm's DEFAULT_PLUGINS)."""
 PLUGINS_DIR_ENV = "BENCH_PLUGINS_DIR"

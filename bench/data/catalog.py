@@ -26,12 +26,21 @@ class DatasetEntry:
     baseline: str = ""
     protocol: str = ""  # the reader of ``pairs``; without ``pairs``, of ``root`` itself (a .bin, an IJB folder...)
     attributes: tuple[Any, ...] = ()  # bench.data.attributes sources (a CSV, label lists)
+    variables: tuple[str, ...] = ()  # environment variables its root names (said when it is absent)
 
     def present(self) -> bool:
         """Whether its folder (or benchmark file) and pairs file, if any, exist."""
         if self.protocol and self.pairs is None:
             return self.root.exists()
         return self.root.is_dir() and (self.pairs is None or self.pairs.is_file())
+
+    def check_present(self) -> None:
+        """A one-line error naming the path looked at (and the variables that move it) when the set is absent."""
+        if self.present():
+            return
+        where = self.pairs if self.root.exists() and self.pairs is not None else self.root
+        move = f"; set {' or '.join(self.variables)} to where it lives" if self.variables else ""
+        raise DatasetError(f"dataset '{self.name}' is not here: {where} does not exist{move}")
 
     def open(self) -> Dataset:
         """Scan the folder into a :class:`Dataset`, with the declared attributes on its images."""
@@ -40,9 +49,20 @@ class DatasetEntry:
         return attributes.attach(dataset, self.attributes) if self.attributes else dataset
 
 
+VARIABLE = re.compile(r"\$\{(\w+)(?::-([^{}]*))?\}")
+
+
 def _expand(text: str) -> str:
-    """``${VAR}`` and ``${VAR:-default}`` from the environment."""
-    return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: os.environ.get(m.group(1)) or (m.group(2) or ""), text)
+    """``${VAR}`` and ``${VAR:-default}`` from the environment; a default may hold another (a search path:
+    ``${A:-${B:-../x}/y}``), expanded innermost first."""
+    while (expanded := VARIABLE.sub(lambda m: os.environ.get(m.group(1)) or (m.group(2) or ""), text)) != text:
+        text = expanded
+    return text
+
+
+def _variables(text: str) -> list[str]:
+    """The environment variables a datasets.yaml path names, outermost first."""
+    return re.findall(r"\$\{(\w+)", text)
 
 
 def _entry(name: str, raw: Any, base: Path, source: Path) -> DatasetEntry:
@@ -56,7 +76,15 @@ def _entry(name: str, raw: Any, base: Path, source: Path) -> DatasetEntry:
     layout, description = str(raw.get("layout", "identity-per-folder")), str(raw.get("description", ""))
     declared = attributes.parse(raw["attributes"], root, f"{source}: dataset '{name}'") if "attributes" in raw else ()
     return DatasetEntry(
-        name, root, pairs, layout, description, str(raw.get("baseline", "")), str(raw.get("protocol", "")), declared
+        name,
+        root,
+        pairs,
+        layout,
+        description,
+        str(raw.get("baseline", "")),
+        str(raw.get("protocol", "")),
+        declared,
+        tuple(_variables(str(raw["root"]))),
     )
 
 

@@ -35,6 +35,7 @@ class Carries(enum.StrEnum):
     GALLERY = "a probe/gallery split"  # 1:N roles given by the benchmark (TinyFace)
     LANDMARKS = "landmarks"  # a face box and 5 points per image
     ATTRIBUTES = "attributes"  # group labels per image (datasets.yaml attributes:, RFW groups)
+    ROLES = "image roles"  # reference / edited per image, and the edit (an edited-face set's manifest)
 
 
 NEEDS = {
@@ -43,6 +44,7 @@ NEEDS = {
     "attributes": (Carries.ATTRIBUTES,),
     "templates": (Carries.TEMPLATES,),
     "gallery": (Carries.GALLERY,),
+    "roles": (Carries.ROLES,),
 }
 """An evaluation's need -> the capabilities that satisfy it (any one of them)."""
 
@@ -52,6 +54,7 @@ NEED_WORDS = {
     "attributes": "attributes",
     "templates": "templates",
     "gallery": "probe/gallery split",
+    "roles": "image roles (reference / edited; read an edited set with --protocol edits)",
 }
 """How a message names a missing need."""
 

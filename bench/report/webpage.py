@@ -135,8 +135,18 @@ def _figure(path: Path) -> str:
     )
 
 
+def _headline(run: SavedRun) -> list[str]:
+    """The section an evaluation names as its headline (manifest ``headline``: title, tables, plots), first."""
+    head = run.manifest.get("headline") or {}
+    if not head:
+        return []
+    tables = [_table(run.tables[t]) for t in head.get("tables", []) if t in run.tables and not run.tables[t].empty]
+    plots = [_figure(run.path / p) for p in head.get("plots", []) if (run.path / p).is_file()]
+    return [f"<h3>{_e(head.get('title', 'headline'))}</h3>", *tables, "<div>", *plots, "</div>"]
+
+
 def _section(run: SavedRun) -> str:
-    parts = [f"<h2>{_e(run.name)}</h2>", _meta(run)]
+    parts = [f"<h2>{_e(run.name)}</h2>", _meta(run), *_headline(run)]
     ms = speed(run.manifest)
     if not ms.empty:
         parts += [

@@ -38,6 +38,7 @@ def open_source(settings: Settings, request: SweepRequest) -> tuple[Dataset, Pai
     registry = settings.plugins().protocols
     if request.dataset:
         entry = named(settings, request.dataset)
+        entry.check_present()
         if entry.pairs is None and protocols.benchmark_at(registry, entry.root, entry.protocol or None):
             return protocols.open_benchmark(registry, entry.root, entry.protocol or None)  # root: a .bin, IJB folder...
         return entry.open(), None
