@@ -10,8 +10,9 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -85,6 +86,43 @@ class FileHashes:
             with contextlib.suppress(OSError):
                 atomic_write(self.path, json.dumps(self.known).encode())
             self.changed = False
+
+
+class Sink(Protocol):
+    """Where computed results go: the cache folder (:class:`Store`), or :class:`Entries` for another process to
+    write."""
+
+    def put_json(self, kind: str, namespace: str, image_sha: str, record: dict[str, Any]) -> None:
+        """Keep a JSON record."""
+        ...
+
+    def put_vector(self, namespace: str, image_sha: str, vector: np.ndarray) -> None:
+        """Keep an embedding."""
+        ...
+
+
+@dataclass
+class Entries:
+    """Results held in memory (a Ray worker's, sent back to the driver, which writes the cache as its only writer:
+    no node needs the cache folder)."""
+
+    records: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
+    vectors: list[tuple[str, str, np.ndarray]] = field(default_factory=list)
+
+    def put_json(self, kind: str, namespace: str, image_sha: str, record: dict[str, Any]) -> None:
+        """Keep a JSON record."""
+        self.records.append((kind, namespace, image_sha, record))
+
+    def put_vector(self, namespace: str, image_sha: str, vector: np.ndarray) -> None:
+        """Keep an embedding (as float32, what :meth:`Store.put_vector` writes)."""
+        self.vectors.append((namespace, image_sha, np.asarray(vector, dtype=np.float32)))
+
+    def write(self, store: Sink) -> None:
+        """Put every kept result into ``store``."""
+        for kind, namespace, sha, record in self.records:
+            store.put_json(kind, namespace, sha, record)
+        for namespace, sha, vector in self.vectors:
+            store.put_vector(namespace, sha, vector)
 
 
 class Store:
