@@ -5,6 +5,8 @@ byte-identical cache entries as ``--executor local``, also when the second node'
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import signal
@@ -83,10 +85,8 @@ def _stop(node: subprocess.Popen[bytes]) -> None:
     """SIGTERM then SIGKILL to every process of the node's session (never ``ray stop``: other clusters run here)."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in _session_pids(node.pid):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + 15
         while _session_pids(node.pid) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -171,8 +171,6 @@ def _same_as_local(run: Path, cache: Path, local: tuple[Path, dict[str, bytes]])
 
 
 def _shipped(run: Path) -> int:
-    import json
-
     timings = json.loads((run / "manifest.json").read_text())["timings"]
     return sum(int(t.get("shipped", 0)) for t in timings.values())
 
