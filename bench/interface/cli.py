@@ -303,9 +303,10 @@ def evaluation_command(spec: EvaluationSpec) -> click.Command:
     """A click command that runs ``spec`` through the runner."""
 
     @click.pass_context
-    def command(ctx: click.Context, plan: bool, **options: Any) -> None:
+    def command(ctx: click.Context, **options: Any) -> None:
         from bench.run.runner import execute
 
+        plan = options.pop("plan")
         settings = settings_of(ctx, _pop_locations(options))
         request = request_of(spec, options, settings)
         if plan:
