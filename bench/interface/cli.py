@@ -317,7 +317,7 @@ def evaluation_command(spec: EvaluationSpec) -> click.Command:
             return
         click.echo(execute(request, settings).summary)
 
-    plan_option = click.option(
+    plan_option: Callable[..., Any] = click.option(
         "--plan",
         is_flag=True,
         help="Print what the sweep would compute (images, detections, faces, pair scores; what the cache holds) "
