@@ -103,6 +103,7 @@ class Outcome:
     computed: int = 0
     failed: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of the computing process over ``seconds`` (all its threads)
     load_seconds: float = 0.0
     shipped: int = 0  # images sent as bytes to a node that could not read them at their path
     failures: dict[str, tuple[str, str]] = field(default_factory=dict)  # sha -> (status, reason)
@@ -117,6 +118,7 @@ class Outcome:
         self.computed += other.computed
         self.failed += other.failed
         self.seconds += other.seconds
+        self.cpu_seconds += other.cpu_seconds
         self.load_seconds += other.load_seconds
         self.shipped += other.shipped
         self.failures.update(other.failures)
@@ -169,7 +171,7 @@ def _detect(work: Work, item: Item, plugin: Callable[[Outcome], Any], outcome: O
         outcome.fail(item.sha, "unreadable", str(err))
         return
     detector = plugin(outcome)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         # a detector with ``detect_given(image, face)`` reads the face the dataset gives (e.g. IJB's 5 points)
         given = getattr(detector, "detect_given", None)
@@ -179,6 +181,7 @@ def _detect(work: Work, item: Item, plugin: Callable[[Outcome], Any], outcome: O
         return
     finally:
         outcome.seconds += time.perf_counter() - start
+        outcome.cpu_seconds += time.process_time() - cpu
     outcome.computed += 1
     record = {"faces": [f.to_json() for f in faces], "height": image.shape[0], "width": image.shape[1]}
     work.store.put_json("detections", work.namespace, item.sha, record)
@@ -191,7 +194,7 @@ def _embed(work: Work, plugin: Callable[[], Any], outcome: Outcome) -> None:
 
 def _embed_batch(work: Work, batch: tuple[Item, ...], recognizer: Any, outcome: Outcome) -> None:
     crops, kept = [], []
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for item in batch:
         assert item.face is not None
         try:
@@ -217,6 +220,7 @@ def _embed_batch(work: Work, batch: tuple[Item, ...], recognizer: Any, outcome: 
             work.store.put_json(EXTRAS, work.namespace, item.sha, {"quality": float(extras[k])})
         outcome.computed += 1
     outcome.seconds += time.perf_counter() - start
+    outcome.cpu_seconds += time.process_time() - cpu
 
 
 class Executor(Protocol):

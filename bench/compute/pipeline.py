@@ -185,7 +185,7 @@ class Pipeline:
             stats.add(outcome)
             stats.cached += n_images - len(misses)
         if outcome.computed:
-            self.store.add_timing(namespace, outcome.computed, outcome.seconds)
+            self.store.add_timing(namespace, outcome.computed, outcome.seconds, outcome.cpu_seconds)
         timing = self.store.timing(namespace)
         if timing and timing["computed"]:
             for key in keys:

@@ -177,15 +177,27 @@ class Store:
         return self.root / "timings" / f"{namespace}.json"
 
     def timing(self, namespace: str) -> dict[str, float] | None:
-        """Items computed into ``namespace`` so far and the seconds they took (kept so warm runs can show speed)."""
+        """Items computed into ``namespace`` so far and the seconds they took (kept so warm runs can show speed),
+        and the CPU-seconds of the items whose CPU time was recorded (``cpu_computed`` of them; older records
+        have none)."""
         try:
             record = json.loads(self._timing_path(namespace).read_text())
-            return {"computed": int(record["computed"]), "seconds": float(record["seconds"])}
+            return {
+                "computed": int(record["computed"]),
+                "seconds": float(record["seconds"]),
+                "cpu_computed": int(record.get("cpu_computed", 0)),
+                "cpu_seconds": float(record.get("cpu_seconds", 0.0)),
+            }
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def add_timing(self, namespace: str, computed: int, seconds: float) -> None:
-        """Add computed items and their seconds to the namespace's timing record (last writer wins on a race)."""
-        old = self.timing(namespace) or {"computed": 0, "seconds": 0.0}
-        record = {"computed": old["computed"] + computed, "seconds": old["seconds"] + seconds}
+    def add_timing(self, namespace: str, computed: int, seconds: float, cpu_seconds: float | None = None) -> None:
+        """Add computed items and their seconds (and CPU-seconds) to the namespace's timing record (last writer
+        wins on a race)."""
+        record = self.timing(namespace) or {"computed": 0, "seconds": 0.0, "cpu_computed": 0, "cpu_seconds": 0.0}
+        record["computed"] += computed
+        record["seconds"] += seconds
+        if cpu_seconds is not None:
+            record["cpu_computed"] += computed
+            record["cpu_seconds"] += cpu_seconds
         atomic_write(self._timing_path(namespace), json.dumps(record).encode())

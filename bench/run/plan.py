@@ -1,10 +1,11 @@
 """``--plan``: what a sweep would compute and what it would cost, before any work.
 
 Per input x detector x model: images, detections to run (cache misses), faces to embed and embeddings to compute,
-and pair scores. CPU-seconds come from the per-item times the cache recorded for each namespace in earlier runs
-(``timings/<namespace>.json``: detector ms/image, model ms/face); a namespace never run uses the plugin's first
-cached sibling (same plugin, another detector) or :data:`DEFAULT_MS`. Faces of images not yet detected are taken
-as one per image. Plugin load time and pair scoring (microseconds each) are left out.
+and pair scores. CPU-seconds come from the per-item CPU times the cache recorded for each namespace in earlier
+runs (``timings/<namespace>.json``: detector ms/image, model ms/face; wall ms in records older than CPU timing);
+a namespace never run uses the plugin's first cached sibling (same plugin, another detector) or
+:data:`DEFAULT_MS`. Faces of images not yet detected count as one per image. Plugin load time and pair scoring
+(microseconds each) are left out.
 """
 
 from __future__ import annotations
@@ -77,12 +78,15 @@ def _duration(seconds: float) -> str:
 
 
 def _ms(pipeline: Pipeline, stage: str, namespace: str, prefix: str) -> tuple[float, bool]:
-    """Measured ms per item of ``namespace``, else of a sibling namespace of the same plugin, else the default."""
+    """Measured CPU ms per item of ``namespace`` (wall ms where no CPU time was recorded), else of a sibling
+    namespace of the same plugin, else the default."""
     timing = pipeline.store.timing(namespace)
     if not (timing and timing["computed"]):
         folder = pipeline.store.root / "timings"
         siblings = sorted(folder.glob(f"{prefix}*.json")) if folder.is_dir() else []
         timing = next((t for p in siblings if (t := pipeline.store.timing(p.stem)) and t["computed"]), None)
+    if timing and timing["cpu_computed"]:
+        return 1000 * timing["cpu_seconds"] / timing["cpu_computed"], True
     if timing and timing["computed"]:
         return 1000 * timing["seconds"] / timing["computed"], True
     return DEFAULT_MS[stage], False
