@@ -79,6 +79,7 @@ class StageStats:
     cached: int = 0
     failed: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     load_seconds: float = 0.0
     shipped: int = 0  # images sent as bytes to Ray nodes that could not read them at their path
     # detector name -> ms per item over every item ever computed into that cache entry (so warm runs have it too)
@@ -94,6 +95,7 @@ class StageStats:
         self.computed += outcome.computed
         self.failed += outcome.failed
         self.seconds += outcome.seconds
+        self.cpu_seconds += outcome.cpu_seconds
         self.load_seconds += outcome.load_seconds
         self.shipped += outcome.shipped
 
