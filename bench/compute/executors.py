@@ -1,12 +1,14 @@
 """Where cache misses are computed: in this process (``local``) or as Ray tasks (``ray``).
 
 An executor gets one :class:`Work` (the misses of one stage for one plugin), computes them and writes the
-results into the shared :class:`~bench.compute.store.Store`; it returns only counts and failure reasons. The pipeline
-then reads every result from the store, so the numbers do not depend on the executor.
+results into the :class:`~bench.compute.store.Store`; it returns only counts and failure reasons. The pipeline
+then reads every result from the store, so the numbers do not depend on the executor. Ray workers send their
+results back to the driver, which writes them (no node but the driver's needs the cache folder), and read images
+from the dataset path where they can, else get the bytes from the driver.
 
 An image without a face, or one that cannot be decoded, is data (a failure reason). A worker that dies or a task
-that raises is not: its chunks are retried once (local: in a fresh pool), then the run stops with
-:class:`WorkerFailure`.
+that raises is not: its chunks are retried (local: once, in a fresh pool; Ray: a dead worker's task by Ray, a raised
+one once), then the run stops with :class:`WorkerFailure`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from bench.compute import runtime
-from bench.compute.store import Store
+from bench.compute.store import Entries, Sink
 from bench.compute.weights import MissingWeights
 from bench.data.faces import Face
 from bench.data.images import UNREADABLE_KEY, UnreadableImage, decode
@@ -82,7 +84,7 @@ class Work:
 
     stage: str
     spec_name: str
-    store: Store
+    store: Sink
     weights_dir: Path
     namespace: str
     items: tuple[Item, ...]
@@ -101,7 +103,9 @@ class Outcome:
     computed: int = 0
     failed: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of the computing process over ``seconds`` (all its threads)
     load_seconds: float = 0.0
+    shipped: int = 0  # images sent as bytes to a node that could not read them at their path
     failures: dict[str, tuple[str, str]] = field(default_factory=dict)  # sha -> (status, reason)
 
     def fail(self, sha: str, status: str, reason: str) -> None:
@@ -114,7 +118,9 @@ class Outcome:
         self.computed += other.computed
         self.failed += other.failed
         self.seconds += other.seconds
+        self.cpu_seconds += other.cpu_seconds
         self.load_seconds += other.load_seconds
+        self.shipped += other.shipped
         self.failures.update(other.failures)
 
 
@@ -152,8 +158,8 @@ def _image(item: Item) -> np.ndarray:
     except UnreadableImage as err:
         if isinstance(err.__cause__, OSError) and not item.sha.startswith(UNREADABLE_KEY):
             raise LostInput(
-                f"{item.path}: {err} in process {os.getpid()}, though it was read when hashed; "
-                "with --executor ray the dataset must be at the same path on every node"
+                f"{item.path}: {err} in process {os.getpid()}, though it was read when hashed "
+                "(moved or deleted during the run?)"
             ) from err
         raise
 
@@ -165,7 +171,7 @@ def _detect(work: Work, item: Item, plugin: Callable[[Outcome], Any], outcome: O
         outcome.fail(item.sha, "unreadable", str(err))
         return
     detector = plugin(outcome)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         # a detector with ``detect_given(image, face)`` reads the face the dataset gives (e.g. IJB's 5 points)
         given = getattr(detector, "detect_given", None)
@@ -175,6 +181,7 @@ def _detect(work: Work, item: Item, plugin: Callable[[Outcome], Any], outcome: O
         return
     finally:
         outcome.seconds += time.perf_counter() - start
+        outcome.cpu_seconds += time.process_time() - cpu
     outcome.computed += 1
     record = {"faces": [f.to_json() for f in faces], "height": image.shape[0], "width": image.shape[1]}
     work.store.put_json("detections", work.namespace, item.sha, record)
@@ -188,7 +195,7 @@ def _embed(work: Work, plugin: Callable[[], Any], outcome: Outcome) -> None:
 def _embed_batch(work: Work, batch: tuple[Item, ...], recognizer: Any, outcome: Outcome) -> None:
     crops, kept = [], []
     images: dict[tuple[Path, bytes | None], np.ndarray] = {}  # an image's faces share one decode
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for item in batch:
         assert item.face is not None
         try:
@@ -217,6 +224,7 @@ def _embed_batch(work: Work, batch: tuple[Item, ...], recognizer: Any, outcome: 
             work.store.put_json(EXTRAS, work.namespace, item.sha, {"quality": float(extras[k])})
         outcome.computed += 1
     outcome.seconds += time.perf_counter() - start
+    outcome.cpu_seconds += time.process_time() - cpu
 
 
 class Executor(Protocol):
@@ -405,16 +413,66 @@ def _worker_plugin(work: Work, folders: tuple[Path, ...], outcome: Outcome) -> A
     return loader.get(work.stage, specs.get(work.spec_name), work.weights_dir, outcome)
 
 
-def _ray_task(work: Work, folders: tuple[Path, ...]) -> Outcome:
-    """Body of one Ray task: compute one chunk in a worker process."""
-    return compute(work, lambda outcome: _worker_plugin(work, folders, outcome))
+@dataclass(frozen=True)
+class Lost:
+    """A Ray task's answer when its node cannot read some of its images at their paths: their keys."""
+
+    keys: frozenset[str]
+
+
+def _ray_task(work: Work, folders: tuple[Path, ...]) -> tuple[Outcome, Entries] | Lost:
+    """Body of one Ray task: compute one chunk in a worker process, its results kept in :class:`Entries` (sent
+    back); computes nothing when this node cannot read one of the chunk's images (the driver then sends bytes)."""
+    items, lost = _read_here(work.items)
+    if lost:
+        return Lost(lost)
+    entries = Entries()
+    work = replace(work, items=items, store=entries)
+    return compute(work, lambda outcome: _worker_plugin(work, folders, outcome)), entries
+
+
+def _read_here(items: tuple[Item, ...]) -> tuple[tuple[Item, ...], frozenset[str]]:
+    """The items with their bytes read on this node, and the keys of those it cannot read though the driver did."""
+    read, lost = [], set()
+    for item in items:
+        if item.data is not None or item.sha.startswith(UNREADABLE_KEY):
+            read.append(item)
+            continue
+        try:
+            read.append(replace(item, data=item.path.read_bytes()))
+        except OSError:
+            lost.add(item.sha)
+    return tuple(read), frozenset(lost)
+
+
+def _with_bytes(chunk: Work, lost: frozenset[str], outcome: Outcome) -> Work:
+    """``chunk`` with the driver's bytes of its ``lost`` images; one the driver cannot read now either is a
+    recorded failure (in ``outcome``), left out."""
+    items = []
+    for item in chunk.items:
+        if item.sha in lost:
+            try:
+                item = replace(item, data=item.path.read_bytes())
+            except OSError as err:
+                outcome.fail(item.sha, "unreadable", f"cannot read file: {err.strerror or err} (read when hashed)")
+                continue
+            outcome.shipped += 1
+        items.append(item)
+    return replace(chunk, items=tuple(items))
+
+
+RAY_RETRIES = 3
+"""Times Ray reruns a task whose worker process died (or whose node left) before the run stops."""
 
 
 @dataclass
 class RayExecutor:
     """Splits work into chunks run as Ray tasks; workers build plugins by name from the same plugin folders.
 
-    The store, weights and plugin folders must be the same paths on every node (a shared filesystem).
+    Weights and plugin folders must be at the same paths on every node. The dataset need not be: a task whose
+    node cannot read an image returns at once and is sent again with the images' bytes. Results come back to the
+    driver, which writes the cache. A task whose worker dies is rerun by Ray (:data:`RAY_RETRIES`); one that
+    raises is retried once by the driver; data outcomes (no face, undecodable) are results, never retried.
     """
 
     folders: tuple[Path, ...] = ()
@@ -430,7 +488,7 @@ class RayExecutor:
             if not ray.is_initialized():
                 local: dict[str, Any] = {} if self.address else {"num_cpus": os.cpu_count()}
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **local)
-            self._remote = ray.remote(_ray_task)
+            self._remote = ray.remote(max_retries=RAY_RETRIES, retry_exceptions=False)(_ray_task)
         return self._remote
 
     def run(self, work: Work, spec: Spec) -> Outcome:
@@ -445,23 +503,38 @@ class RayExecutor:
         if failed:
             raise WorkerFailure(
                 f"{work.stage} {work.spec_name}: a Ray task failed ({why}), and again when retried; every node "
-                "needs the dataset, cache, weights and plugin folders at the same paths"
+                "needs the same facebench install, and the weights and plugin folders at the same paths"
             )
         return total
 
     def _attempt(self, chunks: list[Work], total: Outcome, bar: tqdm) -> tuple[list[Work], str]:  # type: ignore[type-arg]
         """Compute ``chunks`` as tasks, adding what succeeds to ``total``; the chunks that failed, and why."""
         task = self._task()
-        pending = {task.remote(chunk, self.folders): chunk for chunk in chunks}
+
+        def submit(chunk: Work) -> None:
+            pending[task.remote(replace(chunk, store=Entries()), self.folders)] = chunk
+
+        pending: dict[Any, Work] = {}
+        for chunk in chunks:
+            submit(chunk)
         failed, why = [], ""
         try:
             for ref, chunk in self._completed(pending):
                 result = self._result(ref)
+                if isinstance(result, Lost):  # its node cannot read the dataset: again, with the bytes
+                    shipped = Outcome()
+                    again = _with_bytes(chunk, result.keys, shipped)
+                    submit(again)
+                    total.add(shipped)
+                    bar.update(len(chunk.items) - len(again.items))
+                    continue
                 if isinstance(result, str):
                     failed.append(chunk)
                     why = why or result
                     continue
-                total.add(result)
+                outcome, entries = result
+                entries.write(chunk.store)
+                total.add(outcome)
                 bar.update(len(chunk.items))
         except (MissingWeights, PluginLoadError):
             self._cancel(pending)
@@ -484,7 +557,7 @@ class RayExecutor:
             ray.cancel(ref)
 
     @staticmethod
-    def _result(ref: Any) -> Outcome | str:
+    def _result(ref: Any) -> tuple[Outcome, Entries] | Lost | str:
         """The task's outcome, or why it failed; a plugin that cannot load raises (unavailable, as with ``local``)."""
         import ray
 

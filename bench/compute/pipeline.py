@@ -25,7 +25,7 @@ class NoFaceError(BenchError):
 
 
 class NotInCache(BenchError):
-    """The executor reported an item computed, but the cache does not have it (a cache folder not shared)."""
+    """The executor reported an item computed, but the cache does not have it (removed or replaced meanwhile)."""
 
 
 class WrongDim(BenchError):
@@ -35,7 +35,7 @@ class WrongDim(BenchError):
 def _not_in_cache(store: Store, stage: str, spec_name: str, path: Path) -> NotInCache:
     return NotInCache(
         f"{stage} {spec_name}: the result for {path} is not in {store.root} after computing it; "
-        "with --executor ray the cache folder must be the same path on a filesystem all nodes share"
+        "is another process writing to it?"
     )
 
 
@@ -79,7 +79,9 @@ class StageStats:
     cached: int = 0
     failed: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     load_seconds: float = 0.0
+    shipped: int = 0  # images sent as bytes to Ray nodes that could not read them at their path
     # detector name -> ms per item over every item ever computed into that cache entry (so warm runs have it too)
     cache_ms_per_item: dict[str, float] = field(default_factory=dict)
 
@@ -93,7 +95,9 @@ class StageStats:
         self.computed += outcome.computed
         self.failed += outcome.failed
         self.seconds += outcome.seconds
+        self.cpu_seconds += outcome.cpu_seconds
         self.load_seconds += outcome.load_seconds
+        self.shipped += outcome.shipped
 
 
 def plugin_key(spec: DetectorSpec | RecognizerSpec, weights_dir: Path) -> dict[str, object]:
@@ -183,7 +187,7 @@ class Pipeline:
             stats.add(outcome)
             stats.cached += n_images - len(misses)
         if outcome.computed:
-            self.store.add_timing(namespace, outcome.computed, outcome.seconds)
+            self.store.add_timing(namespace, outcome.computed, outcome.seconds, outcome.cpu_seconds)
         timing = self.store.timing(namespace)
         if timing and timing["computed"]:
             for key in keys:

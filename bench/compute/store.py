@@ -10,8 +10,9 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -90,6 +91,43 @@ class FileHashes:
             self.changed = False
 
 
+class Sink(Protocol):
+    """Where computed results go: the cache folder (:class:`Store`), or :class:`Entries` for another process to
+    write."""
+
+    def put_json(self, kind: str, namespace: str, image_sha: str, record: dict[str, Any]) -> None:
+        """Keep a JSON record."""
+        ...
+
+    def put_vector(self, namespace: str, image_sha: str, vector: np.ndarray) -> None:
+        """Keep an embedding."""
+        ...
+
+
+@dataclass
+class Entries:
+    """Results held in memory (a Ray worker's, sent back to the driver, which writes the cache as its only writer:
+    no node needs the cache folder)."""
+
+    records: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
+    vectors: list[tuple[str, str, np.ndarray]] = field(default_factory=list)
+
+    def put_json(self, kind: str, namespace: str, image_sha: str, record: dict[str, Any]) -> None:
+        """Keep a JSON record."""
+        self.records.append((kind, namespace, image_sha, record))
+
+    def put_vector(self, namespace: str, image_sha: str, vector: np.ndarray) -> None:
+        """Keep an embedding (as float32, what :meth:`Store.put_vector` writes)."""
+        self.vectors.append((namespace, image_sha, np.asarray(vector, dtype=np.float32)))
+
+    def write(self, store: Sink) -> None:
+        """Put every kept result into ``store``."""
+        for kind, namespace, sha, record in self.records:
+            store.put_json(kind, namespace, sha, record)
+        for namespace, sha, vector in self.vectors:
+            store.put_vector(namespace, sha, vector)
+
+
 class Store:
     """One cache folder; entries are immutable once written, so concurrent writers cannot conflict."""
 
@@ -142,15 +180,27 @@ class Store:
         return self.root / "timings" / f"{namespace}.json"
 
     def timing(self, namespace: str) -> dict[str, float] | None:
-        """Items computed into ``namespace`` so far and the seconds they took (kept so warm runs can show speed)."""
+        """Items computed into ``namespace`` so far and the seconds they took (kept so warm runs can show speed),
+        and the CPU-seconds of the items whose CPU time was recorded (``cpu_computed`` of them; older records
+        have none)."""
         try:
             record = json.loads(self._timing_path(namespace).read_text())
-            return {"computed": int(record["computed"]), "seconds": float(record["seconds"])}
+            return {
+                "computed": int(record["computed"]),
+                "seconds": float(record["seconds"]),
+                "cpu_computed": int(record.get("cpu_computed", 0)),
+                "cpu_seconds": float(record.get("cpu_seconds", 0.0)),
+            }
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def add_timing(self, namespace: str, computed: int, seconds: float) -> None:
-        """Add computed items and their seconds to the namespace's timing record (last writer wins on a race)."""
-        old = self.timing(namespace) or {"computed": 0, "seconds": 0.0}
-        record = {"computed": old["computed"] + computed, "seconds": old["seconds"] + seconds}
+    def add_timing(self, namespace: str, computed: int, seconds: float, cpu_seconds: float | None = None) -> None:
+        """Add computed items and their seconds (and CPU-seconds) to the namespace's timing record (last writer
+        wins on a race)."""
+        record = self.timing(namespace) or {"computed": 0, "seconds": 0.0, "cpu_computed": 0, "cpu_seconds": 0.0}
+        record["computed"] += computed
+        record["seconds"] += seconds
+        if cpu_seconds is not None:
+            record["cpu_computed"] += computed
+            record["cpu_seconds"] += cpu_seconds
         atomic_write(self._timing_path(namespace), json.dumps(record).encode())

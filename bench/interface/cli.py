@@ -306,10 +306,24 @@ def evaluation_command(spec: EvaluationSpec) -> click.Command:
     def command(ctx: click.Context, **options: Any) -> None:
         from bench.run.runner import execute
 
+        plan = options.pop("plan")
         settings = settings_of(ctx, _pop_locations(options))
-        click.echo(execute(request_of(spec, options, settings), settings).summary)
+        request = request_of(spec, options, settings)
+        if plan:
+            from bench.compute import runtime
+            from bench.run.plan import plan as plan_of
 
-    for option in reversed([*sweep_options(spec.default_metric, spec.options), location_options]):
+            click.echo(plan_of(request, settings).text(runtime.cores()))
+            return
+        click.echo(execute(request, settings).summary)
+
+    plan_option: Callable[..., Any] = click.option(
+        "--plan",
+        is_flag=True,
+        help="Print what the sweep would compute (images, detections, faces, pair scores; what the cache holds) "
+        "and its estimated CPU and wall time, then stop: nothing is computed or written.",
+    )
+    for option in reversed([*sweep_options(spec.default_metric, spec.options), plan_option, location_options]):
         command = option(command)
     return click.command(spec.command, help=spec.help)(command)
 

@@ -32,7 +32,7 @@ def test_timings_accumulate(tmp_path: Path) -> None:
     store = Store(tmp_path)
     assert store.timing("ns") is None
     store.add_timing("ns", 4, 2.0)
-    store.add_timing("ns", 6, 1.0)
-    assert store.timing("ns") == {"computed": 10, "seconds": 3.0}
+    store.add_timing("ns", 6, 1.0, 0.5)
+    assert store.timing("ns") == {"computed": 10, "seconds": 3.0, "cpu_computed": 6, "cpu_seconds": 0.5}
     (tmp_path / "timings" / "ns.json").write_text("not json")
     assert store.timing("ns") is None

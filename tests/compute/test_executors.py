@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from bench import plugins
-from bench.compute.executors import Item, RayExecutor, Work, WorkerFailure
+from bench.compute.executors import Item, LocalExecutor, RayExecutor, Work, WorkerFailure
 from bench.compute.store import Store
 from bench.data.images import file_sha256
 from bench.interface.cli import main
@@ -110,20 +110,36 @@ def test_plugin_from_a_folder_that_fails_to_load_is_unavailable(tmp_path: Path) 
 
 
 def test_a_failed_task_is_retried_once_then_fails_loudly(tmp_path: Path) -> None:
-    blocked = tmp_path / "not-a-folder"
-    blocked.write_text("")  # the store cannot write under a file: every task raises
+    """A task that raises (here: workers do not know the plugin's name) is retried once, then the run stops."""
     paths = sorted(SAMPLE.glob("*/*.jpg"))[:3]
     items = tuple(Item(file_sha256(p), p) for p in paths)
-    work = Work("detect", "skip", Store(blocked), WEIGHTS, "ns", items)
+    work = Work("detect", "not-registered", Store(tmp_path), WEIGHTS, "ns", items)
     with pytest.raises(
-        WorkerFailure, match=r"detect skip: a Ray task failed \(NotADirectoryError: .*again when retried"
+        WorkerFailure, match=r"detect not-registered: a Ray task failed \(UnknownName: .*again when retried"
     ):
         RayExecutor(chunk_size=2, quiet=True).run(work, plugins.load().detectors.get("skip"))
 
 
-def test_a_worker_that_cannot_read_the_images_fails_loudly(tmp_path: Path) -> None:
-    """Images the driver read but a worker cannot (no shared dataset path) are no 'unreadable' data outcome."""
+def test_results_come_back_to_the_driver_which_writes_them(tmp_path: Path) -> None:
+    """Workers write nothing: the driver writes every result, byte-identical to computing in this process."""
+    paths = sorted(SAMPLE.glob("*/*.jpg"))[:3]
+    items = tuple(Item(file_sha256(p), p) for p in paths)
+    skip = plugins.load().detectors.get("skip")
+    for name, executor in (("ray", RayExecutor(chunk_size=2, quiet=True)), ("local", LocalExecutor(quiet=True))):
+        outcome = executor.run(Work("detect", "skip", Store(tmp_path / name), WEIGHTS, "ns", items), skip)
+        assert (outcome.computed, outcome.failed, outcome.shipped) == (3, 0, 0)
+    assert _files(tmp_path / "ray") == _files(tmp_path / "local") and len(_files(tmp_path / "ray")) == 3
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.json"))}
+
+
+def test_an_image_gone_since_it_was_hashed_is_a_recorded_failure(tmp_path: Path) -> None:
+    """An image neither the worker nor the driver can read any more is an 'unreadable' outcome, not a retry loop."""
     path = min(SAMPLE.glob("*/*.jpg"))
     work = Work("detect", "skip", Store(tmp_path), WEIGHTS, "ns", (Item(file_sha256(path), tmp_path / "gone.jpg"),))
-    with pytest.raises(WorkerFailure, match="LostInput: .*gone.jpg: cannot read file.*same path on every node"):
-        RayExecutor(quiet=True).run(work, plugins.load().detectors.get("skip"))
+    outcome = RayExecutor(quiet=True).run(work, plugins.load().detectors.get("skip"))
+    assert (outcome.computed, outcome.failed) == (0, 1)
+    reason = "cannot read file: No such file or directory (read when hashed)"
+    assert list(outcome.failures.values()) == [("unreadable", reason)]
