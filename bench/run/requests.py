@@ -89,7 +89,7 @@ class Validated(BaseModel):
 class SweepRequest(Validated):
     """One evaluation (plus extras) over datasets x models x detectors x metrics."""
 
-    evaluation: str  # the registered evaluation that leads (e.g. "verification")
+    evaluation: str  # the registered evaluation that leads (e.g. "accuracy")
     input_dir: PathArg | None = None  # a folder <identity>/<image>, or a benchmark file a protocol reads
     dataset: str | None = None  # an entry of datasets.yaml
     pairs: PathArg | None = None

@@ -666,7 +666,8 @@ def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
     }
     register(
         EvaluationSpec(
-            "operating_points",
+            "operating",
+            aliases=("operating_points",),
             command="operating",
             **common,
             help="FNMR at FMR 1e-1..1e-6 with achieved FMR, 95 % subject-bootstrap intervals, DET, threshold table, "
