@@ -74,10 +74,9 @@ def load_failure(spec: Spec, weights_dir: Path, err: Exception) -> str:
         message = re.sub(rf"[^\s'\"]*/{re.escape(path.name)}\b", str(path).replace("\\", "/"), message)
     if not files:
         return f"{spec.name} failed to load: {message}"
-    return (
-        f"{spec.name} failed to load {', '.join(map(str, files.values()))}: {message}; if a file is truncated or "
-        f"corrupt, replace it: bench weights download {spec.name}, or bench weights import FILE --as {next(iter(files))}"
-    )
+    fix = f"bench weights download {spec.name}, or bench weights import FILE --as {next(iter(files))}"
+    paths = ", ".join(map(str, files.values()))
+    return f"{spec.name} failed to load {paths}: {message}; if a file is truncated or corrupt, replace it: {fix}"
 
 
 def _one_line(err: BaseException) -> str:
