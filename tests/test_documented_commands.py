@@ -132,9 +132,23 @@ def clone(tmp_path: Path) -> Path:
             target.symlink_to(source.readlink())
         else:
             shutil.copy2(source, target)
-    (copy / ".venv").symlink_to(REPO / ".venv")
+    _link_venv(copy / ".venv")
     (root / "shared").symlink_to(SHARED)
     return copy
+
+
+def _link_venv(venv: Path) -> None:
+    """The checkout's venv, linked entry by entry, with an ``activate`` of its own: a venv copied from another
+    folder keeps that folder's path in its ``activate`` (and would run another checkout's ``bench``)."""
+    real = REPO / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    for entry in real.iterdir():
+        if entry.name != "bin":
+            (venv / entry.name).symlink_to(entry)
+    for entry in (real / "bin").iterdir():
+        if not entry.name.startswith("activate"):
+            (venv / "bin" / entry.name).symlink_to(entry)
+    (venv / "bin" / "activate").write_text(f'export VIRTUAL_ENV="{real}"\nexport PATH="{real / "bin"}:$PATH"\n')
 
 
 @pytest.mark.slow
