@@ -51,3 +51,4 @@ class EvaluationSpec:
     default_metric: str = "all"
     plugin: str = ""
     extras: dict[str, Any] = field(default_factory=dict)  # free-form metadata (e.g. report section order)
+    aliases: tuple[str, ...] = ()  # old names still accepted (suite files, --eval, the API), with a note

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib.util
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,6 +195,7 @@ class Registry(Generic[S]):
         self.kind = kind
         self.spec_type = spec_type
         self._specs: dict[str, S] = {}
+        self._aliases: dict[str, str] = {}  # an old spelling -> the registered name (lower case)
 
     def register(self, spec: S, plugin: str = "") -> None:
         """Add ``spec``; a name registered twice, or an object of the wrong type, is an error naming the plugin."""
@@ -209,6 +211,7 @@ class Registry(Generic[S]):
             raise DuplicateName(f"{self.kind} '{name}' is registered by both {other} and {plugin}")
         object.__setattr__(spec, "plugin", plugin)
         self._specs[key] = spec
+        self._aliases.update({alias.lower(): key for alias in getattr(spec, "aliases", ())})
 
     def names(self) -> list[str]:
         """Registered names in registration order."""
@@ -230,10 +233,16 @@ class Registry(Generic[S]):
             base = self._specs[key.removesuffix(FLIP_SUFFIX)]
             if isinstance(base, RecognizerSpec):  # e.g. "FaceRes+flip": resolvable anywhere, Ray workers too
                 return base.with_flip()  # type: ignore[return-value]
-        spec = self._specs.get(key)
-        if spec is None:
+        if key not in self._specs and key in self._aliases:
+            key = self._aliases[key]
+            new: str = self._specs[key].name  # type: ignore[attr-defined]
+            print(
+                f"note: {self.kind} '{name.strip()}' is now called '{new}' (the old name still works)", file=sys.stderr
+            )
+        found = self._specs.get(key)
+        if found is None:
             raise UnknownName(unknown_message(self.kind, name, self.names()))
-        return spec
+        return found
 
     def select(self, names: str) -> list[S]:
         """Objects for a comma list, or every registered one for ``all``."""

@@ -139,12 +139,14 @@ def test_every_core_error_class_is_a_bench_error() -> None:
 
 
 def test_the_plugins_folder_installs_under_its_own_name() -> None:
-    """No generic top-level ``plugins`` package in site-packages: the folder is ``facebench_plugins`` there."""
+    """No generic top-level ``plugins`` package in site-packages: the folder is ``facebench_plugins`` there (a symlink
+    in the project root, so that every package sits in the root and an editable install is a plain path entry)."""
     import facebench_plugins
 
     assert Path(facebench_plugins.__file__).resolve().parent == REPO / "plugins"
+    assert (REPO / "facebench_plugins").is_symlink() and (REPO / "facebench_plugins").readlink() == Path("plugins")
     text = (REPO / "pyproject.toml").read_text()
-    assert '"facebench_plugins" = "plugins"' in text and '"plugins.' not in text
+    assert 'package-dir = { "" = "." }' in text and '"facebench_plugins.detectors"' in text and '"plugins.' not in text
 
 
 def test_built_ins_come_from_one_list() -> None:

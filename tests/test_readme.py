@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -61,11 +62,29 @@ def _python_example(page: str) -> str:
 
 @needs_weights
 @pytest.mark.parametrize("page", EXAMPLES)
-def test_python_example_runs_as_written(page: str) -> None:
+def test_python_example_runs_as_written(page: str, tmp_path: Path) -> None:
+    """Copied into a script (no ``__main__`` guard: the workers must not re-run it) and run from the repository root."""
     code = _python_example(page)
-    assert "facebench.accuracy(" in code
+    assert "facebench.accuracy(" in code and "__main__" not in code
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    _runs(script, REPO)
+
+
+@needs_weights
+def test_python_example_runs_from_the_folder_above_a_clone_named_facebench(tmp_path: Path) -> None:
+    """From the folder that holds the clone (``facebench/``), ``import facebench`` is the installed package, not the
+    clone's folder as a namespace package; the example's paths are then under ``facebench/``."""
+    (tmp_path / "facebench").symlink_to(REPO)
+    code = _python_example("README.md").replace('"datasets/', '"facebench/datasets/').replace('"../', '"facebench/../')
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    _runs(script, tmp_path)
+
+
+def _runs(script: Path, cwd: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=900, check=False
+        [sys.executable, str(script)], cwd=cwd, capture_output=True, text=True, timeout=900, check=False
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "acc_kfold_mean" in done.stdout and "roc_" in done.stdout

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import time
@@ -61,7 +62,23 @@ def build(spec: Spec, weights_dir: Path) -> Any:
     except MissingWeights:
         raise
     except Exception as err:
-        raise PluginLoadError(f"{spec.name} failed to load: {type(err).__name__}: {err}".splitlines()[0]) from err
+        raise PluginLoadError(load_failure(spec, weights_dir, err)) from err
+
+
+def load_failure(spec: Spec, weights_dir: Path, err: Exception) -> str:
+    """One line: the plugin, the user's own weight files (not a staging copy), the error and the fix command."""
+    try:
+        files = spec.resolve_weights(weights_dir)
+    except MissingWeights:
+        files = {}
+    message = _one_line(err).rstrip(".")
+    for path in files.values():  # a plugin may load a staged copy: the error names the user's file
+        message = re.sub(rf"[^\s'\"]*/{re.escape(path.name)}\b", str(path).replace("\\", "/"), message)
+    if not files:
+        return f"{spec.name} failed to load: {message}"
+    fix = f"bench weights download {spec.name}, or bench weights import FILE --as {next(iter(files))}"
+    paths = ", ".join(map(str, files.values()))
+    return f"{spec.name} failed to load {paths}: {message}; if a file is truncated or corrupt, replace it: {fix}"
 
 
 def _one_line(err: BaseException) -> str:

@@ -193,8 +193,9 @@ def load_check(spec: Spec, weights_dir: Path) -> tuple[bool, str]:
     try:
         spec.build(weights_dir)
     except Exception as err:
-        first = str(err).strip().splitlines()[:1]
-        return False, f"{spec.name} failed to load: {type(err).__name__}{': ' + first[0] if first else ''}"
+        from bench.compute.executors import load_failure
+
+        return False, load_failure(spec, weights_dir, err)
     return True, f"{spec.name} loads"
 
 

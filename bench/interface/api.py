@@ -89,10 +89,10 @@ def make_settings(**given: Any) -> Settings:
 
 
 def evaluate(evaluation: str, data: str | Path | None = None, **kwargs: Any) -> Result:
-    """Run any registered evaluation (``verification``, ``identification``, ``similarity``, a plugin's ...).
+    """Run any registered evaluation (``accuracy``, ``identify``, ``similarity``, ``operating``, a plugin's ...).
 
     ``data`` is a folder ``<identity>/<image>`` or a benchmark file; or pass ``dataset="lfw"``. Other keywords are
-    the CLI's options with underscores (``model``, ``backend``, ``metric``, ``n``, ``seed``, ``face``,
+    the CLI's options with underscores (``model``, ``backend`` or ``detector``, ``metric``, ``n``, ``seed``, ``face``,
     ``run_id``, ``overwrite``, ``weights_dir``, ``cache_dir``, ...) plus the evaluation's own options. A misspelt
     keyword or a value of the wrong type is a :class:`~bench.run.requests.RequestError` before any work.
     """
@@ -111,7 +111,7 @@ def evaluate(evaluation: str, data: str | Path | None = None, **kwargs: Any) -> 
 
 def accuracy(data: str | Path | None = None, **kwargs: Any) -> Result:
     """Verification accuracy (``bench accuracy``); see :func:`evaluate` for the keywords."""
-    return evaluate("verification", data, **kwargs)
+    return evaluate("accuracy", data, **kwargs)
 
 
 def similarity(data: str | Path | None = None, **kwargs: Any) -> Result:
@@ -121,7 +121,7 @@ def similarity(data: str | Path | None = None, **kwargs: Any) -> Result:
 
 def identify(data: str | Path | None = None, **kwargs: Any) -> Result:
     """1:N identification (``bench identify``); see :func:`evaluate`."""
-    return evaluate("identification", data, **kwargs)
+    return evaluate("identify", data, **kwargs)
 
 
 def load(run_dir: str | Path) -> Result:

@@ -195,7 +195,12 @@ def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Cal
         ),
         click.option("--model", "models", default="Dlib", show_default=True, help="Recognizer(s): NAME, A,B or all."),
         click.option(
-            "--backend", "backends", default="opencv", show_default=True, help="Detector(s): NAME, A,B or all."
+            "--backend",
+            "--detector",
+            "backends",
+            default="opencv",
+            show_default=True,
+            help="Detector(s): NAME, A,B or all (see `bench detectors`; --backend is DeepFace's word).",
         ),
         click.option(
             "--metric",
@@ -226,7 +231,12 @@ def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Cal
             help="Change a detector setting (repeatable), e.g. retinaface-mnet.max_side=1024; the manifest "
             "lists every detector's settings.",
         ),
-        click.option("--n", type=int, help="How many to sample (pairs or identities; see above)."),
+        click.option(
+            "--n",
+            type=int,
+            help="How many to sample, seeded by --seed: pairs for the pair evaluations (from --pairs too; a folder "
+            "without a pair list samples 1000 by default), identities for identify [default: all].",
+        ),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed for any sampling."),
         click.option(
             "--on-no-face",
@@ -518,7 +528,7 @@ def variants_cmd(
     from bench.run.runner import execute
 
     settings = settings_of(ctx, _pop_locations(options))
-    spec = settings.plugins().evaluations.get("robustness")
+    spec = settings.plugins().evaluations.get("variants")
     request = request_of(spec, {**options, "to": str(to), "only": only, "occlude_with": occlude_with}, settings)
     click.echo(execute(request, settings).summary if evaluate else write_variants(request, settings))
 
@@ -544,12 +554,16 @@ def run_cmd(ctx: click.Context, suite: Path, output: Path | None, overwrite: boo
     "--output",
     "output",
     type=click.Path(path_type=Path),
-    help="HTML file to write [default: report.html in the run folder, or results/report-<runs>.html for several runs].",
+    help="HTML file to write [default: RUN/report.html for one run; for several, report-<run names>.html "
+    "beside the first run's folder].",
 )
 @click.option("--title", default="facebench report", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing report file.")
-def report_cmd(runs: tuple[Path, ...], output: Path | None, title: str, overwrite: bool) -> None:
-    """One self-contained HTML page (tables, speed, plots, a table across runs) from saved run folders."""
+@location_options
+def report_cmd(runs: tuple[Path, ...], output: Path | None, title: str, overwrite: bool, **_: Any) -> None:
+    """One self-contained HTML page from saved run folders: each run's tables, speed and plots, its report card,
+    and for several runs a table across them. It reads only the run folders (the location options are accepted
+    for symmetry with the other commands)."""
     from bench.interface.api import write_report
 
     click.echo(f"report: {write_report(list(runs), output, title, overwrite)}")
@@ -558,8 +572,10 @@ def report_cmd(runs: tuple[Path, ...], output: Path | None, title: str, overwrit
 @main.command("compare")
 @click.argument("run_a", type=click.Path(path_type=Path))
 @click.argument("run_b", type=click.Path(path_type=Path))
-def compare_cmd(run_a: Path, run_b: Path) -> None:
-    """What changed from RUN_A to RUN_B: settings, and figure deltas per combination."""
+@location_options
+def compare_cmd(run_a: Path, run_b: Path, **_: Any) -> None:
+    """What changed from RUN_A to RUN_B: settings, and figure deltas per combination (read from the two run
+    folders; the location options are accepted for symmetry with the other commands)."""
     from bench.report.compare import compare
     from bench.run.runs import read_run
 

@@ -89,7 +89,7 @@ class Validated(BaseModel):
 class SweepRequest(Validated):
     """One evaluation (plus extras) over datasets x models x detectors x metrics."""
 
-    evaluation: str  # the registered evaluation that leads (e.g. "verification")
+    evaluation: str  # the registered evaluation that leads (e.g. "accuracy")
     input_dir: PathArg | None = None  # a folder <identity>/<image>, or a benchmark file a protocol reads
     dataset: str | None = None  # an entry of datasets.yaml
     pairs: PathArg | None = None
@@ -153,12 +153,14 @@ def _short(value: Any, width: int = 80) -> str:
 
 
 def _unknown(field: str, label: str, model: type[BaseModel], also: Iterable[str]) -> str:
-    """An unknown field, with the closest three; an unknown option also lists every option (there are few)."""
+    """An unknown field, with the closest three; an unknown option also lists every option and (API) keyword."""
     valid = list(model.model_fields)
     hint = did_you_mean(field, [*valid, *also], n=3)
     if model is SweepRequest:
         return f"unknown request field '{label}'{hint}"
-    return f"unknown option '{label}' for {model.__name__}{hint}; its options: {', '.join(valid) or 'none'}"
+    text = f"unknown option '{label}' for {model.__name__}{hint}; its options: {', '.join(valid) or 'none'}"
+    others = sorted(set(also) - set(valid) - {"evaluation", "options", "extra_evaluations"})
+    return text + (f"; every call also takes: {', '.join(others)}" if others else "")
 
 
 def _choices(annotation: Any) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ metrics: [cosine]
 datasets: [{input: datasets/sample}, {dataset: lfw-devtest}]
 evaluations:
   - verification
-  - {evaluation: identification, options: {gallery_per_identity: 1}, n: 4}
+  - {evaluation: identify, options: {gallery_per_identity: 1}, n: 4}
 ```
 Top-level keys other than these are request fields applied to every run (``face``, ``seed``, ``n``, ...); an entry
 under ``evaluations`` or ``datasets`` may override them.

@@ -73,8 +73,9 @@ def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
     """``bench identify``."""
     register(
         EvaluationSpec(
-            "identification",
+            "identify",
             Identification,
+            aliases=("identification",),
             command="identify",
             help="1:N identification: rank-1/rank-5 and CMC (closed set), TPIR at FPIR (open set), per "
             "model/detector/metric. --n samples identities.",

@@ -35,10 +35,7 @@ KEYS = ("dataset", "subset", "model", "detector", "metric")
 CALIBRATION = ("calibration", "dev")
 """Input subsets whose thresholds are transferred to the others."""
 
-NOTE = (
-    "fnmr at the most permissive threshold with fmr <= fmr_target (fmr: achieved); ci: 95 % subject bootstrap; "
-    "insufficient: fewer than 10/fmr_target impostor pairs"
-)
+NOTE = "fnmr at the most permissive threshold with fmr <= fmr_target (fmr: achieved); ci: 95 % subject bootstrap"
 
 FAILURE_CAUSES = (
     "unreadable",
@@ -458,32 +455,10 @@ class OperatingPoints:
         points = ctx.run.table("operating_points")
         if points.empty:
             return "no operating points (no combination had scored pairs of both classes)"
-        shown = points.assign(
-            ci=[_interval_text(r.fnmr_lo, r.fnmr_hi) for r in points.itertuples()],
-            flag=np.where(points.insufficient.astype(bool), "insufficient", ""),
-            fmr_target=[f"{v:.0e}" for v in points.fmr_target],
-        )
-        lines = [
-            console_table(
-                shown,
-                [
-                    "subset",
-                    "model",
-                    "detector",
-                    "metric",
-                    "fmr_target",
-                    "fnmr",
-                    "ci",
-                    "rank",
-                    "group",
-                    "fmr",
-                    "n_impostor",
-                    "flag",
-                ],
-            ),
-            NOTE,
-            f"rank, group: model x detector by FNMR at each target; {ranks.OVERLAP_RULE}",
-        ]
+        insufficient = points.insufficient.astype(bool)
+        small = _too_few_impostors(points[insufficient])
+        points = points[~insufficient]
+        lines = [f"no operating point: {small}"] if points.empty else self._points_lines(points, small)
         transfer = ctx.run.table("transfer")
         if not transfer.empty:
             shown = transfer.assign(
@@ -509,6 +484,50 @@ class OperatingPoints:
                 ),
             ]
         return "\n".join(lines)
+
+    @staticmethod
+    def _points_lines(points: pd.DataFrame, small: str) -> list[str]:
+        """The supported operating points as a table, its notes, and the sentence on the unsupported targets."""
+        shown = points.assign(
+            ci=[_interval_text(r.fnmr_lo, r.fnmr_hi) for r in points.itertuples()],
+            fmr_target=[f"{v:.0e}" for v in points.fmr_target],
+        )
+        lines = [
+            console_table(
+                shown,
+                [
+                    "subset",
+                    "model",
+                    "detector",
+                    "metric",
+                    "fmr_target",
+                    "fnmr",
+                    "ci",
+                    "rank",
+                    "group",
+                    "fmr",
+                    "n_impostor",
+                ],
+            ),
+            NOTE,
+            f"rank, group: model x detector by FNMR at each target; {ranks.OVERLAP_RULE}",
+            *([f"not shown: {small}"] if small else []),
+        ]
+        return lines
+
+
+def _too_few_impostors(rows: pd.DataFrame) -> str:
+    """One sentence for the targets the impostor pairs cannot support (they stay in the CSV, flagged)."""
+    if rows.empty:
+        return ""
+    fewest = int(rows.n_impostor.min())
+    targets = ", ".join(f"{v:.0e}" for v in sorted(set(rows.fmr_target), reverse=True))
+    lowest = f"the lowest supported FMR is {10 / fewest:.2g} (10/{fewest})" if fewest else "no FMR is supported"
+    return (
+        f"FMR {targets}: too few impostor pairs ({fewest}; a target FMR needs at least 10/FMR); {lowest}. "
+        f"Use more pairs (--n, a larger dataset) or --at-fmr; the {len(rows)} rows are in operating_points.csv, "
+        "flagged insufficient"
+    )
 
 
 def _interval_text(lo: Any, hi: Any) -> str:
@@ -666,7 +685,8 @@ def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
     }
     register(
         EvaluationSpec(
-            "operating_points",
+            "operating",
+            aliases=("operating_points",),
             command="operating",
             **common,
             help="FNMR at FMR 1e-1..1e-6 with achieved FMR, 95 % subject-bootstrap intervals, DET, threshold table, "

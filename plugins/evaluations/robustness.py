@@ -76,8 +76,9 @@ def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
     keys = ("variant", "model", "detector", "metric")
     register(
         EvaluationSpec(
-            "robustness",
+            "variants",
             Robustness,
+            aliases=("robustness",),
             default_metric="cosine",
             help="Accuracy on robustness variants of a pair list's images, relative to clean.",
             needs=frozenset({"pairs"}),

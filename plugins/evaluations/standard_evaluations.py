@@ -255,8 +255,9 @@ EVALUATIONS = (
         default_metric="cosine",
     ),
     EvaluationSpec(
-        "groups",
+        "rfw",
         GroupVerification,
+        aliases=("groups",),
         command="rfw",
         help="Per-group verification (RFW races): 10-fold accuracy per group and the spread between groups.",
         needs=frozenset({"pairs", "attributes"}),

@@ -151,8 +151,9 @@ def register_evaluations(register: Callable[[EvaluationSpec], None]) -> None:
     """``bench accuracy``."""
     register(
         EvaluationSpec(
-            "verification",
+            "accuracy",
             Verification,
+            aliases=("verification",),
             command="accuracy",
             help="Verification accuracy (10-fold, mean ± std), AUC, EER, TAR@FAR per model/detector/metric.",
             needs=frozenset({"pairs"}),

@@ -33,7 +33,7 @@ def _by_hand(distance: np.ndarray, same: np.ndarray, fmr: float) -> tuple[float,
 
 
 def test_operating_points_agree_with_scores_csv(tmp_path: Path) -> None:
-    _bench("accuracy", *COMBO, "--eval", "operating_points", "--o", str(tmp_path), "--run-id", "r")
+    _bench("accuracy", *COMBO, "--eval", "operating", "--o", str(tmp_path), "--run-id", "r")
     run = tmp_path / "r"
     scores = pd.read_csv(run / "scores.csv")
     points = pd.read_csv(run / "operating_points.csv")

@@ -158,7 +158,7 @@ def test_with_validates_again() -> None:
 def test_check_validates_names_and_declared_options() -> None:
     settings = Settings(plugins_dirs=(FAKES,), quiet=True)
     request = SweepRequest(evaluation="Identification", models="FakeNet", backends="fake-box", options={})
-    assert check(request.with_(options={"gallery_per_identity": 2}), settings).evaluation == "identification"
+    assert check(request.with_(options={"gallery_per_identity": 2}), settings).evaluation == "identify"
     with pytest.raises(RequestError, match=r"gallery_per_identity='2': should be a valid integer \(got str\)"):
         check(request.with_(options={"gallery_per_identity": "2"}), settings)
     with pytest.raises(RequestError, match="unknown option 'galery_per_identity' .*'gallery_per_identity'"):
@@ -197,8 +197,8 @@ def test_cli_refuses_a_wrong_option_type_of_the_evaluation(tmp_path: Path) -> No
         ({"seed": "7"}, "seed='7': should be a valid integer (got str)"),
         ({"model": 5}, "model=5: should be a valid string (got int)"),
         ({"data": 5}, "data=5: should be a path (str or Path) (got int)"),
-        ({"sed": 7}, "unknown option 'sed' for verification (did you mean 'seed'?); its options: drop_lowest_quality"),
-        ({"metrc": "cosine"}, "unknown option 'metrc' for verification (did you mean 'metric' or 'metrics'?)"),
+        ({"sed": 7}, "unknown option 'sed' for accuracy (did you mean 'seed'?); its options: drop_lowest_quality"),
+        ({"metrc": "cosine"}, "unknown option 'metrc' for accuracy (did you mean 'metric' or 'metrics'?)"),
         ({"dropp_lowest_quality": 0.1}, "(did you mean 'drop_lowest_quality'"),
         ({"drop_lowest_quality": "0.1"}, "drop_lowest_quality='0.1': should be a valid number (got str)"),
     ],
@@ -226,12 +226,12 @@ def test_suite_refuses_a_top_level_key(tmp_path: Path, lines: str, expected: str
 @pytest.mark.parametrize(
     ("datasets", "evaluations", "expected"),
     [
-        ("[{input: 5}]", "[verification]", "suite.yaml: datasets[0].input=5: should be a path (str or Path) (got int)"),
-        ("[{input: data, n: 0}]", "[verification]", "datasets[0].n=0: should be greater than or equal to 1"),
-        ("[{input: data}]", "[verification, {evaluation: similarity, fce: center}]", "'evaluations[1].fce'"),
-        ("[{input: data}]", "[verification, [similarity]]", "suite.yaml: evaluations[1]: expected a name or a mapping"),
-        ("[{input: data}]", "[verification, identfication]", "'identfication' (did you mean 'identification'"),
-        ("[{input: data}]", "[{evaluation: identification, options: {top: 3}}]", "unknown option 'top' for identific"),
+        ("[{input: 5}]", "[accuracy]", "suite.yaml: datasets[0].input=5: should be a path (str or Path) (got int)"),
+        ("[{input: data, n: 0}]", "[accuracy]", "datasets[0].n=0: should be greater than or equal to 1"),
+        ("[{input: data}]", "[accuracy, {evaluation: similarity, fce: center}]", "'evaluations[1].fce'"),
+        ("[{input: data}]", "[accuracy, [similarity]]", "suite.yaml: evaluations[1]: expected a name or a mapping"),
+        ("[{input: data}]", "[accuracy, identfy]", "'identfy' (did you mean 'identify'"),
+        ("[{input: data}]", "[{evaluation: identify, options: {top: 3}}]", "unknown option 'top' for identify"),
     ],
 )
 def test_suite_refuses_an_entry_before_the_first_run(

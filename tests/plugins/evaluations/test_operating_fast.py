@@ -33,7 +33,9 @@ def test_operating_writes_tables_plots_and_card(data: Path, tmp_path: Path) -> N
     assert {"operating_points", "thresholds", "efficiency", "failures_by_cause"} <= set(manifest["tables"])
     assert {"det_data_all_cosine.png", "pareto_data_all_cosine.png"} <= set(manifest["plots"])
     assert "card.html" in manifest["card"] and (run / "card.md").is_file()
-    assert "insufficient" in text
+    n_impostor = int(points.n_impostor.iloc[0])
+    assert f"the lowest supported FMR is {10 / n_impostor:.2g} (10/{n_impostor})" in text  # one sentence, no rows
+    assert "1e-06 " not in text and "flagged insufficient" in text
     code, page = bench("report", str(run), "--o", str(tmp_path / "report.html"))
     assert code == 0, page
     assert "FNMR at fixed FMR" in (tmp_path / "report.html").read_text()

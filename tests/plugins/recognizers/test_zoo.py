@@ -332,7 +332,10 @@ def test_import_under_a_plugin_name_and_a_broken_file(tmp_path: Path) -> None:
     weights = tmp_path / "weights"
     done = bench("--weights-dir", str(weights), "weights", "import", str(junk), "--as", "Dlib")
     assert done.exit_code == 1
-    assert done.output.startswith(f"imported {weights / DLIB_FILE.name}; Dlib failed to load: ")
+    assert done.output.startswith(
+        f"imported {weights / DLIB_FILE.name}; Dlib failed to load {weights / DLIB_FILE.name}: "
+    )
+    assert "replace it: bench weights download Dlib, or bench weights import FILE --as " in done.output
     assert len(done.output.strip().splitlines()) == 1
     unknown = bench("--weights-dir", str(weights), "weights", "import", str(junk))
     assert unknown.exit_code == 1 and "neither a weight file a plugin needs nor a plugin name" in unknown.output
