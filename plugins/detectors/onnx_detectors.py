@@ -22,7 +22,8 @@ def _retinaface_mbv2(files: dict[str, Any], **options: Any) -> Any:
 def _mtcnn(files: dict[str, Any]) -> Any:
     from facebench_plugins.detectors.mtcnn_onnx import MtcnnOnnx
 
-    return MtcnnOnnx(*(str(files[name]) for name in MTCNN_FILES))
+    pnet, rnet, onet = (str(files[name]) for name in MTCNN_FILES)
+    return MtcnnOnnx(pnet, rnet, onet)
 
 
 def _blazeface(file: str, back: bool) -> Any:
