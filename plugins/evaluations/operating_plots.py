@@ -42,7 +42,7 @@ def det_plot(curves: Sequence[Curve], name: str, title: str) -> Plot:
 
 def _det_figure(curves: list[Curve], title: str) -> Figure:
     plt = figures.pyplot()
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig, ax = plt.subplots(figsize=(10, 6))
     smallest = min(1.0 / max(1, min(int((~c.same).sum()), int(c.same.sum()))) for c in curves) if curves else 1e-3
     floor = max(min(TICKS), smallest / 2)
     for curve in curves:
@@ -74,8 +74,8 @@ def _det_figure(curves: list[Curve], title: str) -> Figure:
     ax.set_title(title, fontsize=10)
     ax.scatter([], [], s=36, color="0.3", label="operating points (achieved FMR per target)")
     ax.scatter([], [], s=36, facecolor="none", edgecolor="0.6", label="insufficient: < 10/FMR impostors")
-    ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)  # beside the curves
+    fig.tight_layout(rect=(0, 0, 0.68, 1))
     return fig
 
 
