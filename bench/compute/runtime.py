@@ -86,6 +86,7 @@ def onnx_session(model: str | bytes, threads: int | None = None) -> Any:
     not depend on it)."""
     import onnxruntime
 
+    onnxruntime.set_default_logger_severity(3)  # the environment's own start-up lines (each worker would print them)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads or intra_op_threads()
     options.inter_op_num_threads = 1

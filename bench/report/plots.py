@@ -39,15 +39,22 @@ def accuracy_pivots(accuracy: pd.DataFrame) -> dict[str, pd.DataFrame]:
 LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
 
 
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+"""Marker shapes by series, so that overlapping curves are told apart."""
+
+
 def line_styles(frame: pd.DataFrame) -> dict[tuple[str, str], dict[str, object]]:
-    """A colour per model and a line style per detector, so a dozen curves stay told apart."""
+    """A colour per model/detector pair while there are colours enough (10); past that a colour per model and a
+    line style per detector, so a dozen curves stay told apart."""
     models = list(dict.fromkeys(frame.model))
     detectors = list(dict.fromkeys(frame.detector))
+    pairs = [(m, d) for m in models for d in detectors]
+    if len(pairs) <= 10:
+        return {pair: {"color": f"C{i}", "linestyle": LINESTYLES[0]} for i, pair in enumerate(pairs)}
     colours = [f"C{i % 10}" for i in range(len(models))]
     return {
         (m, d): {"color": colours[models.index(m)], "linestyle": LINESTYLES[detectors.index(d) % len(LINESTYLES)]}
-        for m in models
-        for d in detectors
+        for m, d in pairs
     }
 
 
@@ -95,17 +102,28 @@ def cmc_plots(cmc: pd.DataFrame) -> list[Plot]:
 
 
 def _cmc_figure(title: str, part: pd.DataFrame) -> Figure:
+    from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
+
     fig, ax = figures.pyplot().subplots(figsize=(6, 4.5))
     style = line_styles(part)
-    for (model, detector), curve in part.groupby(["model", "detector"]):
-        ax.plot(
+    groups = list(part.groupby(["model", "detector"]))
+    for i, ((model, detector), curve) in enumerate(groups):
+        ax.plot(  # wider lines and larger markers first: a curve equal to another still shows around it
             curve["rank"],
             curve.identification_rate,
-            marker=".",
+            marker=MARKERS[i % len(MARKERS)],
+            markersize=max(3.0, 9.0 - 2.0 * i),
+            linewidth=max(1.0, 1.0 + 2.5 * (len(groups) - 1 - i) / max(1, len(groups) - 1)),
             **style[(model, detector)],
             label=f"{model} / {detector}",
         )
-    ax.set(xlabel="rank", ylabel="identification rate", ylim=(0, 1.02), xscale="log", title=title)
+    ax.set(xlabel="rank", ylabel="identification rate", ylim=(0, 1.02), title=title)
+    if part["rank"].max() > 20:  # many ranks: a log axis labelled 1, 10, 100 (not 10^0, nor 2x10^0)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=7, loc="lower right")
     return fig
 
