@@ -42,7 +42,7 @@ def det_plot(curves: Sequence[Curve], name: str, title: str) -> Plot:
 
 def _det_figure(curves: list[Curve], title: str) -> Figure:
     plt = figures.pyplot()
-    fig, ax = plt.subplots(figsize=(10, 6))
+    fig, ax = plt.subplots(figsize=(9.5, 6))
     smallest = min(1.0 / max(1, min(int((~c.same).sum()), int(c.same.sum()))) for c in curves) if curves else 1e-3
     floor = max(min(TICKS), smallest / 2)
     for curve in curves:
@@ -75,7 +75,7 @@ def _det_figure(curves: list[Curve], title: str) -> Figure:
     ax.scatter([], [], s=36, color="0.3", label="operating points (achieved FMR per target)")
     ax.scatter([], [], s=36, facecolor="none", edgecolor="0.6", label="insufficient: < 10/FMR impostors")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)  # beside the curves
-    fig.tight_layout(rect=(0, 0, 0.68, 1))
+    fig.subplots_adjust(left=0.09, right=0.68, bottom=0.11, top=0.92)
     return fig
 
 
@@ -87,7 +87,7 @@ def pareto_plot(rows: pd.DataFrame, name: str, title: str, budget_ms: float | No
 
 def _pareto_figure(rows: pd.DataFrame, title: str, budget_ms: float | None) -> Figure:
     plt = figures.pyplot()
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig, ax = plt.subplots(figsize=(9.5, 5))
     rows = rows[rows.ms_per_face.notna() & rows.fnmr.notna()].sort_values("ms_per_face")
     for _, row in rows.iterrows():
         hollow = bool(row.insufficient)
@@ -112,9 +112,11 @@ def _pareto_figure(rows: pd.DataFrame, title: str, budget_ms: float | None) -> F
     ax.set_ylabel("FNMR at the FMR target (lower is better)")
     ax.set_title(title, fontsize=10)
     ax.grid(True, color="0.9")
-    if len(front) > 1 or budget_ms is not None:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.errorbar([], [], fmt="o", ms=7, color="0.3", label="FNMR, 95 % interval")
+    if rows.insufficient.astype(bool).any():
+        ax.errorbar([], [], fmt="o", ms=7, mfc="none", color="0.55", label="hollow: insufficient (< 10/FMR impostors)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)  # beside the points
+    fig.subplots_adjust(left=0.09, right=0.68, bottom=0.11, top=0.92)
     return fig
 
 
