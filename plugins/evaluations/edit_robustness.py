@@ -30,7 +30,7 @@ from bench.report import heatmaps as similarity_report
 from bench.report.plots import slug
 from bench.run.context import Context, Input
 from bench.run.runner import console_table
-from bench.run.runs import NotARun, TableInfo, read_run
+from bench.run.runs import TableInfo, read_run_table
 from bench.run.sources import named, open_source, pairs_for
 from facebench_plugins.evaluations.edit_plots import distance_plot, tar_heatmap
 from facebench_plugins.evaluations.similarity import totals_of
@@ -211,13 +211,9 @@ def overview(table: pd.DataFrame, variants: pd.DataFrame | None = None) -> pd.Da
 
 def variant_rows(path: Path) -> pd.DataFrame:
     """A ``bench variants --evaluate`` run's accuracy per variant, as rows beside the edited sets."""
-    try:
-        saved = read_run(path)
-    except NotARun as err:
-        raise EditsError(str(err)) from err
-    table = saved.tables.get("robustness")
-    if table is None or table.empty:
-        raise EditsError(f"{path} has no robustness.csv rows; pass a `bench variants --evaluate` run folder")
+    saved, table = read_run_table(
+        path, "robustness", EditsError, "has no robustness.csv rows; pass a `bench variants --evaluate` run folder"
+    )
     keep = ["variant", "model", "detector", "metric", "acc_kfold_mean", "acc_kfold_mean_drop"]
     return table[[c for c in keep if c in table.columns]].assign(run=saved.name)
 

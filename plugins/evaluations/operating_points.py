@@ -27,7 +27,7 @@ from bench.report.figures import Plot
 from bench.report.plots import slug
 from bench.run.context import Context, Input
 from bench.run.runner import console_table
-from bench.run.runs import NotARun, read_run
+from bench.run.runs import read_run_table
 from bench.run.sources import named, open_source, pairs_for
 from facebench_plugins.evaluations.operating_plots import Curve, det_plot, pareto_plot
 
@@ -541,16 +541,12 @@ def _tables(ctx: Context) -> dict[str, pd.DataFrame]:
 
 def _run_thresholds(path: Path) -> dict[tuple[str, str, str], dict[float, dict[str, Any]]]:
     """Thresholds per (model, detector, metric) and FMR target from a saved run's ``operating_points.csv``."""
-    try:
-        saved = read_run(path)
-    except NotARun as err:
-        raise CalibrationError(str(err)) from err
-    table = saved.tables.get("operating_points")
-    if table is None or table.empty:
-        raise CalibrationError(
-            f"{path} has no operating_points.csv; run `bench calibrate` (or `bench operating`) "
-            "on the calibration set first"
-        )
+    saved, table = read_run_table(
+        path,
+        "operating_points",
+        CalibrationError,
+        "has no operating_points.csv; run `bench calibrate` (or `bench operating`) on the calibration set first",
+    )
     found: dict[tuple[str, str, str], dict[float, dict[str, Any]]] = {}
     for row in table.to_dict("records"):
         source = f"{row['dataset']} ({row.get('subset', 'all')}, run {saved.name})"

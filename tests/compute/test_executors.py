@@ -17,6 +17,7 @@ from bench.compute.store import Store
 from bench.data.images import file_sha256
 from bench.interface.cli import main
 from tests.conftest import SAMPLE, WEIGHTS, needs_weights
+from tests.fakes.cache_entries import cache_entries
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -51,23 +52,13 @@ def _accuracy(tmp_path: Path, executor: str, *args: str) -> Path:
     return out / executor
 
 
-def _entries(cache: Path) -> dict[str, bytes]:
-    """The cached results (detections, embeddings); timing records are measurements, not results."""
-    return {
-        str(p.relative_to(cache)): p.read_bytes()
-        for kind in ("detections", "embeddings")
-        for p in sorted((cache / kind).rglob("*"))
-        if p.is_file()
-    }
-
-
 @needs_weights
 def test_ray_matches_local_results_and_cache(tmp_path: Path) -> None:
     local = _accuracy(tmp_path, "local", "--model", "Dlib", "--backend", "opencv")
     distributed = _accuracy(tmp_path, "ray", "--model", "Dlib", "--backend", "opencv")
     pd.testing.assert_frame_equal(pd.read_csv(distributed / "accuracy.csv"), pd.read_csv(local / "accuracy.csv"))
     pd.testing.assert_frame_equal(pd.read_csv(distributed / "scores.csv"), pd.read_csv(local / "scores.csv"))
-    local_cache, ray_cache = _entries(tmp_path / "cache-local"), _entries(tmp_path / "cache-ray")
+    local_cache, ray_cache = cache_entries(tmp_path / "cache-local"), cache_entries(tmp_path / "cache-ray")
     vectors = [k for k in local_cache if k.endswith(".npy")]
     assert len(vectors) == 36 and local_cache.keys() == ray_cache.keys()
     assert local_cache == ray_cache

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import SAMPLE, needs_weights
+from tests.fakes.cache_entries import cache_entries
 
 pytestmark = [pytest.mark.slow, needs_weights]
 RAY = [sys.executable, "-m", "ray.scripts.scripts"]  # the `ray` script, run by this interpreter (this install)
@@ -146,20 +147,11 @@ def _finish(run: subprocess.Popen[str], out: Path) -> Path:
     return out / "run"
 
 
-def _entries(cache: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(cache)): p.read_bytes()
-        for kind in ("detections", "embeddings")
-        for p in sorted((cache / kind).rglob("*"))
-        if p.is_file()
-    }
-
-
 @pytest.fixture(scope="module")
 def local(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
     base = tmp_path_factory.mktemp("local")
     run = _finish(_accuracy(cluster, base / "cache", base / "out", "local"), base / "out")
-    return run, _entries(base / "cache")
+    return run, cache_entries(base / "cache")
 
 
 def _same_as_local(run: Path, cache: Path, local: tuple[Path, dict[str, bytes]]) -> None:
@@ -167,7 +159,7 @@ def _same_as_local(run: Path, cache: Path, local: tuple[Path, dict[str, bytes]])
     pd.testing.assert_frame_equal(pd.read_csv(run / "accuracy.csv"), pd.read_csv(local_run / "accuracy.csv"))
     pd.testing.assert_frame_equal(pd.read_csv(run / "scores.csv"), pd.read_csv(local_run / "scores.csv"))
     assert len([k for k in local_entries if k.endswith(".npy")]) == 36
-    assert _entries(cache) == local_entries
+    assert cache_entries(cache) == local_entries
 
 
 def _shipped(run: Path) -> int:
