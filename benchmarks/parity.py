@@ -45,6 +45,7 @@ def deepface_distance(
     the one place facebench calls ``verify`` (the parity table, the speed benchmark's loop, the parity tests)."""
     from deepface import DeepFace
 
+    _forget_detectors_built_from_other_files()
     result = DeepFace.verify(
         str(a),
         str(b),
@@ -56,6 +57,23 @@ def deepface_distance(
         silent=True,
     )
     return float(result["distance"])
+
+
+_STAGED: tuple[tuple[str, str], ...] = ()
+
+
+def _forget_detectors_built_from_other_files() -> None:
+    """Drop DeepFace's process-wide detector cache when the files in its weights folder changed since the last
+    call: ``yunet`` and ``yunet-int8bq`` both reach DeepFace as ``face_detection_yunet_2023mar.onnx``, and
+    DeepFace would otherwise keep detecting with the first file it loaded."""
+    global _STAGED
+    from deepface.modules import modeling
+
+    folder = Path(os.environ.get("DEEPFACE_HOME", "") or Path.home()) / ".deepface" / "weights"
+    staged = tuple(sorted((str(p), str(p.resolve())) for p in folder.rglob("*"))) if folder.is_dir() else ()
+    if staged != _STAGED:
+        getattr(modeling, "cached_models", {}).get("face_detector", {}).clear()
+        _STAGED = staged
 
 
 def _pairs(root: Path, pairs_file: Path, limit: int | None) -> tuple[object, object]:

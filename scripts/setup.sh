@@ -9,5 +9,5 @@ PY=${PYTHON:-python3}
 # The report screenshot test drives a system browser through Playwright (its own browser download does not run
 # everywhere): Debian's chromium, installed where missing and where we are root (CI); the test skips without one.
 if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get install -y -qq chromium >/dev/null || echo "setup: apt-get install chromium failed; the screenshot test will skip"
+    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "setup: apt-get install chromium failed; the screenshot test will skip"
 fi

@@ -315,7 +315,7 @@ def test_import_real_dlib_file_then_dlib_is_ok(tmp_path: Path) -> None:
     weights = tmp_path / "weights"
     done = bench("--weights-dir", str(weights), "weights", "import", str(DLIB_FILE))
     assert done.exit_code == 0, done.output
-    assert done.output.strip() == f"imported {weights / DLIB_FILE.name}; Dlib loads"
+    assert done.output.strip() == f"imported {weights / DLIB_FILE.name}; Dlib loads; Dlib-client loads"
     models = bench("--weights-dir", str(weights), "models")
     assert next(line for line in models.output.splitlines() if line.startswith("Dlib ")).endswith(" ok")
     listing = bench("--weights-dir", str(weights), "weights", "-v")
