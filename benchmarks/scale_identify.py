@@ -14,6 +14,7 @@ IVF index (faiss-cpu) and its recall@1 against the exact search.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import resource
 import time
@@ -121,6 +122,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--faiss", action="store_true", help="also an IVF index at the largest gallery")
     args = parser.parse_args()
+    if args.faiss and importlib.util.find_spec("faiss") is None:
+        parser.error("--faiss needs faiss-cpu: pip install -e '.[faiss]' (or leave --faiss out)")
     start = time.perf_counter()
     vectors, names = embeddings(args.lfw, args.model, args.detector, default_cache_dir(), default_weights_dir())
     enrolled, probes, mates = probes_and_gallery(vectors, names, args.probes, args.seed)

@@ -63,3 +63,10 @@ class Evaluation(Protocol):
     def summary(self, ctx: Context) -> str:
         """The printed summary (a table that fits 100 columns)."""
         ...
+
+
+def comparisons(evaluation: object) -> int:
+    """Scores one model x detector x metric of ``evaluation`` computes besides its inputs' pairs (e.g. every probe
+    against every gallery image), from its optional ``comparisons()`` after ``prepare``; 0 when it has none."""
+    count = getattr(evaluation, "comparisons", None)
+    return int(count()) if callable(count) else 0

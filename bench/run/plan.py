@@ -1,11 +1,11 @@
 """``--plan``: what a sweep would compute and what it would cost, before any work.
 
 Per input x detector x model: images, detections to run (cache misses), faces to embed and embeddings to compute,
-and pair scores. CPU-seconds come from the per-item CPU times the cache recorded for each namespace in earlier
-runs (``timings/<namespace>.json``: detector ms/image, model ms/face; wall ms in records older than CPU timing);
-a namespace never run uses the plugin's first cached sibling (same plugin, another detector) or
-:data:`DEFAULT_MS`. Faces of images not yet detected count as one per image. Plugin load time and pair scoring
-(microseconds each) are left out.
+and scores (pairs, probe x gallery). CPU-seconds come from the per-item CPU times the cache recorded for each
+namespace in earlier runs (``timings/<namespace>.json``: detector ms/image, model ms/face; wall ms in records
+older than CPU timing); a namespace never run uses the plugin's first cached sibling (same plugin, another
+detector) or :data:`DEFAULT_MS`. Faces of images not yet detected count as one per image. Plugin load time and
+scoring (microseconds each) are left out.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from bench.compute.pipeline import Pipeline
 from bench.data.datasets import Dataset
 from bench.registry import DetectorSpec, RecognizerSpec
 from bench.run.config import Settings
+from bench.run.context import comparisons
 from bench.run.requests import SweepRequest
 
 DEFAULT_MS = {"detect": 30.0, "embed": 30.0}
@@ -61,7 +62,8 @@ class Plan:
             ms = f"{s.ms_per_item:.1f}" + ("" if s.measured else "*")
             line = f"{s.name:<40} {s.items:>9} {s.cached:>9} {s.items - s.cached:>10} {ms:>9} {s.cpu_seconds:>9.1f}"
             lines.append(line)
-        lines.append(f"images {self.images}, pair scores {self.pair_scores}; estimated {self.cpu_seconds:.0f} CPU-s")
+        scores = f"scores {self.pair_scores} (pairs, probe x gallery)"
+        lines.append(f"images {self.images}, {scores}; estimated {self.cpu_seconds:.0f} CPU-s")
         workers = sorted({1, cores, *(n * cores for n in NODES[1:])})
         walls = ", ".join(f"{n} cores {_duration(self.cpu_seconds / n)}" for n in workers)
         lines.append(f"wall time (cores of {cores}-core nodes, ideal split): {walls}")
@@ -141,10 +143,12 @@ def plan(request: SweepRequest, settings: Settings) -> Plan:
     with tempfile.TemporaryDirectory() as scratch:
         run = Run.create(Path(scratch), "plan", "plan", False, request.record(), settings.cache_dir)
         ctx = Context(request, settings, settings.plugins(), run, sweep, sweep.metrics, dataset, given)
-        for spec in specs:
-            spec.factory().prepare(ctx)
+        evaluations = [spec.factory() for spec in specs]
+        for evaluation in evaluations:
+            evaluation.prepare(ctx)
     inputs = ctx.inputs or []
     stages = [s for item in inputs for s in _input_stages(sweep.pipeline, item.dataset, available, models)]
     pairs = sum(len(item.pairs.left) for item in inputs if item.pairs is not None)
+    pairs += sum(comparisons(evaluation) for evaluation in evaluations)
     combos = len(available) * len(models) * len(sweep.metrics)
     return Plan(stages, sum(len(item.dataset.images) for item in inputs), pairs * combos)

@@ -41,6 +41,10 @@ class Identification:
         if not ctx.inputs:
             ctx.inputs.append(Input(dataset))
 
+    def comparisons(self) -> int:
+        """Every probe against every gallery image, per combination and metric (for ``--plan``)."""
+        return len(self.split.probes) * len(self.split.gallery)
+
     def combination(self, ctx: Context, combo: Combination) -> Rows:
         """Every metric's identification figures and CMC."""
         rows, curves = identify.evaluate(combo, self.split, ctx.metrics)

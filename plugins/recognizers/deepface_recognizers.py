@@ -369,20 +369,29 @@ RECOGNIZERS = (
 )
 
 
-def _five_point(spec: RecognizerSpec) -> RecognizerSpec:
+def _five_point(spec: RecognizerSpec, normalization: str) -> RecognizerSpec:
     """The same DeepFace model fed 5-point template-aligned crops instead of DeepFace's eye-line ones."""
     model, backend = spec.name, spec.settings["backend"]
     return dataclasses.replace(
         spec,
         name=f"{model}-5pt",
-        load=lambda files: DeepFaceRecognizer(model, files, backend, alignment=FIVE_POINT),
-        settings={**spec.settings, "alignment": FIVE_POINT},
-        description=f"{spec.description}; 5-point alignment to the ArcFace template (needs a 5-landmark detector)",
+        load=lambda files: DeepFaceRecognizer(model, files, backend, normalization, FIVE_POINT),
+        settings={**spec.settings, "alignment": FIVE_POINT, "normalization": normalization},
+        description=f"{spec.description}; 5-point alignment to the ArcFace template (needs a 5-landmark detector)"
+        + ("" if normalization == "base" else f", DeepFace's {normalization!r} normalisation"),
     )
 
 
-# Models trained on 5-point-aligned 112x112 crops: offered with both alignments, to show the gap.
-FIVE_POINT_MODELS = ("ArcFace", "SFace", "GhostFaceNet")
+# Models offered with both alignments, to show the gap, and the normalisation of their 5-point variant: those
+# trained on 5-point-aligned 112x112 crops, and FaceNet (Sandberg's weights: MTCNN-aligned crops, per-image
+# standardised, i.e. DeepFace's "Facenet" normalisation; its template is the ArcFace one scaled to 160x160).
+FIVE_POINT_MODELS = {
+    "ArcFace": "base",
+    "SFace": "base",
+    "GhostFaceNet": "base",
+    "Facenet": "Facenet",
+    "Facenet512": "Facenet",
+}
 
 
 def runtime_settings(spec: RecognizerSpec, faster: bool = True) -> dict[str, str]:
@@ -415,5 +424,9 @@ def register_recognizers(register: Any) -> None:
     and DeepFace's unchanged client (``NAME-client``) of each model that has a faster runtime."""
     base = [dataclasses.replace(s, settings={**s.settings, **runtime_settings(s)}) for s in RECOGNIZERS]
     clients = [_client(s) for s in RECOGNIZERS if faster_network(s.name, s.settings["backend"]) is not None]
-    for spec in [*base, *(_five_point(s) for s in base if s.name in FIVE_POINT_MODELS), *clients]:
+    for spec in [
+        *base,
+        *(_five_point(s, FIVE_POINT_MODELS[s.name]) for s in base if s.name in FIVE_POINT_MODELS),
+        *clients,
+    ]:
         register(spec)

@@ -25,7 +25,8 @@ def test_plan_counts_then_sees_what_a_run_cached(tmp_path: Path) -> None:
         "detect fake-box": ["12", "0", "12", "30.0*", "0.4"],
         "embed FakeNet@fake-box": ["12", "0", "12", "30.0*", "0.4"],
     }
-    assert "images 12" in text and "assumed" in text and not (tmp_path / "out").exists()  # nothing written
+    # 3 identities x 4 images, 1 gallery image each: 9 probes x 3 gallery images x 4 metrics (all, by default)
+    assert "images 12, scores 108 " in text and "assumed" in text and not (tmp_path / "out").exists()  # nothing written
     code, text = bench_fakes("identify", data, tmp_path / "out", *cache)
     assert code == 0, text
     code, text = bench_fakes("identify", data, tmp_path / "out", *cache, "--plan")
@@ -39,4 +40,4 @@ def test_plan_counts_pair_scores_per_combination_and_metric(tmp_path: Path) -> N
     data = make_dataset(tmp_path / "data", identities=4, per_identity=4)
     code, text = bench_fakes("accuracy", data, tmp_path / "out", "--n", "20", "--metric", "cosine,euclidean", "--plan")
     assert code == 0, text
-    assert "pair scores 40" in text  # 20 pairs x 1 detector x 1 model x 2 metrics
+    assert "scores 40 " in text  # 20 pairs x 1 detector x 1 model x 2 metrics
