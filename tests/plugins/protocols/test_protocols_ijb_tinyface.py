@@ -104,7 +104,7 @@ def test_ijb_given_landmarks_reproduce_the_folder_path(tmp_path: Path) -> None:
     folder = Dataset(
         "folder",
         LFW,
-        [next(i for i in data.images if i.path == img.path.resolve()) for img in ijb.images],
+        [next(i for i in data.images if i.path.resolve() == img.path.resolve()) for img in ijb.images],
         carries=data.carries,
     )
     (combo,) = _combos(folder, "retinaface-mnet", tmp_path)
