@@ -232,34 +232,47 @@ def markdown(board: pd.DataFrame, command: str) -> str:
 
 
 def plot(board: pd.DataFrame, path: Path) -> None:
-    """Accuracy against ms per face, one point per combination and stage, each stage's Pareto front drawn."""
+    """Accuracy against ms per face, one point per combination and stage: colour = recognizer, marker = detector,
+    each stage's Pareto front drawn and its points labelled; legends beside the axes, plain tick numbers."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import LogLocator, ScalarFormatter
 
     stages = list(dict.fromkeys(board.stage))
-    fig, axes = plt.subplots(1, len(stages), figsize=(7.5 * len(stages), 6.2), squeeze=False, layout="constrained")
-    detectors = list(dict.fromkeys(board.detector))
-    markers = "osD^vP*Xh<>p"
+    fig, axes = plt.subplots(1, len(stages), figsize=(7 * len(stages) + 2.6, 6.4), squeeze=False, layout="constrained")
+    models, detectors = list(dict.fromkeys(board.model)), list(dict.fromkeys(board.detector))
+    colours = {m: plt.get_cmap("tab10" if len(models) <= 10 else "tab20")(k) for k, m in enumerate(models)}
+    markers = {d: "osD^vP*Xh<>pd"[k % 13] for k, d in enumerate(detectors)}
     for ax, stage in zip(axes[0], stages):
         part = board[board.stage == stage]
-        for k, detector in enumerate(detectors):
-            mine = part[part.detector == detector]
-            ax.scatter(mine.ms_per_face, 100 * mine.acc, marker=markers[k % len(markers)], s=46, label=detector)
-        front = part[part.pareto].sort_values("ms_per_face")
-        ax.step(front.ms_per_face, 100 * front.acc, where="post", color="black", lw=1.2, label="Pareto front")
         for _, r in part.iterrows():
-            ax.annotate(r.model, (r.ms_per_face, 100 * r.acc), fontsize=7, xytext=(4, 3), textcoords="offset points")
+            ax.scatter(r.ms_per_face, 100 * r.acc, marker=markers[r.detector], color=colours[r.model], s=44)
+        front = part[part.pareto].sort_values("ms_per_face")
+        ax.step(front.ms_per_face, 100 * front.acc, where="post", color="black", lw=1.1)
+        for k, (_, r) in enumerate(front.iterrows()):  # alternately below and above: neighbours sit close
+            label, offset = f"{r.model} x {r.detector}", (5, -10) if k % 2 == 0 else (5, 5)
+            ax.annotate(label, (r.ms_per_face, 100 * r.acc), fontsize=7, xytext=offset, textcoords="offset points")
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
         ax.grid(alpha=0.3, which="both")
         ax.set(
             xlabel="ms per face (detection per image + embedding per face; log scale)",
             ylabel="10-fold accuracy %",
             title=f"{part.dataset.iloc[0]} ({'pairsDevTest' if stage == 'devtest' else 'View 2'})",
         )
-        ax.legend(fontsize=8, title="detector", title_fontsize=8, loc="lower right")
-    fig.suptitle("LFW: accuracy against cost per face (cosine); labels: recognizer", fontsize=11)
+    recognizer = [Line2D([], [], ls="", marker="o", color=colours[m], label=m) for m in models]
+    detector = [Line2D([], [], ls="", marker=markers[d], color="grey", label=d) for d in detectors]
+    front_line = [Line2D([], [], color="black", lw=1.1, label="Pareto front (labelled)")]
+    first = fig.legend(handles=recognizer, title="recognizer (colour)", loc="outside right upper", fontsize=8)
+    first.get_title().set_fontsize(8)
+    second = fig.legend(handles=detector + front_line, title="detector (marker)", loc="outside right lower", fontsize=8)
+    second.get_title().set_fontsize(8)
+    fig.suptitle("LFW: accuracy against cost per face (cosine)", fontsize=11)
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
