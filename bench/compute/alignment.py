@@ -44,19 +44,17 @@ def five_points(landmarks: Mapping[str, tuple[float, float]]) -> np.ndarray | No
 
 
 def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
-    """Least-squares similarity (Umeyama 1991, no reflection) mapping ``src`` onto ``dst``, as a 2x3
-    matrix; None when the source points coincide."""
+    """Least-squares similarity (rotation, uniform scale, shift; no reflection) mapping ``src`` onto ``dst``, as a
+    2x3 matrix; None when the source points coincide. Umeyama's (1991) solution, in its closed 2-D form: with
+    centred points p, q the matrix is [[a, -b], [b, a]], a = sum(p.q) / sum(|p|^2), b = sum(p x q) / sum(|p|^2)."""
     src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
-    src_c, dst_c = src - src_mean, dst - dst_mean
-    variance = (src_c**2).sum() / len(src)
-    if variance < 1e-9:
+    (px, py), (qx, qy) = (src - src_mean).T, (dst - dst_mean).T
+    norm = float(px @ px + py @ py)
+    if norm < 1e-9 * len(src):
         return None
-    u, s, vt = np.linalg.svd(dst_c.T @ src_c / len(src))
-    sign = np.array([1.0, -1.0 if np.linalg.det(u) * np.linalg.det(vt) < 0 else 1.0])
-    rotation = u @ np.diag(sign) @ vt
-    scale = (s * sign).sum() / variance
-    shift = dst_mean - scale * rotation @ src_mean
-    return np.hstack([scale * rotation, shift[:, None]])
+    a, b = float(px @ qx + py @ qy) / norm, float(px @ qy - py @ qx) / norm
+    linear = np.array([[a, -b], [b, a]])
+    return np.hstack([linear, (dst_mean - linear @ src_mean)[:, None]])
 
 
 def box_square(box: Box, size: tuple[int, int]) -> np.ndarray:

@@ -8,7 +8,7 @@ import io
 import json
 import os
 import re
-import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +23,6 @@ _VECTOR_HEADER = re.compile(
     rb"\x93NUMPY\x01\x00(..)\{'descr': '<f4', 'fortran_order': False, 'shape': \((\d+),\), \} *\n", re.DOTALL
 )
 """The header ``np.save`` writes before a 1-D float32 vector (what :meth:`Store.put_vector` stores)."""
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)  # read the process umask once (os.umask can only read it by setting it)
 
 
 def default_cache_dir() -> Path:
@@ -39,14 +37,17 @@ def key_of(data: Any) -> str:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder and a rename."""
+    """Write ``data`` to ``path`` via a temp file in the same folder and a rename. The temp name is this process's
+    and thread's (one open call, no random names to try; the umask applies as to any file); a leftover of a
+    crashed writer with the same pid is replaced."""
+    tmp = f"{path.parent}/.{path.name}.{os.getpid()}-{threading.get_ident()}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
     try:  # the folder usually exists: a mkdir call per write only when it does not
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd = os.open(tmp, flags, 0o666)
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd = os.open(tmp, flags, 0o666)
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; results should read like any other file
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
