@@ -176,10 +176,22 @@ def ranked(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def view2_cells(devtest: pd.DataFrame, view2: str) -> list[Cell]:
-    """Per recognizer: its best detector on pairsDevTest (highest accuracy, then fastest) and retinaface-mnet."""
+def grid_cells(dataset: str, models: Sequence[str], detectors: Sequence[str]) -> list[Cell]:
+    """Every model x detector; a model written ``NAME@A/B`` runs on detectors A and B only."""
+    cells = []
+    for entry in models:
+        model, _, only = entry.partition("@")
+        cells += [Cell("devtest", dataset, model, d) for d in (only.split("/") if only else detectors)]
+    return cells
+
+
+def view2_cells(devtest: pd.DataFrame, view2: str, flip: bool = True) -> list[Cell]:
+    """Per recognizer: its best detector on pairsDevTest (highest accuracy, then fastest) and retinaface-mnet;
+    ``flip`` False leaves the ``+flip`` recognizers out."""
     cells = []
     for model, part in devtest.groupby("model", sort=False):
+        if not flip and str(model).endswith("+flip"):
+            continue
         best = part.sort_values(["acc", "ms_per_face"], ascending=[False, True]).detector.iloc[0]
         for detector in dict.fromkeys([best, REFERENCE_DETECTOR]):
             if detector in set(part.detector):
@@ -299,7 +311,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--runs", type=Path, default=None, help="run folders [default: OUT/leaderboard-runs]")
     parser.add_argument("--no-flip", action="store_true", help="leave out the +flip recognizers")
-    parser.add_argument("--models", default=None, help="A,B: these recognizers instead of the grid's")
+    parser.add_argument(
+        "--models", default=None, help="A,B: these recognizers instead of the grid's; NAME@D1/D2: on D1, D2 only"
+    )
+    parser.add_argument("--no-flip-view2", action="store_true", help="View 2 without the +flip recognizers")
     parser.add_argument("--detectors", default=None, help="A,B: these detectors instead of the grid's")
     args = parser.parse_args(argv)
     settings = make_settings()
@@ -307,11 +322,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     models = args.models.split(",") if args.models else models
     detectors = args.detectors.split(",") if args.detectors else detectors
     runs = args.runs or args.out / "leaderboard-runs"
-    grid = [Cell("devtest", args.devtest, m, d) for m in models for d in detectors]
-    devtest = sweep(grid, runs, settings, args.pairs)
+    devtest = sweep(grid_cells(args.devtest, models, detectors), runs, settings, args.pairs)
     if devtest.empty:
         raise SystemExit("no combination ran; see the messages above")
-    view2 = sweep(view2_cells(devtest, args.view2), runs, settings, None) if args.view2 != "none" else pd.DataFrame()
+    cells = view2_cells(devtest, args.view2, flip=not args.no_flip_view2) if args.view2 != "none" else []
+    view2 = sweep(cells, runs, settings, None) if cells else pd.DataFrame()
     board = ranked(pd.concat([devtest, view2], ignore_index=True))
     args.out.mkdir(parents=True, exist_ok=True)
     board.to_csv(args.out / "leaderboard-lfw.csv", index=False)

@@ -55,6 +55,16 @@ def test_view2_takes_each_models_best_detector_and_the_reference() -> None:
         ("B", "opencv"): True, ("B", "retinaface-mnet"): True}  # fmt: skip
 
 
+def test_a_model_can_be_limited_to_some_detectors_and_flips_kept_off_view2() -> None:
+    board = _board()
+    cells = board.grid_cells("lfw-devtest", ["A", "A+flip@retinaface-mnet/yunet"], ["opencv", "retinaface-mnet"])
+    assert [(c.model, c.detector) for c in cells] == [
+        ("A", "opencv"), ("A", "retinaface-mnet"), ("A+flip", "retinaface-mnet"), ("A+flip", "yunet")]  # fmt: skip
+    frame = pd.DataFrame([_row("A", "opencv", 0.95, 10), _row("A+flip", "retinaface-mnet", 0.96, 20)])
+    assert [c.model for c in board.view2_cells(frame, "lfw")] == ["A", "A+flip"]
+    assert [c.model for c in board.view2_cells(frame, "lfw", flip=False)] == ["A"]
+
+
 @needs_weights
 def test_small_grid_writes_the_three_files_and_resumes(tmp_path: Path) -> None:
     board = _board()
