@@ -61,38 +61,42 @@ def _table(frame: pd.DataFrame, css: str = "", columns: list[str] | None = None)
     return f"<div class='scroll'>{body}</div>{more}"
 
 
-def _ms(timings: dict, key: str) -> object:  # type: ignore[type-arg]
-    """A stage's ms per item; "cached" when it ran wholly from the cache; NaN when it did not run."""
-    t = timings.get(key)
-    if t is None:
-        return np.nan
-    return t["ms_per_item"] if t.get("computed") else "cached"
+def _ms(timings: dict, key: str, detector: str) -> tuple[float, str]:  # type: ignore[type-arg]
+    """A stage's ms per item and who timed it: this run where it computed items, else the earlier runs that
+    computed the cache's entries (the cache keeps their timing); NaN and "" when neither timed it."""
+    t = timings.get(key) or {}
+    if t.get("computed"):
+        return float(t["ms_per_item"]), "this run"
+    cached = (t.get("cache_ms_per_item") or {}).get(detector)
+    return (float(cached), "earlier runs (cache)") if cached is not None else (np.nan, "")
 
 
 def speed(manifest: dict) -> pd.DataFrame:  # type: ignore[type-arg]
-    """ms per face for each model/detector combination, from the manifest's stage timings.
+    """ms per face for each model/detector combination, from the manifest's stage timings, and who timed them.
 
-    Only computed items are timed: a stage served wholly from the cache says "cached"; embedding is timed per
-    detector (``embed:MODEL@DETECTOR``), so a detector whose faces were cached never shows another's figure.
+    A stage that computed items is timed by this run; one served wholly from the cache shows the timing the cache
+    recorded when its entries were computed. Embedding is timed per detector (``embed:MODEL@DETECTOR``), so a
+    detector whose faces were cached never shows another's figure.
     """
     timings = manifest.get("timings", {})
-    stage = {key: t for key, t in timings.items() if t.get("computed")}
     detectors = sorted({k.split(":", 1)[1] for k in timings if k.startswith("detect:")})
     models = sorted({k.split(":", 1)[1] for k in timings if k.startswith("embed:") and "@" not in k})
     rows = []
     for model in models:
         for detector in detectors:
             per_detector = f"embed:{model}@{detector}"
-            det_key, emb_key = f"detect:{detector}", per_detector if per_detector in timings else f"embed:{model}"
-            det, emb = stage.get(det_key), stage.get(emb_key)
+            emb_key = per_detector if per_detector in timings else f"embed:{model}"
+            (det, det_by), (emb, emb_by) = _ms(timings, f"detect:{detector}", detector), _ms(timings, emb_key, detector)
+            computed = [timings.get(k, {}).get("computed", 0) for k in (f"detect:{detector}", emb_key)]
             rows.append(
                 {
                     "model": model,
                     "detector": detector,
-                    "detect_ms_per_face": _ms(timings, det_key),
-                    "embed_ms_per_face": _ms(timings, emb_key),
-                    "total_ms_per_face": det["ms_per_item"] + emb["ms_per_item"] if det and emb else np.nan,
-                    "faces_timed": min(det["computed"], emb["computed"]) if det and emb else 0,
+                    "detect_ms_per_face": det,
+                    "embed_ms_per_face": emb,
+                    "total_ms_per_face": det + emb,
+                    "timed_by": det_by if det_by == emb_by else " / ".join(filter(None, (det_by, emb_by))),
+                    "faces_timed_this_run": min(computed),
                 }
             )
     return pd.DataFrame(rows)
@@ -152,7 +156,8 @@ def _section(run: SavedRun) -> str:
         parts += [
             "<h3>speed (ms per face)</h3>",
             _table(ms),
-            "<p class='note'>from the manifest's timings; items read from the cache are not timed.</p>",
+            "<p class='note'>from the manifest's timings: what this run computed, else (timed_by) the timing the "
+            "cache recorded when earlier runs computed its entries.</p>",
         ]
     for name, frame in run.tables.items():
         if frame.empty or name == "scores":

@@ -27,8 +27,9 @@ def test_speed_per_model_and_detector_from_timings() -> None:
         }
     }
     table = speed(manifest).set_index("detector")
-    assert table.loc["opencv", "total_ms_per_face"] == 120.0 and table.loc["opencv", "faces_timed"] == 10
-    assert pd.isna(table.loc["yunet", "total_ms_per_face"])  # all cached: no timing, not a zero
+    assert table.loc["opencv", "total_ms_per_face"] == 120.0 and table.loc["opencv", "faces_timed_this_run"] == 10
+    assert table.loc["opencv", "timed_by"] == "this run"
+    assert pd.isna(table.loc["yunet", "total_ms_per_face"])  # all cached, the cache kept no timing: not a zero
 
 
 @pytest.fixture(scope="module")
