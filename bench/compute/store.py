@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -34,6 +35,18 @@ def key_of(data: Any) -> str:
     """A short stable hash of a JSON-able description (plugin settings, weight hashes...)."""
     blob = json.dumps(data, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+@functools.lru_cache(maxsize=64)
+def _npy_header(shape: tuple[int, ...]) -> bytes:
+    """The bytes ``np.save`` writes before a float32 array of ``shape`` (one per embedding size, made once)."""
+    return _npy_bytes(np.zeros(shape, dtype="<f4"))[: -4 * int(np.prod(shape))]
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -173,9 +186,9 @@ class Store:
     def put_vector(self, namespace: str, image_sha: str, vector: np.ndarray) -> None:
         """Store an embedding as float32 .npy."""
 
-        buffer = io.BytesIO()
-        np.save(buffer, np.asarray(vector, dtype=np.float32), allow_pickle=False)
-        atomic_write(Path(self._path("embeddings", namespace, image_sha, ".npy")), buffer.getvalue())
+        flat = np.ascontiguousarray(vector, dtype="<f4")
+        data = _npy_header(flat.shape) + flat.tobytes() if flat.ndim == 1 else _npy_bytes(flat)
+        atomic_write(Path(self._path("embeddings", namespace, image_sha, ".npy")), data)
 
     def _timing_path(self, namespace: str) -> Path:
         return self.root / "timings" / f"{namespace}.json"
