@@ -75,4 +75,4 @@ def test_folding_keeps_the_output_and_removes_the_dequantize_nodes() -> None:
         onnxruntime.InferenceSession(m, providers=["CPUExecutionProvider"]).run(None, {"data": data})[0]
         for m in (original, folded)
     )
-    np.testing.assert_allclose(after, before, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(after, before, rtol=1e-6, atol=1e-5)  # float32 sums of ~40: a few ulp
