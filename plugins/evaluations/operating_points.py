@@ -588,22 +588,35 @@ def threshold_table(points: pd.DataFrame) -> pd.DataFrame:
 
 
 def pareto_plots(points: pd.DataFrame, efficiency: pd.DataFrame, fmr: float, budget: float | None) -> list[Plot]:
-    """One Pareto plot per dataset x subset x metric: FNMR at ``fmr`` against ms per face."""
+    """One Pareto plot per dataset x subset x metric: FNMR at ``fmr`` against ms per face; where no combination
+    has the impostors ``fmr`` needs, at the lowest target that one has (else the least demanding), said in the
+    title."""
     if efficiency.empty or "ms_per_face" not in efficiency:
         return []
-    at = points[np.isclose(points.fmr_target, fmr)]
     speed = efficiency[["dataset", "model", "detector", "metric", "ms_per_face"]]
-    merged = at.merge(speed, on=["dataset", "model", "detector", "metric"], how="left")
+    merged = points.merge(speed, on=["dataset", "model", "detector", "metric"], how="left")
     written = []
-    for (dataset, subset, metric), part in merged.groupby(["dataset", "subset", "metric"]):
-        if part.ms_per_face.notna().sum() == 0:
+    for (dataset, subset, metric), group in merged.groupby(["dataset", "subset", "metric"]):
+        if group.ms_per_face.notna().sum() == 0:
             continue
+        shown = _plotted_target(group, fmr)
+        part = group[np.isclose(group.fmr_target, shown)]
         part = part.assign(label=part.model + " x " + part.detector)
         name = f"pareto_{slug(str(dataset), str(subset), str(metric))}.png"
-        written.append(
-            pareto_plot(part, name, f"FNMR at FMR {fmr:.0e} vs speed, {dataset} ({subset}), {metric}", budget)
-        )
+        moved = "" if np.isclose(shown, fmr) else f" (too few impostors for {fmr:.0e})"
+        title = f"FNMR at FMR {shown:.0e}{moved} vs speed, {dataset} ({subset}), {metric}"
+        written.append(pareto_plot(part, name, title, budget))
     return written
+
+
+def _plotted_target(group: pd.DataFrame, fmr: float) -> float:
+    """``fmr`` when some combination has enough impostors for it, else the lowest target that one has, else the
+    least demanding target evaluated."""
+    supported = sorted(set(group.fmr_target[~group.insufficient.astype(bool)]))
+    if not len(group[np.isclose(group.fmr_target, fmr)]) or any(np.isclose(supported, fmr)):
+        return fmr
+    higher = [t for t in supported if t > fmr]
+    return float(higher[0]) if higher else float(group.fmr_target.max())
 
 
 OPTIONS = (

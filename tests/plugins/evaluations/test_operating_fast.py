@@ -69,3 +69,15 @@ def test_threshold_from_a_run_without_operating_points_fails_in_one_line(data: P
     args = ("--n", "40", "--metric", "cosine", "--threshold-from", str(tmp_path / "acc"))
     code, text = bench_fakes("operating", data, tmp_path, *args)
     assert code == 1 and "no operating_points.csv" in text and "Traceback" not in text
+
+
+def test_the_pareto_plot_moves_to_the_lowest_target_the_impostors_support() -> None:
+    from facebench_plugins.evaluations.operating_points import _plotted_target
+
+    def group(insufficient: dict[float, bool]) -> pd.DataFrame:
+        return pd.DataFrame({"fmr_target": list(insufficient), "insufficient": list(insufficient.values())})
+
+    assert _plotted_target(group({1e-3: False, 1e-2: False, 1e-1: False}), 1e-3) == 1e-3
+    assert _plotted_target(group({1e-3: True, 1e-2: False, 1e-1: False}), 1e-3) == 1e-2
+    assert _plotted_target(group({1e-3: True, 1e-2: True, 1e-1: True}), 1e-3) == 1e-1  # the least demanding
+    assert _plotted_target(group({1e-2: False}), 1e-3) == 1e-3  # a target not evaluated: left as asked
