@@ -243,6 +243,13 @@ def markdown(board: pd.DataFrame, command: str) -> str:
     return "\n".join(lines)
 
 
+def _colour_order(models: list[str]) -> list[str]:
+    """Each recognizer followed by its ``+flip``: with 11+ recognizers (tab20's paired shades) a model and its
+    flip share a hue, dark and light."""
+    bases = list(dict.fromkeys(m.removesuffix("+flip") for m in models))
+    return sorted(models, key=lambda m: (bases.index(m.removesuffix("+flip")), m.endswith("+flip")))
+
+
 def plot(board: pd.DataFrame, path: Path) -> None:
     """Accuracy against ms per face, one point per combination and stage: colour = recognizer, marker = detector,
     each stage's Pareto front drawn and its points labelled; legends beside the axes, plain tick numbers."""
@@ -255,7 +262,7 @@ def plot(board: pd.DataFrame, path: Path) -> None:
 
     stages = list(dict.fromkeys(board.stage))
     fig, axes = plt.subplots(1, len(stages), figsize=(7 * len(stages) + 2.6, 6.4), squeeze=False, layout="constrained")
-    models, detectors = list(dict.fromkeys(board.model)), list(dict.fromkeys(board.detector))
+    models, detectors = _colour_order(list(dict.fromkeys(board.model))), list(dict.fromkeys(board.detector))
     colours = {m: plt.get_cmap("tab10" if len(models) <= 10 else "tab20")(k) for k, m in enumerate(models)}
     markers = {d: "osD^vP*Xh<>pd"[k % 13] for k, d in enumerate(detectors)}
     for ax, stage in zip(axes[0], stages):
