@@ -11,12 +11,13 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import click
 
 from bench import __version__
 from bench.errors import BenchError
+from bench.run.choices import Device, Executor, OnNoFace
 
 if TYPE_CHECKING:
     from bench.evaluations import EvaluationSpec, Option
@@ -240,7 +241,7 @@ def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Cal
         click.option("--seed", type=int, default=0, show_default=True, help="Seed for any sampling."),
         click.option(
             "--on-no-face",
-            type=click.Choice(["whole", "skip", "error"]),
+            type=click.Choice(get_args(OnNoFace)),
             default="whole",
             show_default=True,
             help="Image without a face: embed the whole image (DeepFace's "
@@ -256,7 +257,7 @@ def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Cal
         click.option("--eval", "extra_evaluations", help="Also run these evaluations on the same sweep (comma list)."),
         click.option(
             "--executor",
-            type=click.Choice(["local", "ray"]),
+            type=click.Choice(get_args(Executor)),
             default="local",
             show_default=True,
             envvar="BENCH_EXECUTOR",
@@ -277,7 +278,7 @@ def sweep_options(default_metric: str, own: tuple[Option, ...] = ()) -> list[Cal
         ),
         click.option(
             "--device",
-            type=click.Choice(["cpu", "cuda"]),
+            type=click.Choice(get_args(Device)),
             default="cpu",
             show_default=True,
             envvar="BENCH_DEVICE",

@@ -28,6 +28,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 
 from bench.errors import BenchError
 from bench.registry import BadDetectorOption, UnknownName, did_you_mean, with_detector_options
+from bench.run.choices import Device, Executor, OnNoFace
 
 if TYPE_CHECKING:
     from bench.evaluations import EvaluationSpec
@@ -102,14 +103,14 @@ class SweepRequest(Validated):
     detector_options: Strings = ()  # NAME.KEY=VALUE
     n: int | None = Field(None, ge=1)
     seed: int = 0
-    on_no_face: Literal["whole", "skip", "error"] = "whole"  # embed the whole image, drop its pairs, or stop
+    on_no_face: OnNoFace = "whole"  # embed the whole image, drop its pairs, or stop
     output: PathArg = Path("results")
     run_id: str | None = None
     overwrite: bool = False
-    executor: Literal["local", "ray"] = "local"
+    executor: Executor = "local"
     ray_address: str | None = None
     jobs: int | None = Field(None, ge=1)  # local executor's worker processes (None: one per core; 1: in this process)
-    device: Literal["cpu", "cuda"] = "cpu"
+    device: Device = "cpu"
     allow_partial: bool = False
     extra_evaluations: Strings = ()
     options: dict[str, Any] = Field(default_factory=dict)  # options the evaluations declared
