@@ -283,16 +283,20 @@ def bootstrap_intervals(
     level: float = LEVEL,
 ) -> Intervals:
     """Intervals for FNMR/FMR/threshold at each FMR, EER, AUC and (given ``correct``, each pair's correctness
-    under fixed thresholds, e.g. its k-fold test fold's) accuracy -- all from the same bootstrap samples."""
+    under fixed thresholds, e.g. its k-fold test fold's; NaN for a pair left out of the accuracy) accuracy -- all
+    from the same bootstrap samples."""
     g = Grouped.of(scores, same, higher_is_more_similar)
     n_f = len(fmrs)
-    right_ok = None if correct is None else np.asarray(correct, dtype=float)
+    given = None if correct is None else np.asarray(correct, dtype=float)
+    counted = None if given is None else (~np.isnan(given)).astype(float)  # NaN: a pair the accuracy leaves out
+    right_ok = None if given is None else np.nan_to_num(given, nan=0.0)
 
     def statistic(w: np.ndarray) -> np.ndarray:
         threshold, fmr, fnmr, *_ = _points(g, w, fmrs)
         columns = [threshold, fmr, fnmr, weighted_eer(g, w)[:, None], weighted_auc(g, w)[:, None]]
         if right_ok is not None:
-            columns.append(((w @ right_ok) / w.sum(axis=1))[:, None])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                columns.append(((w @ right_ok) / (w @ counted))[:, None])
         return np.concatenate(columns, axis=1)
 
     lo, hi = interval(subject_bootstrap(statistic, left_subject, right_subject, n, seed), level)

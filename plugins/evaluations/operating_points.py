@@ -84,14 +84,16 @@ class Scored:
 
 
 def _kfold_correct(s: Scored) -> tuple[protocol.FoldResult, np.ndarray]:
-    """The k-fold result and each pair's correctness under its test fold's threshold (for the accuracy CI)."""
+    """The k-fold result and each pair's correctness under its test fold's threshold (for the accuracy CI; NaN in
+    the folds the k-fold mean leaves out, so the interval rests on the same pairs as the mean)."""
     n = len(s.same)
     folds = s.folds if s.folds is not None else protocol.make_folds(n, min(10, n), 0, s.same)
     hims = s.metric.higher_is_more_similar
     result = protocol.kfold_accuracy(s.scores, s.same, folds, hims)
     thresholds = np.asarray(result.thresholds)[np.searchsorted(np.unique(folds), folds)]
     accept = s.scores >= thresholds if hims else s.scores <= thresholds
-    return result, accept == s.same
+    left_out = np.isin(folds, list(result.left_out))
+    return result, np.where(left_out, np.nan, (accept == s.same).astype(float))
 
 
 def _ci(pair: np.ndarray | tuple[float, float] | None, prefix: str) -> dict[str, float | None]:

@@ -224,3 +224,19 @@ def test_a_bootstrap_sample_without_impostors_has_no_threshold() -> None:
     g = operating.Grouped.of([0.1, 0.2, 0.9], [True, True, False], False)
     threshold, fmr, *_ = operating._points(g, np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]]), (0.1,))
     assert np.isnan(threshold[0, 0]) and np.isnan(fmr[0, 0]) and np.isfinite(threshold[1, 0])
+
+
+def test_the_accuracy_interval_leaves_out_the_pairs_marked_nan() -> None:
+    """Pairs of a fold the k-fold mean leaves out (NaN) are not counted in the accuracy interval."""
+    rng = np.random.default_rng(5)
+    scores, same, left, right = _clustered(rng)
+    correct = ((scores >= 1.0) == same).astype(float)
+    wrong_fold = correct.copy()
+    wrong_fold[:40] = 0.0  # a fold of all-wrong pairs, left out of the mean
+    marked = correct.copy()
+    marked[:40] = np.nan
+    kept = operating.bootstrap_intervals(scores, same, True, left, right, n=300, seed=0, correct=marked)
+    pooled = operating.bootstrap_intervals(scores, same, True, left, right, n=300, seed=0, correct=wrong_fold)
+    assert kept.accuracy is not None and pooled.accuracy is not None
+    assert kept.accuracy[0] <= np.mean(correct[40:]) <= kept.accuracy[1]
+    assert pooled.accuracy[1] < kept.accuracy[1]  # counting the left-out fold would drag the interval down
