@@ -115,14 +115,17 @@ class BenchCLI(click.Group):
             ) from err
 
     def _evaluations(self, ctx: click.Context) -> dict[str, EvaluationSpec]:
+        """The evaluation commands, from the plugins loaded once per invocation (``--help`` asks per command)."""
         from bench import plugins
 
-        dirs = tuple(Path(p) for p in ctx.params.get("plugins_dir") or ())
-        try:
-            registry = plugins.load(dirs).evaluations
-        except BenchError as err:
-            raise click.ClickException(str(err)) from err
-        return {spec.command: spec for spec in registry if spec.command}
+        if "facebench.commands" not in ctx.meta:
+            dirs = tuple(Path(p) for p in ctx.params.get("plugins_dir") or ())
+            try:
+                registry = plugins.load(dirs).evaluations
+            except BenchError as err:
+                raise click.ClickException(str(err)) from err
+            ctx.meta["facebench.commands"] = {spec.command: spec for spec in registry if spec.command}
+        return ctx.meta["facebench.commands"]  # type: ignore[no-any-return]
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self._evaluations(ctx)})
