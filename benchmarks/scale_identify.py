@@ -19,6 +19,7 @@ import json
 import resource
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -112,6 +113,30 @@ def faiss_recall(gallery: np.ndarray, probes: np.ndarray, exact: np.ndarray, see
     return rows
 
 
+def plot_curves(rows: list[dict[str, Any]], label: str, path: Path) -> None:
+    """MegaFace-style curves: rank-k identification and TPIR at each FPIR against the number of distractors."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = [row["distractors"] for row in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    for k, marker in zip(RANKS, "osD"):
+        left.plot(counts, [row[f"rank{k}"] for row in rows], marker=marker, label=f"rank-{k}")
+    for fpir, marker in zip((0.1, 0.01, 0.001), "osD"):
+        values = [row.get(f"tpir@fpir={fpir:g}") for row in rows]
+        right.plot(counts, [np.nan if v is None else v for v in values], marker=marker, label=f"FPIR {fpir:g}")
+    for ax, what in ((left, "closed set: identification rate"), (right, "open set: TPIR")):
+        ax.set_xscale("log")
+        ax.set(xlabel="distractors in the gallery (synthetic, log scale)", ylabel=what, ylim=(0, 1.02))
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8, loc="lower left")
+    fig.suptitle(f"1:N on LFW + distractors, {label}, {len(rows)} gallery sizes", fontsize=10)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lfw", type=Path, default=Path("../shared/data/lfw"))
@@ -121,6 +146,7 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--faiss", action="store_true", help="also an IVF index at the largest gallery")
+    parser.add_argument("--figure", type=Path, help="also draw rank-k and TPIR against the distractor count (PNG)")
     args = parser.parse_args()
     if args.faiss and importlib.util.find_spec("faiss") is None:
         parser.error("--faiss needs faiss-cpu: pip install -e '.[faiss]' (or leave --faiss out)")
@@ -150,6 +176,8 @@ def main() -> None:
             row["faiss"] = faiss_recall(gallery, probes, indices, args.seed)
         results.append(row)
         print(json.dumps(row), flush=True)
+    if args.figure:
+        plot_curves(results, f"{args.model} x {args.detector}", args.figure)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(
         json.dumps(
