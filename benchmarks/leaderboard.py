@@ -11,6 +11,7 @@ embeddings live in facebench's cache, so a killed run restarted continues where 
 
     python benchmarks/leaderboard.py                 # the full grid (hours on a CPU)
     python benchmarks/leaderboard.py --grid small    # SFace x opencv, retinaface-mnet: a check of the machinery
+    python benchmarks/leaderboard.py --models Dlib,Dlib+flip@retinaface-mnet --no-flip-view2   # a variant on one
 """
 
 from __future__ import annotations
