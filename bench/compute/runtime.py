@@ -8,7 +8,10 @@ the device is part of each plugin's settings (and cache key) and worker processe
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 from bench.errors import BenchError
@@ -47,6 +50,30 @@ def limit(threads: int) -> None:
     import cv2
 
     cv2.setNumThreads(threads)
+
+
+NATIVE_LOGS_ENV = "FACEBENCH_NATIVE_LOGS"
+
+
+@contextlib.contextmanager
+def native_start_up_quiet() -> Iterator[None]:
+    """File descriptor 2 on /dev/null while a native library loads: TensorFlow's C++ writes its start-up lines
+    (``I0000 ... cudart_stub.cc ... Could not find cuda drivers``) straight to it, whatever TF_CPP_MIN_LOG_LEVEL
+    says, once per process, so every worker would print them over the progress bars. Exceptions still propagate;
+    ``FACEBENCH_NATIVE_LOGS=1`` keeps the lines."""
+    if os.environ.get(NATIVE_LOGS_ENV):
+        yield
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def device() -> str:

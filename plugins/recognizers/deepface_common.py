@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.compute import runtime
 from bench.compute.weights import USER_DEEPFACE_HOME_ENV, WeightFile
 
 _STAGE: Path | None = None
@@ -58,8 +59,9 @@ def deepface_tensorflow(engine_bound: bool) -> None:
     ``deepface.DeepFace`` sets TF_USE_LEGACY_KERAS=1 and checks tf_keras before TensorFlow loads. ``engine_bound``:
     the plugin's weight files are those of DeepFace's TensorFlow classes, so DeepFace must run on TensorFlow.
     """
-    import deepface.DeepFace  # noqa: F401
-    import tensorflow as tf
+    with runtime.native_start_up_quiet():
+        import deepface.DeepFace  # noqa: F401
+        import tensorflow as tf
     from deepface.commons import backend_utils
 
     engine = backend_utils.get_backend_engine()
