@@ -436,16 +436,9 @@ def measure_bench(
 def same_bytes(cache_a: Path, cache_b: Path) -> dict[str, Any]:
     """Whether two caches hold the same result files (detections, embeddings; timing records are measurements)
     with the same bytes, and which differ."""
+    from bench.compute.store import Store
 
-    def files(root: Path) -> dict[str, bytes]:
-        return {
-            str(p.relative_to(root)): p.read_bytes()
-            for kind in ("detections", "embeddings")
-            for p in sorted((root / kind).rglob("*"))
-            if p.is_file()
-        }
-
-    a, b = files(cache_a), files(cache_b)
+    a, b = Store(cache_a).results(), Store(cache_b).results()
     differ = sorted(k for k in a.keys() & b.keys() if a[k] != b[k])
     only = sorted(a.keys() ^ b.keys())
     return {"identical": not differ and not only, "files": len(a), "differ": differ[:10], "only_in_one": only[:10]}

@@ -190,6 +190,16 @@ class Store:
         data = _npy_header(flat.shape) + flat.tobytes() if flat.ndim == 1 else _npy_bytes(flat)
         atomic_write(Path(self._path("embeddings", namespace, image_sha, ".npy")), data)
 
+    def results(self) -> dict[str, bytes]:
+        """Every cached result file's bytes by its path under the root (detections, embeddings; timing records
+        are measurements, not results): what two caches must share to hold the same results."""
+        return {
+            str(p.relative_to(self.root)): p.read_bytes()
+            for kind in ("detections", "embeddings")
+            for p in sorted((self.root / kind).rglob("*"))
+            if p.is_file()
+        }
+
     def _timing_path(self, namespace: str) -> Path:
         return self.root / "timings" / f"{namespace}.json"
 

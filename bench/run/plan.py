@@ -44,11 +44,11 @@ class Stage:
 
 @dataclass
 class Plan:
-    """Every stage of a sweep and the pair scores of its evaluations."""
+    """Every stage of a sweep and the scores its evaluations compute."""
 
     stages: list[Stage]
     images: int
-    pair_scores: int
+    scores: int  # pairs and probe x gallery comparisons, times every model x detector x metric
 
     @property
     def cpu_seconds(self) -> float:
@@ -62,7 +62,7 @@ class Plan:
             ms = f"{s.ms_per_item:.1f}" + ("" if s.measured else "*")
             line = f"{s.name:<40} {s.items:>9} {s.cached:>9} {s.items - s.cached:>10} {ms:>9} {s.cpu_seconds:>9.1f}"
             lines.append(line)
-        scores = f"scores {self.pair_scores} (pairs, probe x gallery)"
+        scores = f"scores {self.scores} (pairs, probe x gallery)"
         lines.append(f"images {self.images}, {scores}; estimated {self.cpu_seconds:.0f} CPU-s")
         workers = sorted({1, cores, *(n * cores for n in NODES[1:])})
         walls = ", ".join(f"{n} cores {_duration(self.cpu_seconds / n)}" for n in workers)
@@ -148,7 +148,7 @@ def plan(request: SweepRequest, settings: Settings) -> Plan:
             evaluation.prepare(ctx)
     inputs = ctx.inputs or []
     stages = [s for item in inputs for s in _input_stages(sweep.pipeline, item.dataset, available, models)]
-    pairs = sum(len(item.pairs.left) for item in inputs if item.pairs is not None)
-    pairs += sum(comparisons(evaluation) for evaluation in evaluations)
+    scores = sum(len(item.pairs.left) for item in inputs if item.pairs is not None)
+    scores += sum(comparisons(evaluation) for evaluation in evaluations)
     combos = len(available) * len(models) * len(sweep.metrics)
-    return Plan(stages, sum(len(item.dataset.images) for item in inputs), pairs * combos)
+    return Plan(stages, sum(len(item.dataset.images) for item in inputs), scores * combos)

@@ -17,7 +17,6 @@ from bench.compute.store import Store
 from bench.data.images import file_sha256
 from bench.interface.cli import main
 from tests.conftest import SAMPLE, WEIGHTS, needs_weights
-from tests.fakes.cache_entries import cache_entries
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -58,7 +57,7 @@ def test_ray_matches_local_results_and_cache(tmp_path: Path) -> None:
     distributed = _accuracy(tmp_path, "ray", "--model", "Dlib", "--backend", "opencv")
     pd.testing.assert_frame_equal(pd.read_csv(distributed / "accuracy.csv"), pd.read_csv(local / "accuracy.csv"))
     pd.testing.assert_frame_equal(pd.read_csv(distributed / "scores.csv"), pd.read_csv(local / "scores.csv"))
-    local_cache, ray_cache = cache_entries(tmp_path / "cache-local"), cache_entries(tmp_path / "cache-ray")
+    local_cache, ray_cache = Store(tmp_path / "cache-local").results(), Store(tmp_path / "cache-ray").results()
     vectors = [k for k in local_cache if k.endswith(".npy")]
     assert len(vectors) == 36 and local_cache.keys() == ray_cache.keys()
     assert local_cache == ray_cache

@@ -35,16 +35,6 @@ def register_detectors(register):
 '''
 
 
-def _files(cache: Path) -> dict[str, bytes]:
-    """The cached results (detections, embeddings) by path; timing records are measurements, not results."""
-    return {
-        str(p.relative_to(cache)): p.read_bytes()
-        for kind in ("detections", "embeddings")
-        for p in sorted((cache / kind).rglob("*"))
-        if p.is_file()
-    }
-
-
 @pytest.mark.slow  # starts a pool of two worker processes
 def test_workers_get_a_share_of_the_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "plugins"
@@ -125,6 +115,6 @@ def test_two_jobs_write_the_same_bytes_as_one(tmp_path: Path) -> None:
         finally:
             executor.close()
         assert pipeline.stats["embed:SFace"].computed == 24 and pipeline.stats["detect:yunet"].failed == 0
-        caches[jobs] = _files(tmp_path / f"jobs{jobs}")
+        caches[jobs] = Store(tmp_path / f"jobs{jobs}").results()
     assert len(caches[1]) == 2 * 12 + 4 * 12
     assert caches[2] == caches[1]

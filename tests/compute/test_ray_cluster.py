@@ -22,8 +22,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bench.compute.store import Store
 from tests.conftest import SAMPLE, needs_weights
-from tests.fakes.cache_entries import cache_entries
 
 pytestmark = [pytest.mark.slow, needs_weights]
 RAY = [sys.executable, "-m", "ray.scripts.scripts"]  # the `ray` script, run by this interpreter (this install)
@@ -151,7 +151,7 @@ def _finish(run: subprocess.Popen[str], out: Path) -> Path:
 def local(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
     base = tmp_path_factory.mktemp("local")
     run = _finish(_accuracy(cluster, base / "cache", base / "out", "local"), base / "out")
-    return run, cache_entries(base / "cache")
+    return run, Store(base / "cache").results()
 
 
 def _same_as_local(run: Path, cache: Path, local: tuple[Path, dict[str, bytes]]) -> None:
@@ -159,7 +159,7 @@ def _same_as_local(run: Path, cache: Path, local: tuple[Path, dict[str, bytes]])
     pd.testing.assert_frame_equal(pd.read_csv(run / "accuracy.csv"), pd.read_csv(local_run / "accuracy.csv"))
     pd.testing.assert_frame_equal(pd.read_csv(run / "scores.csv"), pd.read_csv(local_run / "scores.csv"))
     assert len([k for k in local_entries if k.endswith(".npy")]) == 36
-    assert cache_entries(cache) == local_entries
+    assert Store(cache).results() == local_entries
 
 
 def _shipped(run: Path) -> int:
