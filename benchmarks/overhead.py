@@ -82,12 +82,13 @@ def main() -> None:
 
 def outside(recognizer: Any, paths: list[Path], faces: list[tuple[int, Any]], repeats: int) -> dict[str, float]:
     """Each step the embedding stage adds around the network, timed alone on the same faces: JPEG decode, the
-    warp (landmarks to template), the batch's normalisation, the cache write (a fresh folder each repeat)."""
+    warp (landmarks to template), the batch's normalisation, the cache write (a pack per batch, a fresh folder
+    each repeat)."""
     from bench.compute.store import Store
     from bench.data.images import decode
 
     best: dict[str, float] = {}
-    vector = np.zeros(recognizer.config.dim, dtype=np.float32)
+    vectors = np.zeros((BATCH, recognizer.config.dim), dtype=np.float32)
 
     def keep(name: str, start: float) -> None:
         best[name] = min(best.get(name, np.inf), 1000 * (time.perf_counter() - start) / len(faces))
@@ -105,8 +106,9 @@ def outside(recognizer: Any, paths: list[Path], faces: list[tuple[int, Any]], re
         keep("normalise", start)
         with tempfile.TemporaryDirectory(prefix="facebench-overhead-") as folder:
             store, start = Store(Path(folder)), time.perf_counter()
-            for k in range(len(faces)):
-                store.put_vector("ns", f"{k:064x}", vector)
+            for i in range(0, len(faces), BATCH):
+                keys = [f"{k:064x}" for k in range(i, min(i + BATCH, len(faces)))]
+                store.put_vectors("ns", keys, vectors[: len(keys)])
             keep("cache write", start)
     return best
 

@@ -39,8 +39,6 @@ from bench.registry import DetectorSpec, RecognizerSpec, UnknownName
 
 Spec = DetectorSpec | RecognizerSpec
 JOBS_ENV = "BENCH_JOBS"
-EXTRAS = "embedding_extras"
-"""Store kind of a recognizer's optional extra output per face (``last_quality``), beside its embedding."""
 
 
 class PluginLoadError(BenchError):
@@ -226,22 +224,29 @@ def _embed_batch(work: Work, batch: tuple[Item, ...], recognizer: Any, outcome: 
         except Exception as err:  # a face the model cannot take is data, not a crash
             outcome.fail(item.sha, "embed_failed", f"crop failed: {err}")
     try:
-        out: Any = np.asarray(recognizer.embed(np.stack(crops)), dtype=np.float32) if kept else []
+        out = np.asarray(recognizer.embed(np.stack(crops)), dtype=np.float32) if kept else None
+        if out is not None and (out.ndim != 2 or len(out) != len(kept)):
+            raise ValueError(f"{len(kept)} faces in, output of shape {out.shape}: expected one vector per face")
     except Exception as err:  # a batch the model rejects: record it for each face and go on
-        out, reason = [], f"embedding failed: {_one_line(err)}"
+        out, reason = None, f"embedding failed: {_one_line(err)}"
         for item in kept:
             outcome.fail(item.sha, "embed_failed", reason)
-    extras = getattr(recognizer, "last_quality", None) if len(out) else None  # e.g. AdaFace's feature norm
-    for k, (item, vector) in enumerate(zip(kept, out)):
-        if not np.isfinite(vector).all():
-            outcome.fail(item.sha, "embed_failed", "embedding has non-finite values")
-            continue
-        work.store.put_vector(work.namespace, item.sha, vector)
-        if extras is not None:
-            work.store.put_json(EXTRAS, work.namespace, item.sha, {"quality": float(extras[k])})
-        outcome.computed += 1
+    if out is not None:
+        _keep(work, kept, out, getattr(recognizer, "last_quality", None), outcome)  # e.g. AdaFace's feature norm
     outcome.seconds += time.perf_counter() - start
     outcome.cpu_seconds += time.process_time() - cpu
+
+
+def _keep(work: Work, items: list[Item], vectors: np.ndarray, qualities: Any, outcome: Outcome) -> None:
+    """Write a batch's finite embeddings (and quality outputs) as one pack; a non-finite one is its face's failure."""
+    finite = np.isfinite(vectors).all(axis=1)
+    for item in (item for item, ok in zip(items, finite) if not ok):
+        outcome.fail(item.sha, "embed_failed", "embedding has non-finite values")
+    keys = [item.sha for item, ok in zip(items, finite) if ok]
+    if keys:
+        kept_qualities = None if qualities is None else np.asarray(qualities, dtype=np.float32)[finite]
+        work.store.put_vectors(work.namespace, keys, vectors[finite], kept_qualities)
+    outcome.computed += len(keys)
 
 
 class Executor(Protocol):

@@ -244,14 +244,18 @@ class Pipeline:
         namespace = self.embedding_namespace(spec, det_spec)
         shas = self.hashes(dataset)
         keys = [[f"{shas[i]}-{face.key()}" for face in d.faces] for i, d in enumerate(detections)]
-        cached = {key: self._vector(spec, namespace, key) for per_image in keys for key in per_image}
+        distinct = list(dict.fromkeys(key for per_image in keys for key in per_image))
+        cached = self._vectors(spec, namespace, distinct)
         misses = [
             Item(key, dataset.images[i].path, face, dataset.images[i].data)
             for i, d in enumerate(detections)
             for key, face in zip(keys[i], d.faces)
-            if cached[key] is None
+            if key not in cached
         ]
-        failures = self._compute("embed", spec, namespace, misses, len(cached), det_spec.name, spec.batch_size).failures
+        failures = self._compute(
+            "embed", spec, namespace, misses, len(distinct), det_spec.name, spec.batch_size
+        ).failures
+        cached.update(self._vectors(spec, namespace, [m.sha for m in misses if m.sha not in failures]))
         faces, reasons = [], []
         for i, d in enumerate(detections):
             vectors, why = [], d.reason if not d.faces else ""
@@ -259,10 +263,9 @@ class Pipeline:
                 if key in failures:
                     why = why or failures[key][1]
                     continue
-                vector = cached[key] if cached[key] is not None else self._vector(spec, namespace, key)
-                if vector is None:
+                if key not in cached:
                     raise self._missing_vector(spec, namespace, key, dataset.images[i].path)
-                vectors.append(vector)
+                vectors.append(cached[key])
             faces.append(np.asarray(vectors, dtype=np.float32).reshape(len(vectors), spec.dim))
             reasons.append("" if vectors else why)
         first = np.full((len(shas), spec.dim), np.nan, dtype=np.float32)
@@ -273,14 +276,17 @@ class Pipeline:
 
     def _missing_vector(self, spec: RecognizerSpec, namespace: str, key: str, path: Path) -> BenchError:
         """Why a computed embedding cannot be read back: a wrong declared ``dim``, else a cache not shared."""
-        stored = self.store.get_vector(namespace, key)
+        stored = self.store.embedded(namespace, [key]).get(key)
         if stored is not None:
             return WrongDim(
-                f"model {spec.name} declares dim={spec.dim} but returned vectors of {stored.shape[-1]} "
+                f"model {spec.name} declares dim={spec.dim} but returned vectors of {stored.vector.shape[-1]} "
                 f"values (for {path}); fix the plugin's RecognizerSpec(dim=...)"
             )
         return _not_in_cache(self.store, "embed", spec.name, path)
 
-    def _vector(self, spec: RecognizerSpec, namespace: str, key: str) -> np.ndarray | None:
-        cached = self.store.get_vector(namespace, key)
-        return cached if cached is not None and cached.shape == (spec.dim,) else None
+    def _vectors(self, spec: RecognizerSpec, namespace: str, keys: list[str]) -> dict[str, np.ndarray]:
+        """The cached embeddings of ``keys`` of the model's declared size."""
+        if not keys:
+            return {}
+        found = self.store.embedded(namespace, keys)
+        return {key: e.vector for key, e in found.items() if e.vector.shape == (spec.dim,)}

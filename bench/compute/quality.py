@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.compute.executors import EXTRAS, build
+from bench.compute.executors import build
 from bench.compute.pipeline import Detection, Pipeline
 from bench.compute.store import Store
 from bench.data.datasets import Dataset, Pairs
@@ -101,13 +101,15 @@ def model_qualities(
     namespace = pipeline.embedding_namespace(model, detector)
     shas = pipeline.hashes(dataset)
     recognizer = _lazy(model, pipeline.weights_dir)
+    keys = [face_key(sha, d.face) for sha, d in zip(shas, detections) if d.face is not None]
+    stored = pipeline.store.embedded(namespace, keys)
     samples: list[Sample | None] = []
     for img, sha, d, vector in zip(dataset.images, shas, detections, vectors):
         if d.status != "ok" or d.face is None or np.isnan(vector).any():
             samples.append(None)
             continue
-        extra = pipeline.store.get_json(EXTRAS, namespace, face_key(sha, d.face))
-        quality = None if extra is None else extra["quality"]
+        entry = stored.get(face_key(sha, d.face))
+        quality = None if entry is None else entry.quality
         samples.append(Sample(img.path, d.face, vector, quality, model, pipeline.weights_dir, recognizer))
     values = _values(pipeline.store, namespace, shas, samples, chosen)
     return pd.DataFrame({"image": [img.rel for img in dataset.images], **values})

@@ -1,29 +1,26 @@
-"""The on-disk cache: detections as JSON and embeddings as .npy, keyed by content, written atomically."""
+"""The on-disk cache: detections as JSON per image and embeddings as .npy packs per model call, keyed by content,
+written atomically."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import io
 import json
 import os
-import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from bench.data.images import UNREADABLE_KEY
 
 CACHE_ENV = "BENCH_CACHE_DIR"
-_VECTOR_HEADER = re.compile(
-    rb"\x93NUMPY\x01\x00(..)\{'descr': '<f4', 'fortran_order': False, 'shape': \((\d+),\), \} *\n", re.DOTALL
-)
-"""The header ``np.save`` writes before a 1-D float32 vector (what :meth:`Store.put_vector` stores)."""
+PACK_PREFIX = "pack-"
+"""File names of embedding packs in a namespace folder: ``pack-<hash of their keys>.npy``."""
 
 
 def default_cache_dir() -> Path:
@@ -37,16 +34,37 @@ def key_of(data: Any) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _npy_bytes(array: np.ndarray) -> bytes:
+def pack_bytes(keys: Sequence[str], vectors: np.ndarray, qualities: np.ndarray | None = None) -> bytes:
+    """One pack: a structured .npy with a row per face (``key``, ``vector`` float32[, ``quality``]), which
+    ``np.load`` reads without pickle."""
+    encoded = [k.encode() for k in keys]
+    fields = [("key", f"S{max(map(len, encoded), default=1)}"), ("vector", "<f4", (vectors.shape[1],))]
+    rows = np.empty(len(keys), dtype=fields + ([("quality", "<f4")] if qualities is not None else []))
+    rows["key"], rows["vector"] = encoded, vectors
+    if qualities is not None:
+        rows["quality"] = qualities
     buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
+    np.save(buffer, rows, allow_pickle=False)
     return buffer.getvalue()
 
 
-@functools.lru_cache(maxsize=64)
-def _npy_header(shape: tuple[int, ...]) -> bytes:
-    """The bytes ``np.save`` writes before a float32 array of ``shape`` (one per embedding size, made once)."""
-    return _npy_bytes(np.zeros(shape, dtype="<f4"))[: -4 * int(np.prod(shape))]
+def _read_pack(path: str) -> np.ndarray | None:
+    """A pack's rows, or None when unreadable, damaged, pickled or not a pack."""
+    try:
+        rows = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    names = rows.dtype.names or ()
+    if rows.ndim != 1 or "key" not in names or "vector" not in names or rows.dtype["vector"].ndim != 1:
+        return None
+    return rows  # type: ignore[no-any-return]
+
+
+class Embedded(NamedTuple):
+    """One cached face embedding, and the model's quality output for it where the model has one."""
+
+    vector: np.ndarray
+    quality: float | None
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -113,8 +131,10 @@ class Sink(Protocol):
         """Keep a JSON record."""
         ...
 
-    def put_vector(self, namespace: str, image_sha: str, vector: np.ndarray) -> None:
-        """Keep an embedding."""
+    def put_vectors(
+        self, namespace: str, keys: Sequence[str], vectors: np.ndarray, qualities: np.ndarray | None = None
+    ) -> None:
+        """Keep one model call's embeddings (one row per key) and their quality outputs, if any."""
         ...
 
 
@@ -124,22 +144,24 @@ class Entries:
     no node needs the cache folder)."""
 
     records: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
-    vectors: list[tuple[str, str, np.ndarray]] = field(default_factory=list)
+    packs: list[tuple[str, list[str], np.ndarray, np.ndarray | None]] = field(default_factory=list)
 
     def put_json(self, kind: str, namespace: str, image_sha: str, record: dict[str, Any]) -> None:
         """Keep a JSON record."""
         self.records.append((kind, namespace, image_sha, record))
 
-    def put_vector(self, namespace: str, image_sha: str, vector: np.ndarray) -> None:
-        """Keep an embedding (as float32, what :meth:`Store.put_vector` writes)."""
-        self.vectors.append((namespace, image_sha, np.asarray(vector, dtype=np.float32)))
+    def put_vectors(
+        self, namespace: str, keys: Sequence[str], vectors: np.ndarray, qualities: np.ndarray | None = None
+    ) -> None:
+        """Keep one model call's embeddings (as float32, what :meth:`Store.put_vectors` writes)."""
+        self.packs.append((namespace, list(keys), np.asarray(vectors, dtype=np.float32), qualities))
 
     def write(self, store: Sink) -> None:
         """Put every kept result into ``store``."""
         for kind, namespace, sha, record in self.records:
             store.put_json(kind, namespace, sha, record)
-        for namespace, sha, vector in self.vectors:
-            store.put_vector(namespace, sha, vector)
+        for namespace, keys, vectors, qualities in self.packs:
+            store.put_vectors(namespace, keys, vectors, qualities)
 
 
 class Store:
@@ -164,41 +186,56 @@ class Store:
         """Store a JSON record."""
         atomic_write(Path(self._path(kind, namespace, image_sha, ".json")), json.dumps(record).encode())
 
-    def get_vector(self, namespace: str, image_sha: str) -> np.ndarray | None:
-        """A cached embedding, or None (never unpickles)."""
+    def put_vectors(
+        self, namespace: str, keys: Sequence[str], vectors: np.ndarray, qualities: np.ndarray | None = None
+    ) -> None:
+        """Store one model call's embeddings as one pack file (a file per face costs more than a small network's
+        forward pass), named by the hash of its keys."""
+        if not keys:
+            return
+        name = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32]
+        atomic_write(
+            Path(f"{self.root}/embeddings/{namespace}/{PACK_PREFIX}{name}.npy"), pack_bytes(keys, vectors, qualities)
+        )
+
+    def embedded(self, namespace: str, keys: Iterable[str] | None = None) -> dict[str, Embedded]:
+        """The cached embeddings of those ``keys`` that have one (all of the namespace's without ``keys``; a
+        damaged or foreign pack counts as absent). Reads every pack of the namespace, keeping the rows asked for."""
+        wanted, found = None if keys is None else set(keys), {}
+        for rows in self._packs(namespace):
+            has_quality = "quality" in (rows.dtype.names or ())
+            for i, raw in enumerate(rows["key"].tolist()):
+                key = raw.decode(errors="replace")
+                if (wanted is None or key in wanted) and key not in found:
+                    quality = float(rows["quality"][i]) if has_quality else None
+                    found[key] = Embedded(np.array(rows["vector"][i], dtype=np.float32), quality)
+        return found
+
+    def _packs(self, namespace: str) -> Iterator[np.ndarray]:
+        folder = f"{self.root}/embeddings/{namespace}"
         try:
-            with open(self._path("embeddings", namespace, image_sha, ".npy"), "rb") as handle:
-                data = handle.read()
+            names = sorted(n for n in os.listdir(folder) if n.startswith(PACK_PREFIX) and n.endswith(".npy"))
         except OSError:
-            return None
-        header = _VECTOR_HEADER.match(data)
-        if (
-            header is not None
-            and header.end() == 10 + int.from_bytes(header[1], "little")
-            and len(data) == header.end() + 4 * int(header[2])
-        ):
-            return np.frombuffer(data, "<f4", offset=header.end()).copy()
-        try:  # any other .npy (or a damaged one): numpy's own reader
-            return np.load(io.BytesIO(data), allow_pickle=False)  # type: ignore[no-any-return]
-        except ValueError:
-            return None
-
-    def put_vector(self, namespace: str, image_sha: str, vector: np.ndarray) -> None:
-        """Store an embedding as float32 .npy."""
-
-        flat = np.ascontiguousarray(vector, dtype="<f4")
-        data = _npy_header(flat.shape) + flat.tobytes() if flat.ndim == 1 else _npy_bytes(flat)
-        atomic_write(Path(self._path("embeddings", namespace, image_sha, ".npy")), data)
+            return
+        for name in names:
+            rows = _read_pack(f"{folder}/{name}")
+            if rows is not None:
+                yield rows
 
     def results(self) -> dict[str, bytes]:
-        """Every cached result file's bytes by its path under the root (detections, embeddings; timing records
-        are measurements, not results): what two caches must share to hold the same results."""
-        return {
+        """Every cached result by its path under the root: a detection file's bytes, an embedding's float32 bytes
+        (and its quality's) under ``embeddings/NAMESPACE/KEY``; timing records are measurements, not results. What
+        two caches must share to hold the same results, however their packs were cut."""
+        found = {
             str(p.relative_to(self.root)): p.read_bytes()
-            for kind in ("detections", "embeddings")
-            for p in sorted((self.root / kind).rglob("*"))
-            if p.is_file()
+            for p in sorted((self.root / "detections").rglob("*"))
+            if p.is_file() and not p.name.startswith(".")  # a writer's temp file is not a result yet
         }
+        for folder in sorted(p for p in (self.root / "embeddings").glob("*") if p.is_dir()):
+            for key, entry in sorted(self.embedded(folder.name).items()):
+                quality = b"" if entry.quality is None else np.float32(entry.quality).tobytes()
+                found[f"embeddings/{folder.name}/{key}"] = entry.vector.tobytes() + quality
+        return found
 
     def _timing_path(self, namespace: str) -> Path:
         return self.root / "timings" / f"{namespace}.json"

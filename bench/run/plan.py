@@ -109,7 +109,8 @@ def _input_stages(
         keys = _face_keys(pipeline, det, records)
         for model in models:
             namespace = pipeline.embedding_namespace(model, det)
-            cached = sum(key is not None and pipeline.store.get_vector(namespace, key) is not None for key in keys)
+            found = pipeline.store.embedded(namespace, [key for key in keys if key is not None])
+            cached = sum(key in found for key in keys)
             ms, measured = _ms(pipeline, "embed", namespace, f"{model.name}-")
             stages.append(Stage(f"embed {model.name}@{det.name}", len(keys), cached, ms, measured))
     return stages

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from bench.compute.store import Store
 from bench.data.datasets import scan
 from tests.conftest import REPO, SAMPLE, read_pairs
 
@@ -88,16 +91,16 @@ def test_scaling_points_and_standard_error(tmp_path: Path) -> None:
     assert e["relative_standard_error"] == pytest.approx(round((100 / 12) ** 0.5 / 10, 4))
 
 
-def test_same_bytes_compares_every_cache_file(tmp_path: Path) -> None:
+def test_same_bytes_compares_every_cache_entry(tmp_path: Path) -> None:
     speed = _speed()
+    one, two = np.ones((1, 4), np.float32), np.full((1, 4), 2, np.float32)
     for name in ("a", "b"):
-        (tmp_path / name / "embeddings" / "x").mkdir(parents=True)
-        (tmp_path / name / "embeddings" / "x" / "1.npy").write_bytes(b"same")
+        Store(tmp_path / name).put_vectors("x", ["1"], one)
         (tmp_path / name / "timings").mkdir()
         (tmp_path / name / "timings" / "x.json").write_text(name)  # measurements may differ
     assert speed.same_bytes(tmp_path / "a", tmp_path / "b")["identical"] is True
-    (tmp_path / "b" / "embeddings" / "x" / "1.npy").write_bytes(b"diff")
-    (tmp_path / "b" / "embeddings" / "x" / "2.npy").write_bytes(b"more")
+    shutil.rmtree(tmp_path / "b" / "embeddings")
+    Store(tmp_path / "b").put_vectors("x", ["1", "2"], np.concatenate([two, two]))  # packed otherwise: same keys
     found = speed.same_bytes(tmp_path / "a", tmp_path / "b")
-    assert found["identical"] is False and found["differ"] == ["embeddings/x/1.npy"]
-    assert found["only_in_one"] == ["embeddings/x/2.npy"]
+    assert found["identical"] is False and found["differ"] == ["embeddings/x/1"]
+    assert found["only_in_one"] == ["embeddings/x/2"]

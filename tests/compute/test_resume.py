@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bench.compute.store import Store
 from tests.conftest import LFW, WEIGHTS, needs_lfw, needs_weights
 
 pytestmark = [needs_lfw, needs_weights]
@@ -65,14 +66,15 @@ def _command(cache: Path, out: Path, run_id: str, pairs: Path, model: str = "Dli
     ]
 
 
-def _count(folder: Path) -> int:
-    return sum(1 for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")) if folder.exists() else 0
+def _count(cache: Path, kind: str) -> int:
+    """Cached results of a kind ("detections": images, "embeddings": faces) so far."""
+    return sum(key.startswith(f"{kind}/") for key in Store(cache).results()) if cache.exists() else 0
 
 
-def _kill_when(cmd: list[str], folder: Path, at_least: int) -> None:
+def _kill_when(cmd: list[str], cache: Path, kind: str, at_least: int) -> None:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
-    while _count(folder) < at_least and proc.poll() is None and time.time() < deadline:
+    while _count(cache, kind) < at_least and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, "the run ended before it could be interrupted"
     os.kill(proc.pid, signal.SIGKILL)
@@ -89,10 +91,10 @@ def _results(run: Path) -> pd.DataFrame:
 
 def test_kill_during_detection_and_embedding_then_resume(pairs_file: Path, tmp_path: Path) -> None:
     cache, out = tmp_path / "cache", tmp_path / "out"
-    _kill_when(_command(cache, out, "killed1", pairs_file), cache / "detections", 40)
-    done_detect = _count(cache / "detections")
-    _kill_when(_command(cache, out, "killed2", pairs_file), cache / "embeddings", 32)
-    done_embed = _count(cache / "embeddings")
+    _kill_when(_command(cache, out, "killed1", pairs_file), cache, "detections", 40)
+    done_detect = _count(cache, "detections")
+    _kill_when(_command(cache, out, "killed2", pairs_file), cache, "embeddings", 32)
+    done_embed = _count(cache, "embeddings")
     assert 0 < done_embed < _images(pairs_file)
     for path in cache.rglob("*.json"):
         json.loads(path.read_text())  # a killed writer leaves at most a hidden .tmp, never a half entry

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pickle
+import uuid
 from pathlib import Path
 
 import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench.compute.store import FileHashes, Store, atomic_write, key_of
 from bench.data.faces import Face
@@ -18,35 +21,57 @@ class Boom:
 
 
 def test_vectors_round_trip(tmp_path: Path) -> None:
-    store = Store(tmp_path)
-    store.put_vector("ns", "ab" * 32, np.arange(4, dtype=np.float64))
-    got = store.get_vector("ns", "ab" * 32)
-    assert got is not None and got.dtype == np.float32 and got.tolist() == [0, 1, 2, 3]
-    assert store.get_vector("ns", "cd" * 32) is None
+    store, keys = Store(tmp_path), ["ab" * 32, "cd" * 32]
+    store.put_vectors("ns", keys, np.arange(8, dtype=np.float64).reshape(2, 4), np.array([0.5, 2.0]))
+    got = store.embedded("ns", [keys[1], "ef" * 32])
+    assert list(got) == [keys[1]] and got[keys[1]].vector.dtype == np.float32
+    assert got[keys[1]].vector.tolist() == [4, 5, 6, 7] and got[keys[1]].quality == 2.0
+    store.put_vectors("other", keys[:1], np.ones((1, 3)))
+    assert store.embedded("other")[keys[0]].quality is None and store.embedded("none") == {}
 
 
-def test_a_vector_reads_as_np_load_reads_it(tmp_path: Path) -> None:
-    store, sha = Store(tmp_path), "ab" * 32
-    path = tmp_path / "embeddings" / "ns" / sha[:2] / f"{sha}.npy"
-    for saved in (np.linspace(-1, 1, 128, dtype=np.float32), np.ones((2, 3)), np.arange(5, dtype=">f4")):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, saved)
-        got, expected = store.get_vector("ns", sha), np.load(path)
-        assert got is not None and got.dtype == expected.dtype and got.shape == expected.shape
-        assert got.tobytes() == expected.tobytes() and got.flags.writeable
-    store.put_vector("ns", sha, np.arange(4))
-    path.write_bytes(path.read_bytes()[:-1])  # a damaged entry is a miss, as np.load would fail
-    assert store.get_vector("ns", sha) is None
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    keys=st.lists(st.text(st.characters(min_codepoint=33, max_codepoint=0x2FFF), min_size=1), unique=True, max_size=9),
+    dim=st.integers(1, 6),
+    data=st.data(),
+)
+def test_packs_round_trip_any_keys_and_values(tmp_path: Path, keys: list[str], dim: int, data: st.DataObject) -> None:
+    values = st.floats(width=32, allow_nan=False)
+    vectors = np.array(
+        data.draw(st.lists(st.lists(values, min_size=dim, max_size=dim), min_size=len(keys), max_size=len(keys))),
+        dtype=np.float32,
+    ).reshape(len(keys), dim)
+    store = Store(tmp_path / uuid.uuid4().hex)
+    store.put_vectors("ns", keys, vectors)
+    got = store.embedded("ns", keys)
+    assert set(got) == set(keys)
+    for key, vector in zip(keys, vectors):
+        assert got[key].vector.tobytes() == vector.tobytes()
+
+
+def test_a_pack_reads_as_np_load_reads_it(tmp_path: Path) -> None:
+    store, key = Store(tmp_path), "ab" * 32
+    store.put_vectors("ns", [key], np.linspace(-1, 1, 128, dtype=np.float32)[None])
+    (pack,) = (tmp_path / "embeddings" / "ns").glob("pack-*.npy")
+    rows = np.load(pack)
+    assert rows["key"].tolist() == [key.encode()] and rows["vector"].dtype == np.float32
+    got = store.embedded("ns")[key].vector
+    assert got.tobytes() == rows["vector"][0].tobytes() and got.flags.writeable
+    pack.write_bytes(pack.read_bytes()[:-1])  # a damaged pack is a miss, as np.load would fail
+    assert store.embedded("ns") == {}
+    np.save(pack, np.ones((2, 3)))  # an .npy that is not a pack: a miss
+    assert store.embedded("ns") == {}
 
 
 def test_a_pickled_cache_entry_is_never_executed(tmp_path: Path) -> None:
     store = Store(tmp_path)
     sha = "ef" * 32
-    path = tmp_path / "embeddings" / "ns" / sha[:2] / f"{sha}.npy"
+    path = tmp_path / "embeddings" / "ns" / "pack-0.npy"
     path.parent.mkdir(parents=True)
     np.save(path, np.array([Boom()], dtype=object), allow_pickle=True)
     Path("/tmp/facebench-pwned").unlink(missing_ok=True)
-    assert store.get_vector("ns", sha) is None
+    assert store.embedded("ns") == {}
     assert not Path("/tmp/facebench-pwned").exists()
     (tmp_path / "detections" / "ns" / sha[:2]).mkdir(parents=True)
     (tmp_path / "detections" / "ns" / sha[:2] / f"{sha}.json").write_bytes(pickle.dumps(Boom()))

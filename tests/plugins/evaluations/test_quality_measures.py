@@ -10,7 +10,6 @@ import pytest
 
 from bench import plugins
 from bench.compute import quality
-from bench.compute.executors import EXTRAS
 from bench.compute.flip import mirror_face
 from bench.compute.pipeline import Detection, Pipeline
 from bench.compute.quality import face_key, image_qualities, model_qualities
@@ -148,17 +147,16 @@ def test_feature_norm_comes_out_of_the_embed_stage(tmp_path: Path) -> None:
     vectors = pipeline.embed(dataset, skip, detections, spec).vectors
     norm = [m for m in qm.MEASURES if m.name == "feature_norm"]
     namespace = pipeline.embedding_namespace(spec, skip)
+    entries = pipeline.store.embedded(namespace)
     for sha, d in zip(pipeline.hashes(dataset), detections):  # the embed stage kept it, under the face's key
-        assert pipeline.store.get_json(EXTRAS, namespace, face_key(sha, d.face)) is not None
+        assert entries[face_key(sha, d.face)].quality is not None
     with pytest.MonkeyPatch.context() as patch:  # read back, not recomputed: the recognizer is never built
         patch.setattr(quality, "build", lambda *_: pytest.fail("feature_norm rebuilt the recognizer"))
         stored = model_qualities(pipeline, dataset, skip, detections, spec, vectors, norm).feature_norm.to_numpy()
     assert np.isfinite(stored).all() and not np.allclose(stored, np.linalg.norm(vectors, axis=1))
     assert np.allclose(stored, vectors[:, :3].mean(axis=1), atol=1e-5)  # the tiny model's "norm": mean of channels
-    fresh = Pipeline(Store(tmp_path / "cache2"), tmp_path)
-    fresh.embed(dataset, skip, detections, spec)
-    for path in (tmp_path / "cache2" / "embedding_extras").rglob("*.json"):
-        path.unlink()
+    fresh = Pipeline(Store(tmp_path / "cache2"), tmp_path)  # the same vectors, without their quality output
+    fresh.store.put_vectors(namespace, list(entries), np.stack([e.vector for e in entries.values()]))
     recomputed = model_qualities(fresh, dataset, skip, detections, spec, vectors, norm).feature_norm.to_numpy()
     np.testing.assert_allclose(recomputed, stored, atol=1e-5)
     raw = recognizer_spec(dataclasses.replace(adaface, file="tiny.onnx", quality_output=None))
