@@ -6,6 +6,7 @@ Core-free: numpy and OpenCV only. Landmark names follow facebench's person-centr
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -30,10 +31,14 @@ TEMPLATES: dict[str, tuple[np.ndarray, tuple[int, int]]] = {
 """Template name -> (5 points in template row order, the (w, h) they are defined for)."""
 
 
+@functools.lru_cache(maxsize=32)
 def template_points(name: str, size: tuple[int, int]) -> np.ndarray:
-    """The template's points scaled to an output ``size`` (w, h), as insightface does for 112·k crops."""
+    """The template's points scaled to an output ``size`` (w, h), as insightface does for 112·k crops (read-only:
+    made once per template and size)."""
     points, (width, height) = TEMPLATES[name]
-    return points * np.array([size[0] / width, size[1] / height])
+    scaled = points * np.array([size[0] / width, size[1] / height])
+    scaled.flags.writeable = False
+    return scaled
 
 
 def five_points(landmarks: Mapping[str, tuple[float, float]]) -> np.ndarray | None:
@@ -46,15 +51,21 @@ def five_points(landmarks: Mapping[str, tuple[float, float]]) -> np.ndarray | No
 def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
     """Least-squares similarity (rotation, uniform scale, shift; no reflection) mapping ``src`` onto ``dst``, as a
     2x3 matrix; None when the source points coincide. Umeyama's (1991) solution, in its closed 2-D form: with
-    centred points p, q the matrix is [[a, -b], [b, a]], a = sum(p.q) / sum(|p|^2), b = sum(p x q) / sum(|p|^2)."""
-    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
-    (px, py), (qx, qy) = (src - src_mean).T, (dst - dst_mean).T
-    norm = float(px @ px + py @ py)
-    if norm < 1e-9 * len(src):
+    centred points p, q the matrix is [[a, -b], [b, a]], a = sum(p.q) / sum(|p|^2), b = sum(p x q) / sum(|p|^2).
+    In plain floats: for 5 points, numpy's per-call cost is most of the work."""
+    s, d, n = src.tolist(), dst.tolist(), len(src)
+    sx, sy = sum(p[0] for p in s) / n, sum(p[1] for p in s) / n
+    dx, dy = sum(q[0] for q in d) / n, sum(q[1] for q in d) / n
+    norm = dot = cross = 0.0
+    for (x, y), (u, v) in zip(s, d):
+        x, y, u, v = x - sx, y - sy, u - dx, v - dy
+        norm += x * x + y * y
+        dot += x * u + y * v
+        cross += x * v - y * u
+    if norm < 1e-9 * n:
         return None
-    a, b = float(px @ qx + py @ qy) / norm, float(px @ qy - py @ qx) / norm
-    linear = np.array([[a, -b], [b, a]])
-    return np.hstack([linear, (dst_mean - linear @ src_mean)[:, None]])
+    a, b = dot / norm, cross / norm
+    return np.array([[a, -b, dx - (a * sx - b * sy)], [b, a, dy - (b * sx + a * sy)]])
 
 
 def box_square(box: Box, size: tuple[int, int]) -> np.ndarray:

@@ -252,12 +252,20 @@ class OnnxRecognizer:
         return warped  # type: ignore[no-any-return]
 
     def network_input(self, crops: np.ndarray) -> np.ndarray:
-        """The graph input for a batch of :meth:`crop` outputs (N, H, W, 3): channel order, ``(x - mean) / std``
-        and layout, vectorised over the batch. float32."""
-        pixels = crops[..., ::-1] if self.config.channels == "RGB" else crops
+        """The graph input for a batch of :meth:`crop` outputs (N, H, W, 3): channel order, layout and
+        ``(x - mean) / std``, vectorised over the batch, float32. Channels are swapped and axes moved on the
+        uint8 pixels, into contiguous memory (numpy's arithmetic on a strided view is ~20x slower)."""
+        import cv2
+
+        pixels = np.ascontiguousarray(crops)
+        if self.config.channels == "RGB":  # the whole batch as one image: one SIMD pass
+            pixels = cv2.cvtColor(pixels.reshape(-1, pixels.shape[2], 3), cv2.COLOR_BGR2RGB).reshape(pixels.shape)
         mean, std = self.mean, self.std
-        if self.config.layout == "NCHW":  # move the uint8 pixels (a quarter of the bytes), then scale in place
-            pixels, mean, std = pixels.transpose(0, 3, 1, 2), mean.reshape(-1, 1, 1), std.reshape(-1, 1, 1)
+        if self.config.layout == "NCHW":
+            pixels = np.ascontiguousarray(pixels.transpose(0, 3, 1, 2))
+            mean, std = mean.reshape(-1, 1, 1), std.reshape(-1, 1, 1)
+        if not mean.any() and (std == 1).all():  # a graph that normalises inside: the pixels as they are
+            return pixels.astype(np.float32)
         out = np.empty(pixels.shape, dtype=np.float32)
         np.subtract(pixels, mean, out=out, dtype=np.float32)
         return np.divide(out, std, out=out)  # type: ignore[no-any-return]

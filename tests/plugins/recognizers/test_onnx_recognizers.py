@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench import plugins
 from bench.compute.alignment import TEMPLATE_ORDER, align, box_square, template_points
@@ -339,3 +341,42 @@ def legacy_input(config: OnnxModelConfig, warped: np.ndarray) -> np.ndarray:
     mean, std = np.asarray(config.mean, dtype=np.float32), np.asarray(config.std, dtype=np.float32)
     scaled = (pixels.astype(np.float32) - mean) / std
     return np.ascontiguousarray(scaled.transpose(2, 0, 1) if config.layout == "NCHW" else scaled)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    channels=st.sampled_from(["RGB", "BGR"]),
+    layout=st.sampled_from(["NCHW", "NHWC"]),
+    norm=st.sampled_from(
+        [((0.0,), (1.0,)), ((127.5,), (128.0,)), ((127.0,), (128.0,)), ((0.5, 1.5, 2.5), (3.0, 2.0, 1.0))]
+    ),
+    shape=st.tuples(st.integers(1, 4), st.integers(1, 9), st.integers(1, 9)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_batched_network_input_is_the_per_face_one(
+    channels: str,
+    layout: str,
+    norm: tuple[tuple[float, ...], tuple[float, ...]],
+    shape: tuple[int, int, int],
+    seed: int,
+) -> None:
+    """Channel swap, layout and ``(x - mean) / std`` on the whole batch give the very floats of the per-face
+    formula, for any config (a graph that normalises inside, mean 0 and std 1, included)."""
+    count, height, width = shape
+    config = OnnxModelConfig(
+        name="x",
+        file="x.onnx",
+        dim=4,
+        input_size=(width, height),
+        layout=layout,
+        channels=channels,
+        mean=norm[0],
+        std=norm[1],
+    )
+    recognizer = OnnxRecognizer.__new__(OnnxRecognizer)  # network_input needs no session
+    recognizer.config = config
+    recognizer.mean, recognizer.std = np.asarray(norm[0], np.float32), np.asarray(norm[1], np.float32)
+    crops = np.random.default_rng(seed).integers(0, 256, (count, height, width, 3), dtype=np.uint8)
+    got = recognizer.network_input(crops)
+    assert got.dtype == np.float32 and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, np.stack([legacy_input(config, crop) for crop in crops]))
