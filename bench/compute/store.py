@@ -54,6 +54,8 @@ def _read_pack(path: str) -> np.ndarray | None:
         rows = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError):
         return None
+    if not isinstance(rows, np.ndarray):  # an .npz archive under a pack's name
+        return None
     names = rows.dtype.names or ()
     if rows.ndim != 1 or "key" not in names or "vector" not in names or rows.dtype["vector"].ndim != 1:
         return None

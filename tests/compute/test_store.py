@@ -62,6 +62,9 @@ def test_a_pack_reads_as_np_load_reads_it(tmp_path: Path) -> None:
     assert store.embedded("ns") == {}
     np.save(pack, np.ones((2, 3)))  # an .npy that is not a pack: a miss
     assert store.embedded("ns") == {}
+    with pack.open("wb") as handle:  # nor is an .npz archive under a pack's name
+        np.savez(handle, key=np.array([b"k"]))
+    assert store.embedded("ns") == {}
 
 
 def test_a_pickled_cache_entry_is_never_executed(tmp_path: Path) -> None:
