@@ -206,7 +206,9 @@ def test_tensorflow_recognizer_loads_real_format_weights(
     # the traced batched graph (the default runtime) against DeepFace's own eager call of one face
     assert spec.settings["graph"].startswith("keras model traced")
     eager = np.asarray(client.forward(crops[1:2]), dtype=np.float32)
-    np.testing.assert_allclose(batch[1], eager, rtol=1e-4, atol=1e-5 * np.abs(eager).max())
+    # random weights reach magnitudes of 1e5, and float32 rounding (which differs with the kernels TensorFlow picks
+    # in a busy process) with them: the error is measured against the vector's scale (GhostFaceNet: 2.4e-5 seen)
+    assert eager.shape == batch[1].shape and np.abs(batch[1] - eager).max() <= 1e-4 * np.abs(eager).max()
 
 
 def test_embedding_equals_deepface_represent(
