@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +11,9 @@ import pandas as pd
 import pytest
 
 from bench import plugins
-from bench.compute.executors import Item, LocalExecutor, LostInput, Work
+from bench.compute.executors import Item, LocalExecutor, LostInput, Work, compute
 from bench.compute.store import Store
+from bench.data.faces import Face
 from bench.data.images import file_sha256
 from tests.conftest import FAKES, SAMPLE, WEIGHTS, bench, bench_fakes
 from tests.fakes.fake_models import DIES, make_dataset
@@ -177,3 +179,35 @@ def test_a_run_that_scored_no_pair_is_not_complete(tmp_path: Path) -> None:
         "(1 unreadable; reasons in failures.csv)"
     )
     assert json.loads((tmp_path / "r" / "manifest.json").read_text())["status"] == "failed"
+
+
+class _Recognizer:
+    """Returns ``rows`` vectors for any batch; ``nan_first`` makes the first one non-finite."""
+
+    def __init__(self, rows: Callable[[int], int], nan_first: bool = False) -> None:
+        self.rows, self.nan_first = rows, nan_first
+
+    def crop(self, image: np.ndarray, face: Face) -> np.ndarray:
+        return image[:8, :8]
+
+    def embed(self, crops: np.ndarray) -> np.ndarray:
+        out = np.ones((self.rows(len(crops)), 4), dtype=np.float32)
+        if self.nan_first:
+            out[0] = np.nan
+        return out
+
+
+@pytest.mark.parametrize("rows", [lambda n: n + 1, lambda n: n - 1])
+def test_a_model_output_without_a_row_per_face_fails_every_face(rows: Callable[[int], int], tmp_path: Path) -> None:
+    """An output with one row too many or too few is never zipped onto the faces: each face fails, none is kept."""
+    image = sorted(SAMPLE.rglob("*.jpg"))[0]
+    items = tuple(Item(f"k{i}", image, Face.whole(64, 64)) for i in range(3))
+    work = Work("embed", "M", Store(tmp_path), tmp_path, "ns", items, batch_size=3)
+    outcome = compute(work, lambda _: _Recognizer(rows))
+    assert outcome.computed == 0 and sorted(outcome.failures) == ["k0", "k1", "k2"]
+    assert "expected one vector per face" in outcome.failures["k0"][1]
+    assert Store(tmp_path).embedded("ns") == {}
+    kept = compute(work, lambda _: _Recognizer(lambda n: n, nan_first=True))
+    assert (
+        kept.computed == 2 and list(kept.failures) == ["k0"] and sorted(Store(tmp_path).embedded("ns")) == ["k1", "k2"]
+    )
