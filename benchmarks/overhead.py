@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -66,7 +67,8 @@ def main() -> None:
         found = Pipeline(store, args.weights, "skip", LocalExecutor(quiet=True)).detect(dataset, det_spec)
         faces = [(i, d.face) for i, d in enumerate(found) if d.face is not None]
         for name in names:
-            row = measure(store, dataset, det_spec, found, registry.recognizers.get(name), args.weights, args.repeats)
+            spec = registry.recognizers.get(name)
+            row = measure(store, dataset, det_spec, found, faces, spec, args.weights, args.repeats)
             row["parts"] = outside(row.pop("recognizer"), paths, faces, args.repeats)
             rows.append(row)
             print(line(row))
@@ -87,17 +89,25 @@ def main() -> None:
 
 
 def measure(
-    store: Any, dataset: Any, det_spec: Any, found: list[Any], spec: Any, weights: Path, repeats: int
+    store: Any,
+    dataset: Any,
+    det_spec: Any,
+    found: list[Any],
+    faces: list[tuple[int, Any]],
+    spec: Any,
+    weights: Path,
+    repeats: int,
 ) -> dict[str, Any]:
     """One model's embedding stage and bare network, ``repeats`` times each, interleaved on one session."""
     from bench.compute.executors import LocalExecutor, Outcome
     from bench.compute.pipeline import Pipeline
+    from bench.data.images import decode
 
     executor = LocalExecutor(quiet=True)  # one executor: its built recognizer (and session) serves every repeat
     recognizer = executor.loader.get("embed", spec, weights, Outcome())
-    session = recognizer.session = TimedSession(recognizer.session)
     paths = [img.path for img in dataset.images]
-    faces = [(i, d.face) for i, d in enumerate(found) if d.face is not None]
+    feed = recognizer.network_input(np.stack([recognizer.crop(decode(paths[i]), face) for i, face in faces]))
+    session = recognizer.session = TimedSession(recognizer.session)
     bench_ms, bare_ms, inside_ms = [], [], []
     for _ in range(repeats):
         shutil.rmtree(store.root / "embeddings", ignore_errors=True)  # a cold embedding stage each time
@@ -106,7 +116,7 @@ def measure(
         stats = pipeline.stats[f"embed:{spec.name}"]
         bench_ms.append(1000 * stats.seconds / stats.computed)
         inside_ms.append(1000 * (stats.seconds - session.seconds) / stats.computed)
-        bare_ms.append(bare(recognizer, session.inner, paths, faces))
+        bare_ms.append(bare(recognizer, session.inner, feed))
     return {
         "model": spec.name,
         "batch": recognizer.fixed_batch or BATCH,
@@ -154,20 +164,10 @@ def line(row: dict[str, Any]) -> str:
 
 def machine() -> str:
     """The CPU and core count the figures were measured on."""
-    import os
-
-    model = (
-        next(
-            (
-                ln.split(":", 1)[1].strip()
-                for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if "model name" in ln
-            ),
-            platform.processor() or "unknown CPU",
-        )
-        if Path("/proc/cpuinfo").exists()
-        else platform.processor()
-    )
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    model = names[0] if names else platform.processor() or "unknown CPU"
     return f"{model}, {os.cpu_count()} cores, {platform.system()}"
 
 
@@ -197,12 +197,9 @@ def markdown(record: dict[str, Any]) -> str:
     return head + body
 
 
-def bare(recognizer: Any, session: Any, paths: list[Path], faces: list[tuple[int, Any]]) -> float:
-    """ms/face of the recognizer's onnxruntime ``session`` alone on the faces' graph inputs, at batch 32 (or the
-    graph's fixed batch)."""
-    from bench.data.images import decode
-
-    feed = recognizer.network_input(np.stack([recognizer.crop(decode(paths[i]), face) for i, face in faces]))
+def bare(recognizer: Any, session: Any, feed: np.ndarray) -> float:
+    """ms/face of the recognizer's onnxruntime ``session`` alone on the faces' graph inputs ``feed``, at batch 32
+    (or the graph's fixed batch)."""
     step, start = recognizer.fixed_batch or BATCH, time.perf_counter()
     for i in range(0, len(feed), step):
         session.run(recognizer.outputs, {recognizer.input_name: feed[i : i + step]})
