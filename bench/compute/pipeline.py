@@ -286,7 +286,5 @@ class Pipeline:
 
     def _vectors(self, spec: RecognizerSpec, namespace: str, keys: list[str]) -> dict[str, np.ndarray]:
         """The cached embeddings of ``keys`` of the model's declared size."""
-        if not keys:
-            return {}
         found = self.store.embedded(namespace, keys)
         return {key: e.vector for key, e in found.items() if e.vector.shape == (spec.dim,)}

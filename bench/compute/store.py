@@ -202,8 +202,12 @@ class Store:
 
     def embedded(self, namespace: str, keys: Iterable[str] | None = None) -> dict[str, Embedded]:
         """The cached embeddings of those ``keys`` that have one (all of the namespace's without ``keys``; a
-        damaged or foreign pack counts as absent). Reads every pack of the namespace, keeping the rows asked for."""
-        wanted, found = None if keys is None else set(keys), {}
+        damaged or foreign pack counts as absent). Reads the namespace's packs, keeping the rows asked for, until
+        every key asked for is found."""
+        wanted = None if keys is None else set(keys)
+        found: dict[str, Embedded] = {}
+        if wanted == set():
+            return found
         for rows in self._packs(namespace):
             has_quality = "quality" in (rows.dtype.names or ())
             for i, raw in enumerate(rows["key"].tolist()):
@@ -211,6 +215,8 @@ class Store:
                 if (wanted is None or key in wanted) and key not in found:
                     quality = float(rows["quality"][i]) if has_quality else None
                     found[key] = Embedded(np.array(rows["vector"][i], dtype=np.float32), quality)
+            if wanted is not None and len(found) == len(wanted):
+                break
         return found
 
     def _packs(self, namespace: str) -> Iterator[np.ndarray]:

@@ -7,9 +7,11 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.compute import store as store_module
 from bench.compute.store import FileHashes, Store, atomic_write, key_of
 from bench.data.faces import Face
 from bench.data.images import UNREADABLE_KEY, file_sha256
@@ -122,3 +124,17 @@ def test_file_hashes_are_kept_while_the_file_is_unchanged(tmp_path: Path) -> Non
     assert again.sha256(image, compute) == file_sha256(image) != first and len(calls) == 2
     missing = tmp_path / "gone.jpg"
     assert again.sha256(missing, compute).startswith(UNREADABLE_KEY) and str(missing) not in again.known
+
+
+def test_reading_stops_once_every_key_asked_for_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(tmp_path)
+    for key in ("a", "b", "c"):
+        store.put_vectors("ns", [key], np.ones((1, 2)))
+    reads: list[str] = []
+    monkeypatch.setattr(store_module, "_read_pack", lambda path: reads.append(path) or np.load(path))
+    first = next(iter(store.embedded("ns")))  # the key of the first pack in name order (all read: 3)
+    reads.clear()
+    assert list(store.embedded("ns", [first])) == [first] and len(reads) == 1
+    reads.clear()
+    assert store.embedded("ns", []) == {} and reads == []
+    assert set(store.embedded("ns", ["a", "b", "c", "missing"])) == {"a", "b", "c"} and len(reads) == 3
