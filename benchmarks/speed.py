@@ -434,8 +434,9 @@ def measure_bench(
 
 
 def same_bytes(cache_a: Path, cache_b: Path) -> dict[str, Any]:
-    """Whether two caches hold the same result files (detections, embeddings; timing records are measurements)
-    with the same bytes, and which differ."""
+    """Whether two caches hold the same results with the same bytes (:meth:`Store.results`: detection files and
+    embedding entries, however packed; timing records are measurements), and which differ. ``files``: how many
+    results the first holds."""
     from bench.compute.store import Store
 
     a, b = Store(cache_a).results(), Store(cache_b).results()
